@@ -1,0 +1,299 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Plan decides the next action for one rollout from its spec, the state
+// derived from git, the evidence gathered for the current step and the
+// time. It never fails: when something is missing it holds and says why.
+func Plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decision {
+	steps := r.Steps()
+	p := planner{r: r, s: s, ev: ev, now: now, steps: steps}
+	switch s.Phase {
+	case PhaseStable:
+		if s.Weight > 0 {
+			return p.act(ActionComplete, 0, 0, "the canary runs the stable version "+s.Stable+"; traffic returns to stable")
+		}
+		return p.hold("", "no release in progress; stable is "+s.Stable)
+	case PhaseAborted:
+		if r.Spec.OnFailure.RevertRelease && s.Release != s.Stable {
+			d := p.act(ActionRollback, 0, 0, fmt.Sprintf("onFailure.revertRelease: release field goes back from %s to stable %s", s.Release, s.Stable))
+			d.SetRelease = s.Stable
+			return d
+		}
+		why := "release " + s.Release + " was aborted"
+		if s.LastReason != "" {
+			why += ": " + s.LastReason
+		}
+		return p.hold("a new release", why+"; merge a new release to continue")
+	case PhasePromoted:
+		if live, d := p.live(); !live {
+			return d
+		}
+		return p.act(ActionComplete, 0, 0, "stable runs "+s.Release+"; all traffic returns to stable")
+	}
+
+	if s.Superseded != "" && s.Weight > 0 {
+		d := p.act(ActionRollback, 0, 0, fmt.Sprintf("release %s superseded by %s: its traffic returns to stable before %s starts", s.Superseded, s.Release, s.Release))
+		d.Release = s.Superseded
+		return d
+	}
+	if s.AbortBy != nil {
+		reason := "aborted by " + s.AbortBy.Author
+		if s.AbortBy.Command != nil && s.AbortBy.Command.Reason != "" {
+			reason += ": " + s.AbortBy.Command.Reason
+		}
+		return p.act(ActionAbort, s.Step, 0, reason+" (commit "+short(s.AbortBy.Commit)+")")
+	}
+	if err := CheckRelease(r, g, s.Release); err != nil {
+		return p.hold("a release that meets the guardrails", err.Error())
+	}
+	if len(s.Holds) > 0 {
+		var rs []string
+		for _, h := range s.Holds {
+			rs = append(rs, h.Reason)
+		}
+		return p.hold("a signed Ramp-Resume or Ramp-Abort", strings.Join(rs, "; "))
+	}
+	if s.Phase == PhasePaused {
+		who := "a person"
+		if s.PausedBy != nil {
+			who = s.PausedBy.Author + " (commit " + short(s.PausedBy.Commit) + ")"
+		}
+		return p.hold("a signed Ramp-Resume", "paused by "+who)
+	}
+	if s.Step == 0 {
+		return p.enter(1, nil, nil, "release "+s.Release+" started by "+s.StartAuthor)
+	}
+	if s.Step > len(steps) {
+		return p.promote(nil, nil)
+	}
+	return p.current()
+}
+
+type planner struct {
+	r     *Rollout
+	s     *State
+	ev    Evidence
+	now   time.Time
+	steps []Step
+}
+
+func (p *planner) hold(waitingFor, reason string) Decision {
+	return Decision{Action: ActionNone, Step: p.s.Step, Steps: len(p.steps), Weight: p.s.Weight,
+		Release: p.s.Release, Reason: reason, WaitingFor: waitingFor}
+}
+
+func (p *planner) act(a Action, step, weight int, reason string) Decision {
+	return Decision{Action: a, Step: step, Steps: len(p.steps), Weight: weight, Release: p.s.Release, Reason: reason}
+}
+
+// live reports whether the current step's commit is applied, and the hold
+// decision when it is not.
+func (p *planner) live() (bool, Decision) {
+	switch {
+	case p.ev.ApplyFailed != "":
+		return false, p.hold("a fix", "Flux failed to apply commit "+short(p.s.StepCommit)+": "+p.ev.ApplyFailed)
+	case p.ev.AppliedUnknown || !p.ev.Applied.IsZero():
+		return true, Decision{}
+	}
+	return false, p.hold("Flux to apply commit "+short(p.s.StepCommit), "step "+p.stepName(p.s.Step)+" is committed but not applied yet")
+}
+
+// liveAt is when the current step went live: its commit time, or when
+// Flux applied it, whichever is later.
+func (p *planner) liveAt() time.Time {
+	if !p.ev.AppliedUnknown && p.ev.Applied.After(p.s.StepAt) {
+		return p.ev.Applied
+	}
+	return p.s.StepAt
+}
+
+// current judges whether the current step is done, and moves on if so.
+func (p *planner) current() Decision {
+	s := p.s
+	if p.ev.ApplyFailed != "" {
+		return p.act(ActionAbort, s.Step, 0, "Flux failed to apply step "+p.stepName(s.Step)+": "+p.ev.ApplyFailed)
+	}
+	if live, d := p.live(); !live {
+		return d
+	}
+	st := p.steps[s.Step-1]
+	switch {
+	case st.SetWeight != nil:
+		return p.next(nil, nil, fmt.Sprintf("weight %d%% is live", s.Weight))
+	case st.Pause != nil && st.Pause.Duration.Duration > 0:
+		until := p.liveAt().Add(st.Pause.Duration.Duration)
+		if p.now.Before(until) {
+			d := p.hold("pause to end at "+until.UTC().Format(time.RFC3339),
+				fmt.Sprintf("pausing %s (%s left)", st.Pause.Duration.Duration, until.Sub(p.now).Round(time.Second)))
+			d.Wake = until
+			return d
+		}
+		return p.next(nil, nil, "pause of "+st.Pause.Duration.Duration.String()+" ended")
+	case st.Pause != nil:
+		as := p.approvals(s.Step, "")
+		if len(as) == 0 {
+			return p.hold("an approval of step "+p.stepName(s.Step), "paused until someone approves step "+p.stepName(s.Step))
+		}
+		return p.next(nil, as, "approved by "+principals(as))
+	case st.Approval != nil:
+		as := p.approvals(s.Step, st.Approval.Group)
+		need := max(st.Approval.Count, 1)
+		if len(as) < need {
+			return p.hold(fmt.Sprintf("%d approval(s) from %s", need-len(as), st.Approval.Group),
+				fmt.Sprintf("step %s needs %d approval(s) from group %s, has %d", p.stepName(s.Step), need, st.Approval.Group, len(as)))
+		}
+		return p.next(nil, as[:need], "approved by "+principals(as[:need]))
+	case st.Analysis != nil:
+		return p.analysis(st.Analysis)
+	}
+	return p.hold("a valid spec", "step "+p.stepName(s.Step)+" has no action")
+}
+
+// analysis judges the gates of the current analysis step.
+func (p *planner) analysis(a *Analysis) Decision {
+	var results []GateResult
+	var fails, waits []string
+	for _, name := range a.Gates {
+		res, ok := p.ev.Gates[name]
+		if !ok {
+			res = GateResult{Name: name, Verdict: Inconclusive, Reason: "not evaluated"}
+		}
+		gate := p.r.Gate(name)
+		if res.Severity == "" && gate != nil {
+			res.Severity = gate.Severity
+		}
+		results = append(results, res)
+		switch res.Verdict {
+		case Pass:
+		case Fail:
+			if res.Severity != "warning" {
+				fails = append(fails, describe(res))
+			}
+		default:
+			if gate != nil && gate.InconclusiveLimit > 0 && res.Inconclusives > gate.InconclusiveLimit {
+				fails = append(fails, fmt.Sprintf("gate %s inconclusive %d times (limit %d): %s", name, res.Inconclusives, gate.InconclusiveLimit, res.Reason))
+				continue
+			}
+			waits = append(waits, describe(res))
+		}
+	}
+	if len(fails) > 0 {
+		d := p.act(ActionAbort, p.s.Step, 0, strings.Join(fails, "; "))
+		d.Gates = results
+		return d
+	}
+	if len(waits) > 0 {
+		d := p.hold("conclusive gate results", strings.Join(waits, "; "))
+		d.Gates = results
+		return d
+	}
+	return p.next(results, nil, "gates passed: "+strings.Join(a.Gates, ", "))
+}
+
+// next enters the step after the current one, or promotes after the last.
+func (p *planner) next(gates []GateResult, as []Approval, why string) Decision {
+	if p.s.Step >= len(p.steps) {
+		return p.promote(gates, as)
+	}
+	return p.enter(p.s.Step+1, gates, as, why)
+}
+
+func (p *planner) enter(k int, gates []GateResult, as []Approval, why string) Decision {
+	st := p.steps[k-1]
+	d := p.act(ActionPause, k, p.s.Weight, why)
+	switch {
+	case st.SetWeight != nil:
+		d.Action, d.Weight = ActionSetWeight, *st.SetWeight
+		d.Reason = fmt.Sprintf("%s; step %s sets weight %d%%", why, p.stepName(k), *st.SetWeight)
+	case st.Analysis != nil:
+		d.Action = ActionAnalysis
+		d.Reason = fmt.Sprintf("%s; step %s analyses %s over %s", why, p.stepName(k), strings.Join(st.Analysis.Gates, ", "), st.Analysis.Window.Duration)
+	case st.Approval != nil:
+		d.Reason = fmt.Sprintf("%s; step %s waits for approval by %s", why, p.stepName(k), st.Approval.Group)
+	default:
+		d.Reason = fmt.Sprintf("%s; step %s pauses", why, p.stepName(k))
+	}
+	d.Gates, d.Approved = gates, refs(as)
+	return d
+}
+
+func (p *planner) promote(gates []GateResult, as []Approval) Decision {
+	d := p.act(ActionPromote, 0, p.s.Weight, fmt.Sprintf("all %d steps passed; stable becomes %s", len(p.steps), p.s.Release))
+	d.SetStable = p.s.Release
+	d.Gates, d.Approved = gates, refs(as)
+	return d
+}
+
+// approvals returns the accepted approvals of step k (by group, if set),
+// one per key, in commit order.
+func (p *planner) approvals(k int, group string) []Approval {
+	var out []Approval
+	for _, a := range p.s.Approvals {
+		if a.Step != k {
+			continue
+		}
+		if group != "" && !contains(a.Groups, group) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func (p *planner) stepName(k int) string { return fmt.Sprintf("%d/%d", k, len(p.steps)) }
+
+// Gate returns the spec's gate of that name, or nil.
+func (r *Rollout) Gate(name string) *Gate {
+	for i := range r.Spec.Gates {
+		if r.Spec.Gates[i].Name == name {
+			return &r.Spec.Gates[i]
+		}
+	}
+	return nil
+}
+
+func describe(g GateResult) string {
+	s := "gate " + g.Name + " " + string(g.Verdict)
+	if g.HasValue {
+		s += fmt.Sprintf(": value %g", g.Value)
+		if g.Bound != "" {
+			s += " bound " + g.Bound
+		}
+	}
+	if g.Reason != "" {
+		s += " (" + g.Reason + ")"
+	}
+	return s
+}
+
+func refs(as []Approval) []ApprovalRef {
+	var out []ApprovalRef
+	for _, a := range as {
+		out = append(out, ApprovalRef{Principal: a.Principal, Key: a.Key, Commit: a.Commit})
+	}
+	return out
+}
+
+func principals(as []Approval) string {
+	var ps []string
+	for _, a := range as {
+		ps = append(ps, a.Principal)
+	}
+	sort.Strings(ps)
+	return strings.Join(ps, ", ")
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,110 @@
+// Package policytest holds rollout specs and helpers shared by the tests
+// of ramp's packages: valid spec texts to start from, and MustParse.
+package policytest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// Valid returns the example spec of the design, rollout "demo", with every
+// kind of canary step. Policy's spec tests assert line numbers in it:
+// change it only together with them.
+func Valid() string {
+	return `apiVersion: ramp.dev/v1alpha1
+kind: Rollout
+metadata:
+  name: demo
+spec:
+  owner: team-demo
+  riskTier: medium
+  changeId: CHG-2026-1
+  release: {file: apps/demo/canary/kustomization.yaml, path: "images[name=demo].newTag"}
+  stable:  {file: apps/demo/stable/kustomization.yaml, path: "images[name=demo].newTag"}
+  target:
+    httpRoute: {file: apps/demo/route.yaml, stableBackend: demo-stable, canaryBackend: demo-canary}
+  kustomizations: [{name: demo, namespace: flux-system}]
+  strategy:
+    canary:
+      steps:
+        - setWeight: 10
+        - approval: {group: sre}
+        - setWeight: 50
+        - analysis: {gates: [error-rate], window: 5m}
+        - pause: {duration: 2m}
+        - pause: {}
+  gates:
+    - name: error-rate
+      prometheus: {query: 'sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[1m]))', max: 0.01}
+  onFailure: {revertRelease: true}
+`
+}
+
+// SpecYAML returns a valid canary spec for rollout name: steps setWeight
+// 10, approval sre, setWeight 50, approval sre.
+func SpecYAML(name string) string {
+	return CanaryYAML(name, "setWeight: 10", "approval: {group: sre}", "setWeight: 50", "approval: {group: sre}")
+}
+
+// CanaryYAML returns a canary spec for rollout name with the given steps,
+// each one step in YAML flow style, e.g. "setWeight: 10" or
+// "analysis: {gates: [error-rate], window: 5m}". The spec defines the
+// gate error-rate (max 0.01); its files are under apps/<name>/, its
+// backends <name>-stable and <name>-canary.
+func CanaryYAML(name string, steps ...string) string {
+	var b strings.Builder
+	b.WriteString("    canary:\n      steps:\n")
+	for _, s := range steps {
+		fmt.Fprintf(&b, "        - %s\n", s)
+	}
+	return specYAML(name, b.String())
+}
+
+// BlueGreenYAML returns a blue-green spec for rollout name: gate
+// error-rate over 5m on the idle side, an approval by sre, then the
+// switch, with a rollback window of 30m.
+func BlueGreenYAML(name string) string {
+	return specYAML(name, `    blueGreen:
+      analysis: {gates: [error-rate], window: 5m}
+      approval: {group: sre}
+      rollbackWindow: 30m
+`)
+}
+
+func specYAML(name, strategy string) string {
+	return strings.NewReplacer("NAME", name, "STRATEGY\n", strategy).Replace(`apiVersion: ramp.dev/v1alpha1
+kind: Rollout
+metadata:
+  name: NAME
+spec:
+  owner: team-NAME
+  release: {file: apps/NAME/canary/kustomization.yaml, path: "images[name=NAME].newTag"}
+  stable: {file: apps/NAME/stable/kustomization.yaml, path: "images[name=NAME].newTag"}
+  target:
+    httpRoute: {file: apps/NAME/route.yaml, stableBackend: NAME-stable, canaryBackend: NAME-canary}
+  kustomizations: [{name: NAME, namespace: flux-system}]
+  strategy:
+STRATEGY
+  gates:
+    - name: error-rate
+      prometheus: {query: 'sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[1m]))', max: 0.01}
+`)
+}
+
+// MustParse parses spec as releases/<name>/rollout.yaml and validates it
+// against the default guardrails; any problem fails the test.
+func MustParse(t testing.TB, name, spec string) *policy.Rollout {
+	t.Helper()
+	path := policy.SpecPath(name)
+	r, err := policy.Parse(path, []byte(spec))
+	if err != nil {
+		t.Fatalf("policytest.MustParse(%s):\n%v", name, err)
+	}
+	if errs := policy.Validate(r, policy.DefaultGuardrails()); errs != nil {
+		t.Fatalf("policytest.MustParse(%s): invalid spec:\n%v", name, errs)
+	}
+	return r
+}

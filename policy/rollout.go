@@ -1,0 +1,238 @@
+// Package policy is ramp's functional core: the rollout spec and its
+// validation, guardrails, gate verdicts, the fold of git history into a
+// rollout's state, and the planner. It does no I/O: no network, no git, no
+// Kubernetes and no clock; time comes in as an argument.
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// APIVersion and Kind identify a rollout spec document.
+const (
+	APIVersion = "ramp.dev/v1alpha1"
+	Kind       = "Rollout"
+)
+
+// SpecDir is the directory of the release repository that holds one folder
+// per rollout, each with a rollout.yaml.
+const SpecDir = "releases"
+
+// SpecPath returns the repository path of the spec of the named rollout.
+func SpecPath(name string) string { return SpecDir + "/" + name + "/rollout.yaml" }
+
+// Rollout is a parsed releases/<name>/rollout.yaml.
+type Rollout struct {
+	APIVersion string   `yaml:"apiVersion"`
+	Kind       string   `yaml:"kind"`
+	Metadata   Metadata `yaml:"metadata"`
+	Spec       Spec     `yaml:"spec"`
+
+	// Path is the repository path the spec was read from.
+	Path string `yaml:"-"`
+
+	// lines maps a field path (spec.strategy.canary.steps[2].setWeight)
+	// to its line in the file at Path, as Parse read it.
+	lines map[string]int
+}
+
+// Name returns the rollout's name.
+func (r *Rollout) Name() string { return r.Metadata.Name }
+
+// Metadata names the rollout.
+type Metadata struct {
+	Name string `yaml:"name"`
+}
+
+// Spec is what a rollout manages and how it exposes a release.
+type Spec struct {
+	Owner    string `yaml:"owner"`
+	RiskTier string `yaml:"riskTier"` // low, medium (default), high
+	ChangeID string `yaml:"changeId"`
+
+	// Release is the field an engineer's PR changes to start a release:
+	// the canary's image tag or digest.
+	Release FieldRef `yaml:"release"`
+	// Stable is the field holding the version serving stable traffic;
+	// promotion copies Release into it.
+	Stable FieldRef `yaml:"stable"`
+	// Target is where traffic weights are written.
+	Target Target `yaml:"target"`
+	// Kustomizations are the Flux Kustomizations that apply the manifests.
+	Kustomizations []ObjectRef `yaml:"kustomizations"`
+
+	Strategy  Strategy  `yaml:"strategy"`
+	Gates     []Gate    `yaml:"gates"`
+	OnFailure OnFailure `yaml:"onFailure"`
+}
+
+// FieldRef names one scalar in one YAML file of the repository, by a field
+// path such as `images[name=demo].newTag` or `spec.rules[0].backendRefs[1].weight`.
+type FieldRef struct {
+	File string `yaml:"file"`
+	Path string `yaml:"path"`
+}
+
+// Target is where the canary's share of traffic is written. Exactly one of
+// its members is set.
+type Target struct {
+	HTTPRoute *HTTPRouteTarget `yaml:"httpRoute"`
+	Field     *FieldRef        `yaml:"field"`
+}
+
+// HTTPRouteTarget writes weights into the backendRefs of a Gateway API
+// HTTPRoute: the canary backend gets the weight, the stable one 100-weight.
+type HTTPRouteTarget struct {
+	File          string `yaml:"file"`
+	StableBackend string `yaml:"stableBackend"`
+	CanaryBackend string `yaml:"canaryBackend"`
+	// Rule limits the edit to one rule index; nil means every rule that
+	// names both backends.
+	Rule *int `yaml:"rule"`
+}
+
+// ObjectRef names a namespaced Kubernetes object.
+type ObjectRef struct {
+	Name      string `yaml:"name"`
+	Namespace string `yaml:"namespace"`
+}
+
+// Strategy holds exactly one of a canary or a blue-green strategy.
+type Strategy struct {
+	Canary    *Canary    `yaml:"canary"`
+	BlueGreen *BlueGreen `yaml:"blueGreen"`
+}
+
+// Canary exposes a release step by step.
+type Canary struct {
+	Steps []Step `yaml:"steps"`
+}
+
+// BlueGreen judges the idle side at weight 0, switches all traffic at once
+// and keeps the old side for a rollback window before promotion.
+type BlueGreen struct {
+	Analysis       *Analysis    `yaml:"analysis"`
+	Approval       *ApprovalReq `yaml:"approval"`
+	RollbackWindow Duration     `yaml:"rollbackWindow"`
+}
+
+// Step is one step of a strategy. Exactly one member is set.
+type Step struct {
+	SetWeight *int         `yaml:"setWeight"`
+	Pause     *Pause       `yaml:"pause"`
+	Analysis  *Analysis    `yaml:"analysis"`
+	Approval  *ApprovalReq `yaml:"approval"`
+
+	// Line is the step's line in the spec file, for messages.
+	Line int `yaml:"-"`
+}
+
+// Pause holds a step for a duration, or until an approval when Duration is zero.
+type Pause struct {
+	Duration Duration `yaml:"duration"`
+}
+
+// Analysis holds a step until the named gates give a verdict over Window.
+type Analysis struct {
+	Gates  []string `yaml:"gates"`
+	Window Duration `yaml:"window"`
+}
+
+// ApprovalReq holds a step until Count distinct keys of Group approved it.
+type ApprovalReq struct {
+	Group string `yaml:"group"`
+	Count int    `yaml:"count"` // default 1
+}
+
+// OnFailure says what a failed gate, a failed apply or a human abort does.
+// Traffic always returns to stable (canary weight 0); RevertRelease also
+// sets the release field back to the stable version in a second commit.
+type OnFailure struct {
+	RevertRelease bool `yaml:"revertRelease"`
+}
+
+// Duration is a time.Duration written as "5m" in YAML.
+type Duration struct{ time.Duration }
+
+// String renders the duration the way a spec writes it: "5m", "1h30m", "90s".
+func (d Duration) String() string {
+	s := d.Duration.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// parseDuration reads a duration as a spec writes it ("5m", "1h30m").
+func parseDuration(s string) (Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return Duration{}, fmt.Errorf("%q is not a duration (write it like 30s, 5m or 1h30m)", s)
+	}
+	return Duration{d}, nil
+}
+
+// UnmarshalYAML reads a duration such as "5m".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: expected a duration such as 5m", n.Line)
+	}
+	v, err := parseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = v
+	return nil
+}
+
+// MarshalYAML writes the duration as String does.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// MarshalJSON writes the duration as a JSON string such as "5m".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a JSON string such as "5m".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: expected a string such as \"5m\": %w", err)
+	}
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// Steps returns the rollout's steps; a blue-green strategy is expanded into
+// the equivalent steps: analysis at weight 0, approval if any, switch to
+// 100, pause for the rollback window.
+func (r *Rollout) Steps() []Step {
+	s := r.Spec.Strategy
+	if s.Canary != nil {
+		return s.Canary.Steps
+	}
+	if s.BlueGreen == nil {
+		return nil
+	}
+	var steps []Step
+	if s.BlueGreen.Analysis != nil {
+		steps = append(steps, Step{Analysis: s.BlueGreen.Analysis})
+	}
+	if s.BlueGreen.Approval != nil {
+		steps = append(steps, Step{Approval: s.BlueGreen.Approval})
+	}
+	all := 100
+	steps = append(steps, Step{SetWeight: &all})
+	steps = append(steps, Step{Pause: &Pause{Duration: s.BlueGreen.RollbackWindow}})
+	return steps
+}

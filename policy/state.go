@@ -1,0 +1,205 @@
+package policy
+
+import "time"
+
+// Phase is where a rollout stands.
+type Phase string
+
+const (
+	// PhaseStable: no release in progress; stable and release agree and
+	// the canary has no traffic.
+	PhaseStable Phase = "Stable"
+	// PhaseProgressing: a release is being exposed step by step.
+	PhaseProgressing Phase = "Progressing"
+	// PhasePaused: a person paused the release.
+	PhasePaused Phase = "Paused"
+	// PhaseAborted: traffic went back to stable; the release field still
+	// names the aborted version until a new release or a revert.
+	PhaseAborted Phase = "Aborted"
+	// PhasePromoted: stable runs the release; traffic still has to return
+	// to stable (the complete step).
+	PhasePromoted Phase = "Promoted"
+)
+
+// Action is what a ramp commit did, as written in the Ramp-Action trailer.
+type Action string
+
+const (
+	ActionNone      Action = ""
+	ActionSetWeight Action = "set-weight"
+	ActionPause     Action = "pause" // entering a pause or approval step
+	ActionAnalysis  Action = "analysis"
+	ActionPromote   Action = "promote"
+	ActionComplete  Action = "complete"
+	ActionAbort     Action = "abort"
+	ActionRollback  Action = "rollback"
+)
+
+// CommandKind is a command a person gives in a signed commit's trailers.
+type CommandKind string
+
+const (
+	CommandApprove CommandKind = "Ramp-Approve"
+	CommandAbort   CommandKind = "Ramp-Abort"
+	CommandPause   CommandKind = "Ramp-Pause"
+	CommandResume  CommandKind = "Ramp-Resume"
+)
+
+// Command is one command trailer: Ramp-Approve: rollout=x release=y step=4.
+type Command struct {
+	Kind    CommandKind `json:"kind"`
+	Rollout string      `json:"rollout"`
+	Release string      `json:"release"`
+	Step    int         `json:"step,omitempty"` // 1-based, approvals only
+	Reason  string      `json:"reason,omitempty"`
+}
+
+// Signer is who signed a commit, as established by signature verification.
+type Signer struct {
+	// Principal is the allowed-signers principal or the OpenPGP user id.
+	Principal string `json:"principal"`
+	// Key is the key's fingerprint (SHA256:… for SSH, hex for OpenPGP).
+	Key string `json:"key"`
+	// Groups are the approver groups holding the key; "ramp" means the
+	// operator's own key.
+	Groups []string `json:"groups"`
+}
+
+// RampGroup is the key group of ramp's own commits.
+const RampGroup = "ramp"
+
+// In reports whether the signer's key belongs to group.
+func (s *Signer) In(group string) bool {
+	if s == nil {
+		return false
+	}
+	for _, g := range s.Groups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// Entry is what one ramp commit records for one rollout (its trailers).
+type Entry struct {
+	Rollout  string        `json:"rollout"`
+	Release  string        `json:"release"`
+	Step     int           `json:"step"` // 1-based step entered; 0 for none
+	Steps    int           `json:"steps"`
+	Action   Action        `json:"action"`
+	Weight   int           `json:"weight"`
+	Reason   string        `json:"reason,omitempty"`
+	Gates    []GateResult  `json:"gates,omitempty"`
+	Approved []ApprovalRef `json:"approved,omitempty"`
+	ChangeID string        `json:"changeId,omitempty"`
+}
+
+// ApprovalRef is an approval a step commit accepted (Ramp-Approved-By).
+type ApprovalRef struct {
+	Principal string `json:"principal"`
+	Key       string `json:"key"`
+	Commit    string `json:"commit"`
+}
+
+// Change is what a commit changed in the files one rollout manages,
+// relative to its first parent.
+type Change struct {
+	// Release is the release field's new value when it changed.
+	Release *string
+	// Stable is the stable field's new value when it changed.
+	Stable *string
+	// Target is set when the traffic target file changed.
+	Target bool
+	// Spec is set when releases/<name>/rollout.yaml changed.
+	Spec bool
+}
+
+// Record is one commit of the release branch, read by the shell and
+// folded into rollout states by Fold.
+type Record struct {
+	Commit string
+	Author string // author e-mail
+	Time   time.Time
+	// Signer is nil when the commit is unsigned or its signature did not
+	// verify against any trusted key; SignatureError then says why.
+	Signer         *Signer
+	SignatureError string
+	// Entries are the Ramp-* entries of the commit, when it has any.
+	Entries []Entry
+	// Commands are the command trailers of the commit.
+	Commands []Command
+	// Malformed lists trailer errors ("Ramp-Step: x: not N/M").
+	Malformed []string
+	// Changes are per rollout name.
+	Changes map[string]Change
+}
+
+// Rejection is a command or commit that was not accepted, with why.
+type Rejection struct {
+	Commit  string   `json:"commit"`
+	Author  string   `json:"author"`
+	Command *Command `json:"command,omitempty"`
+	Reason  string   `json:"reason"`
+}
+
+// Approval is an accepted approval of one step of one release.
+type Approval struct {
+	Step      int      `json:"step"` // 1-based
+	Principal string   `json:"principal"`
+	Key       string   `json:"key"`
+	Groups    []string `json:"groups"`
+	Commit    string   `json:"commit"`
+}
+
+// State is a rollout's state, derived from git history alone.
+type State struct {
+	Rollout string `json:"rollout"`
+	Phase   Phase  `json:"phase"`
+	// Release is the release field's value; Stable the stable field's.
+	Release string `json:"release"`
+	Stable  string `json:"stable"`
+	// Step is the 1-based step ramp last entered; 0 before the first.
+	Step int `json:"step"`
+	// Weight is the canary weight ramp last wrote.
+	Weight int `json:"weight"`
+
+	StartCommit string    `json:"startCommit,omitempty"`
+	StartAuthor string    `json:"startAuthor,omitempty"`
+	StartedAt   time.Time `json:"startedAt,omitempty"`
+	// StepCommit is ramp's commit that entered Step, and StepAt its time.
+	StepCommit string    `json:"stepCommit,omitempty"`
+	StepAt     time.Time `json:"stepAt,omitempty"`
+	// LastCommit is ramp's last commit for this rollout.
+	LastCommit string `json:"lastCommit,omitempty"`
+	LastAction Action `json:"lastAction,omitempty"`
+	// LastReason is the reason ramp gave in its last commit, if any.
+	LastReason string `json:"lastReason,omitempty"`
+
+	// Superseded is the release an in-progress release replaced while it
+	// still had traffic; ramp returns its traffic first.
+	Superseded string `json:"superseded,omitempty"`
+
+	Approvals []Approval `json:"approvals,omitempty"`
+	PausedBy  *Rejection `json:"pausedBy,omitempty"` // who paused (Reason empty)
+	// AbortBy is a person's accepted abort that ramp has not yet carried out.
+	AbortBy *Rejection `json:"abortBy,omitempty"`
+	// Holds are reasons ramp must not move on: hand edits of managed
+	// files, a spec edited mid-release. A signed Ramp-Resume clears them.
+	Holds    []Hold      `json:"holds,omitempty"`
+	Rejected []Rejection `json:"rejected,omitempty"`
+	// Malformed lists unreadable ramp trailers (not from ramp's key they
+	// are rejected instead).
+	Malformed []string `json:"malformed,omitempty"`
+}
+
+// Hold is a reason found in history to stop until a person resumes.
+type Hold struct {
+	Commit string `json:"commit"`
+	Reason string `json:"reason"`
+}
+
+// InProgress reports whether a release is being exposed.
+func (s *State) InProgress() bool {
+	return s.Phase == PhaseProgressing || s.Phase == PhasePaused || s.Phase == PhasePromoted
+}

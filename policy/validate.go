@@ -1,0 +1,499 @@
+package policy
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+	_ "time/tzdata" // schedule gates name time zones; do not depend on the host's zoneinfo
+)
+
+// Risk tiers of a rollout (spec.riskTier).
+const (
+	RiskLow    = "low"
+	RiskMedium = "medium"
+	RiskHigh   = "high"
+)
+
+// Default fills in what a spec may leave out: riskTier medium, an
+// approval count of 1 and gate severity critical. Parse calls it.
+func (r *Rollout) Default() {
+	if r.Spec.RiskTier == "" {
+		r.Spec.RiskTier = RiskMedium
+	}
+	approval := func(a *ApprovalReq) {
+		if a != nil && a.Count == 0 {
+			a.Count = 1
+		}
+	}
+	if c := r.Spec.Strategy.Canary; c != nil {
+		for i := range c.Steps {
+			approval(c.Steps[i].Approval)
+		}
+	}
+	if bg := r.Spec.Strategy.BlueGreen; bg != nil {
+		approval(bg.Approval)
+	}
+	for i := range r.Spec.Gates {
+		if r.Spec.Gates[i].Severity == "" {
+			r.Spec.Gates[i].Severity = SeverityCritical
+		}
+	}
+}
+
+var (
+	dnsLabel       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	groupName      = regexp.MustCompile(`^[a-z0-9-]+$`)
+	envName        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	hhmm           = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	digestRef      = regexp.MustCompile(`(^|@)sha256:[0-9a-f]{64}$`)
+	templatePrefix = regexp.MustCompile(`^template: query:\d+: `)
+	weekdayNames   = map[string]bool{"Mon": true, "Tue": true, "Wed": true, "Thu": true, "Fri": true, "Sat": true, "Sun": true}
+)
+
+// Validate checks what Parse cannot: names, paths, the strategy's steps,
+// the gates and the guardrails g. It returns every problem, each naming
+// file:line and the field path, or nil when the spec is valid. A zero
+// g.MaxWeightStep sets no limit on weight increases.
+func Validate(r *Rollout, g Guardrails) SpecErrors {
+	v := &validator{r: r, g: g, gates: map[string]bool{}}
+	v.metadata()
+	v.spec()
+	v.errs.sortByLine()
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return v.errs
+}
+
+// CheckRelease checks a release field value against the guardrails: with
+// RequireDigest it must pin an image digest, `name@sha256:<64 hex>` or
+// `sha256:<64 hex>`.
+func CheckRelease(r *Rollout, g Guardrails, value string) error {
+	if !g.RequireDigest || digestRef.MatchString(value) {
+		return nil
+	}
+	return &SpecError{
+		File:  r.Spec.Release.File,
+		Field: r.Spec.Release.Path,
+		Msg: fmt.Sprintf("%q is not pinned by digest; guardrail requireDigest needs tag@sha256:<64 hex> or sha256:<64 hex> (rollout %s)",
+			value, r.Name()),
+	}
+}
+
+type validator struct {
+	r     *Rollout
+	g     Guardrails
+	gates map[string]bool // names defined in spec.gates
+	errs  SpecErrors
+}
+
+// fail records a problem of field, at the line of field or its nearest
+// enclosing field.
+func (v *validator) fail(field, format string, args ...any) {
+	v.errs = append(v.errs, &SpecError{File: v.r.Path, Line: v.r.line(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) metadata() {
+	name := v.r.Metadata.Name
+	switch {
+	case name == "":
+		v.fail("metadata.name", "required")
+	case !dnsLabel.MatchString(name):
+		v.fail("metadata.name", "%q is not a DNS label (lowercase letters, digits and '-', at most 63)", name)
+	case v.r.Path != "" && v.r.Path != SpecPath(name):
+		v.fail("metadata.name", "%q must live in %s, not %s (rename the folder or the rollout)", name, SpecPath(name), v.r.Path)
+	}
+}
+
+func (v *validator) spec() {
+	s := &v.r.Spec
+	if strings.TrimSpace(s.Owner) == "" {
+		v.fail("spec.owner", "required: the team that owns this rollout")
+	}
+	switch s.RiskTier {
+	case "", RiskLow, RiskMedium, RiskHigh:
+	default:
+		v.fail("spec.riskTier", "%q is not one of low, medium, high", s.RiskTier)
+	}
+	if v.g.RequireChangeID && strings.TrimSpace(s.ChangeID) == "" {
+		v.fail("spec.changeId", "required by guardrail requireChangeId")
+	}
+	v.fieldRef("spec.release", &s.Release)
+	v.fieldRef("spec.stable", &s.Stable)
+	v.target(&s.Target)
+	for i, k := range s.Kustomizations {
+		f := fmt.Sprintf("spec.kustomizations[%d]", i)
+		switch {
+		case k.Name == "":
+			v.fail(f+".name", "required: the Flux Kustomization's name")
+		case !dnsName(k.Name):
+			v.fail(f+".name", "%q is not a Kubernetes object name", k.Name)
+		}
+		switch {
+		case k.Namespace == "":
+			v.fail(f+".namespace", "required: the Flux Kustomization's namespace, e.g. flux-system")
+		case !dnsLabel.MatchString(k.Namespace):
+			v.fail(f+".namespace", "%q is not a namespace name", k.Namespace)
+		}
+	}
+	// Gates first: steps refer to them by name.
+	v.gateList(s.Gates)
+	v.strategy(&s.Strategy)
+	v.highRisk()
+}
+
+func (v *validator) fieldRef(field string, ref *FieldRef) {
+	v.file(field+".file", ref.File)
+	if _, err := ParseFieldPath(ref.Path); err != nil {
+		v.fail(field+".path", "%v", err)
+	}
+}
+
+// file checks a repository path: relative, clean, inside the repository.
+func (v *validator) file(field, p string) {
+	switch {
+	case p == "":
+		v.fail(field, "required: a file of the release repository, e.g. apps/demo/kustomization.yaml")
+	case path.IsAbs(p) || strings.Contains(p, `\`):
+		v.fail(field, "%q must be a relative path with '/' separators", p)
+	case p == ".." || strings.HasPrefix(p, "../") || strings.Contains(p, "/../") || strings.HasSuffix(p, "/.."):
+		v.fail(field, "%q leaves the repository ('..')", p)
+	case path.Clean(p) != p:
+		v.fail(field, "%q is not a clean path; write %q", p, path.Clean(p))
+	}
+}
+
+func (v *validator) target(t *Target) {
+	switch {
+	case t.HTTPRoute == nil && t.Field == nil:
+		v.fail("spec.target", "needs one of httpRoute or field")
+	case t.HTTPRoute != nil && t.Field != nil:
+		v.fail("spec.target", "has both httpRoute and field; keep one")
+	case t.Field != nil:
+		v.fieldRef("spec.target.field", t.Field)
+	default:
+		h, f := t.HTTPRoute, "spec.target.httpRoute"
+		v.file(f+".file", h.File)
+		if h.StableBackend == "" {
+			v.fail(f+".stableBackend", "required: the Service that serves stable traffic")
+		}
+		if h.CanaryBackend == "" {
+			v.fail(f+".canaryBackend", "required: the Service that serves the canary")
+		}
+		if h.StableBackend != "" && h.StableBackend == h.CanaryBackend {
+			v.fail(f+".canaryBackend", "%q is also the stableBackend; they must differ", h.CanaryBackend)
+		}
+		if h.Rule != nil && *h.Rule < 0 {
+			v.fail(f+".rule", "%d is not a rule index (0 or more)", *h.Rule)
+		}
+	}
+}
+
+func (v *validator) strategy(s *Strategy) {
+	switch {
+	case s.Canary == nil && s.BlueGreen == nil:
+		v.fail("spec.strategy", "needs one of canary or blueGreen")
+	case s.Canary != nil && s.BlueGreen != nil:
+		v.fail("spec.strategy", "has both canary and blueGreen; keep one")
+	case s.Canary != nil:
+		v.canary(s.Canary)
+	default:
+		bg, f := s.BlueGreen, "spec.strategy.blueGreen"
+		if bg.Analysis != nil {
+			v.analysis(f+".analysis", bg.Analysis)
+		}
+		if bg.Approval != nil {
+			v.approval(f+".approval", bg.Approval)
+		}
+		if bg.RollbackWindow.Duration <= 0 {
+			v.fail(f+".rollbackWindow", "must be a positive duration, e.g. 30m: how long the old side is kept for a rollback")
+		}
+	}
+}
+
+func (v *validator) canary(c *Canary) {
+	const f = "spec.strategy.canary.steps"
+	if len(c.Steps) == 0 {
+		v.fail(f, "needs at least one step")
+		return
+	}
+	weight := 0
+	for i, st := range c.Steps {
+		sf := f + "[" + strconv.Itoa(i) + "]"
+		var set []string
+		if st.SetWeight != nil {
+			set = append(set, "setWeight")
+		}
+		if st.Pause != nil {
+			set = append(set, "pause")
+		}
+		if st.Analysis != nil {
+			set = append(set, "analysis")
+		}
+		if st.Approval != nil {
+			set = append(set, "approval")
+		}
+		if len(set) != 1 {
+			what := "none"
+			if len(set) > 1 {
+				what = strings.Join(set, " and ")
+			}
+			v.fail(sf, "needs exactly one of setWeight, pause, analysis, approval; has %s", what)
+			continue
+		}
+		switch {
+		case st.SetWeight != nil:
+			weight = v.setWeight(sf+".setWeight", weight, *st.SetWeight)
+		case st.Pause != nil:
+			if st.Pause.Duration.Duration < 0 {
+				v.fail(sf+".pause.duration", "%s is negative", st.Pause.Duration)
+			}
+		case st.Analysis != nil:
+			v.analysis(sf+".analysis", st.Analysis)
+		default:
+			v.approval(sf+".approval", st.Approval)
+		}
+	}
+}
+
+// setWeight checks one weight after prev and returns the weight in force.
+func (v *validator) setWeight(field string, prev, w int) int {
+	switch {
+	case w < 0 || w > 100:
+		v.fail(field, "%d is not between 0 and 100", w)
+		return prev
+	case w < prev:
+		v.fail(field, "%d is below the previous weight %d; weights must not decrease", w, prev)
+	case v.g.MaxWeightStep > 0 && w-prev > v.g.MaxWeightStep:
+		v.fail(field, "%d raises the weight by %d, above guardrail maxWeightStep %d; add a step in between", w, w-prev, v.g.MaxWeightStep)
+	}
+	return w
+}
+
+func (v *validator) analysis(field string, a *Analysis) {
+	if len(a.Gates) == 0 {
+		v.fail(field+".gates", "needs at least one gate name")
+	}
+	seen := map[string]bool{}
+	for i, name := range a.Gates {
+		gf := field + ".gates[" + strconv.Itoa(i) + "]"
+		switch {
+		case seen[name]:
+			v.fail(gf, "%q is listed twice", name)
+		case !v.gates[name]:
+			v.fail(gf, "%q is not a gate defined in spec.gates", name)
+		}
+		seen[name] = true
+	}
+	if a.Window.Duration <= 0 {
+		v.fail(field+".window", "must be a positive duration, e.g. 5m: how long the gates measure")
+	}
+}
+
+func (v *validator) approval(field string, a *ApprovalReq) {
+	switch {
+	case a.Group == "":
+		v.fail(field+".group", "required: the approver group whose keys may approve")
+	case !groupName.MatchString(a.Group):
+		v.fail(field+".group", "%q is not a group name (lowercase letters, digits and '-')", a.Group)
+	case a.Group == RampGroup:
+		v.fail(field+".group", "%q is ramp's own key group; name a group of people", a.Group)
+	}
+	if a.Count < 1 {
+		v.fail(field+".count", "%d is not a number of approvals (1 or more)", a.Count)
+	}
+}
+
+// highRisk applies guardrail highRiskNeedsCheck: a high-risk rollout has
+// an analysis or approval step before its final step.
+func (v *validator) highRisk() {
+	if !v.g.HighRiskNeedsCheck || v.r.Spec.RiskTier != RiskHigh {
+		return
+	}
+	steps := v.r.Steps()
+	if len(steps) == 0 {
+		return // reported by strategy
+	}
+	for _, st := range steps[:len(steps)-1] {
+		if st.Analysis != nil || st.Approval != nil {
+			return
+		}
+	}
+	field := "spec.strategy.canary.steps"
+	if v.r.Spec.Strategy.Canary == nil {
+		field = "spec.strategy.blueGreen"
+	}
+	v.fail(field, "riskTier high needs an analysis or approval step before the final step (guardrail highRiskNeedsCheck)")
+}
+
+func (v *validator) gateList(gates []Gate) {
+	first := map[string]int{}
+	for i := range gates {
+		g, f := &gates[i], "spec.gates["+strconv.Itoa(i)+"]"
+		switch {
+		case g.Name == "":
+			v.fail(f+".name", "required")
+		case !groupName.MatchString(g.Name):
+			v.fail(f+".name", "%q is not a gate name (lowercase letters, digits and '-')", g.Name)
+		case v.gates[g.Name]:
+			v.fail(f+".name", "%q is already the name of spec.gates[%d]", g.Name, first[g.Name])
+		default:
+			first[g.Name] = i
+		}
+		v.gates[g.Name] = true
+		v.gate(f, g)
+	}
+}
+
+func (v *validator) gate(f string, g *Gate) {
+	var kinds []string
+	if g.Prometheus != nil {
+		kinds = append(kinds, "prometheus")
+	}
+	if g.Alerts != nil {
+		kinds = append(kinds, "alerts")
+	}
+	if g.Webhook != nil {
+		kinds = append(kinds, "webhook")
+	}
+	if g.Schedule != nil {
+		kinds = append(kinds, "schedule")
+	}
+	switch len(kinds) {
+	case 0:
+		v.fail(f, "needs one of prometheus, alerts, webhook, schedule")
+	case 1:
+	default:
+		v.fail(f, "has %s; keep one", strings.Join(kinds, " and "))
+	}
+	switch g.Severity {
+	case "", SeverityCritical, SeverityWarning:
+	default:
+		v.fail(f+".severity", "%q is not critical or warning", g.Severity)
+	}
+	for _, n := range []struct {
+		name string
+		val  int
+	}{{"count", g.Count}, {"failureLimit", g.FailureLimit}, {"inconclusiveLimit", g.InconclusiveLimit}} {
+		if n.val < 0 {
+			v.fail(f+"."+n.name, "%d is negative", n.val)
+		}
+	}
+	if g.WarmUp.Duration < 0 {
+		v.fail(f+".warmUp", "%s is negative", g.WarmUp)
+	}
+	if g.Interval.Duration < 0 {
+		v.fail(f+".interval", "%s is negative", g.Interval)
+	}
+	if g.Prometheus != nil {
+		v.prometheus(f+".prometheus", g.Prometheus)
+	}
+	if g.Alerts != nil && strings.TrimSpace(g.Alerts.Selector) == "" {
+		v.fail(f+".alerts.selector", `required: label matchers such as service="demo"`)
+	}
+	if g.Webhook != nil {
+		v.webhook(f+".webhook", g.Webhook)
+	}
+	if g.Schedule != nil {
+		v.schedule(f+".schedule", g.Schedule)
+	}
+}
+
+func (v *validator) prometheus(f string, p *PrometheusGate) {
+	v.query(f+".query", p.Query)
+	if p.Min == nil && p.Max == nil && p.MaxRatio == nil && p.MaxIncrease == nil {
+		v.fail(f, "needs at least one of min, max, maxRatio, maxIncrease")
+	}
+	if p.Min != nil && p.Max != nil && *p.Min > *p.Max {
+		v.fail(f+".min", "%g is above max %g; no value could pass", *p.Min, *p.Max)
+	}
+	if p.MaxRatio != nil && *p.MaxRatio <= 0 {
+		v.fail(f+".maxRatio", "%g is not positive", *p.MaxRatio)
+	}
+	if p.SampleQuery != "" {
+		v.query(f+".sampleQuery", p.SampleQuery)
+	}
+	switch {
+	case p.MinSamples < 0:
+		v.fail(f+".minSamples", "%g is negative", p.MinSamples)
+	case p.MinSamples > 0 && p.SampleQuery == "":
+		v.fail(f+".minSamples", "needs a sampleQuery that counts the samples")
+	}
+}
+
+// query checks that a PromQL query is a non-empty Go template.
+func (v *validator) query(f, q string) {
+	if strings.TrimSpace(q) == "" {
+		v.fail(f, "required: a PromQL query")
+		return
+	}
+	if _, err := template.New("query").Parse(q); err != nil {
+		v.fail(f, "not a valid Go template: %s", templatePrefix.ReplaceAllString(err.Error(), ""))
+	}
+}
+
+func (v *validator) webhook(f string, w *WebhookGate) {
+	u, err := url.Parse(w.URL)
+	switch {
+	case w.URL == "":
+		v.fail(f+".url", "required: the http(s) URL to POST to")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		v.fail(f+".url", "%q is not an http or https URL", w.URL)
+	}
+	if w.Timeout.Duration < 0 {
+		v.fail(f+".timeout", "%s is negative", w.Timeout)
+	}
+	if w.SecretEnv != "" && !envName.MatchString(w.SecretEnv) {
+		v.fail(f+".secretEnv", "%q is not an environment variable name", w.SecretEnv)
+	}
+}
+
+func (v *validator) schedule(f string, s *ScheduleGate) {
+	if s.TimeZone == "" {
+		v.fail(f+".timeZone", "required: an IANA time zone such as Europe/Berlin or UTC")
+	} else if _, err := time.LoadLocation(s.TimeZone); err != nil {
+		v.fail(f+".timeZone", "%q is not a known time zone (use an IANA name such as Europe/Berlin)", s.TimeZone)
+	}
+	if len(s.Windows) == 0 {
+		v.fail(f+".windows", "needs at least one change window")
+	}
+	for i, w := range s.Windows {
+		wf := f + ".windows[" + strconv.Itoa(i) + "]"
+		if len(w.Days) == 0 {
+			v.fail(wf+".days", "needs at least one day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)")
+		}
+		for j, day := range w.Days {
+			if !weekdayNames[day] {
+				v.fail(wf+".days["+strconv.Itoa(j)+"]", "%q is not one of Mon, Tue, Wed, Thu, Fri, Sat, Sun", day)
+			}
+		}
+		startOK, endOK := hhmm.MatchString(w.Start), hhmm.MatchString(w.End)
+		if !startOK {
+			v.fail(wf+".start", "%q is not a time of day HH:MM", w.Start)
+		}
+		if !endOK {
+			v.fail(wf+".end", "%q is not a time of day HH:MM", w.End)
+		}
+		if startOK && endOK && w.Start >= w.End {
+			v.fail(wf+".end", "%s is not after start %s", w.End, w.Start)
+		}
+	}
+}
+
+// dnsName reports whether s is a Kubernetes object name (RFC 1123 subdomain).
+func dnsName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if !dnsLabel.MatchString(label) {
+			return false
+		}
+	}
+	return true
+}
