@@ -1,0 +1,498 @@
+package gitsync
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// The trailer keys of ramp's own commits (see DESIGN.md "Commit trailers").
+// Command keys are the policy.Command* kinds.
+const (
+	KeyRollout    = "Ramp-Rollout"
+	KeyRelease    = "Ramp-Release"
+	KeyStep       = "Ramp-Step"
+	KeyAction     = "Ramp-Action"
+	KeyWeight     = "Ramp-Weight"
+	KeyGate       = "Ramp-Gate"
+	KeyApprovedBy = "Ramp-Approved-By"
+	KeyReason     = "Ramp-Reason"
+	KeyChangeID   = "Ramp-Change-Id"
+)
+
+var commandKinds = []policy.CommandKind{policy.CommandApprove, policy.CommandAbort, policy.CommandPause, policy.CommandResume}
+
+// rampKeys are all trailer keys ramp reads.
+var rampKeys = []string{
+	KeyRollout, KeyRelease, KeyStep, KeyAction, KeyWeight, KeyGate, KeyApprovedBy, KeyReason, KeyChangeID,
+	string(policy.CommandApprove), string(policy.CommandAbort), string(policy.CommandPause), string(policy.CommandResume),
+}
+
+var actions = []policy.Action{
+	policy.ActionSetWeight, policy.ActionPause, policy.ActionAnalysis, policy.ActionPromote,
+	policy.ActionComplete, policy.ActionAbort, policy.ActionRollback,
+}
+
+// EntryTrailers returns the trailers of one ramp commit for one rollout,
+// in this order: Ramp-Rollout, Ramp-Release, Ramp-Step (when Step is not
+// 0), Ramp-Action, Ramp-Weight, one Ramp-Gate per gate, one
+// Ramp-Approved-By per approval, Ramp-Reason and Ramp-Change-Id (when set).
+// Free text is written on one line, line breaks turned into spaces.
+func EntryTrailers(e policy.Entry) []Trailer {
+	ts := []Trailer{{KeyRollout, oneLine(e.Rollout)}, {KeyRelease, oneLine(e.Release)}}
+	if e.Step != 0 {
+		ts = append(ts, Trailer{KeyStep, fmt.Sprintf("%d/%d", e.Step, e.Steps)})
+	}
+	ts = append(ts,
+		Trailer{KeyAction, string(e.Action)},
+		Trailer{KeyWeight, strconv.Itoa(e.Weight)})
+	for _, g := range e.Gates {
+		ts = append(ts, Trailer{KeyGate, FormatFields(gateFields(g))})
+	}
+	for _, a := range e.Approved {
+		ts = append(ts, Trailer{KeyApprovedBy, FormatFields([]Field{
+			{"principal", a.Principal}, {"key", a.Key}, {"commit", a.Commit},
+		})})
+	}
+	if r := oneLine(e.Reason); r != "" {
+		ts = append(ts, Trailer{KeyReason, r})
+	}
+	if id := oneLine(e.ChangeID); id != "" {
+		ts = append(ts, Trailer{KeyChangeID, id})
+	}
+	return ts
+}
+
+// gateFields are a gate result's fields; optional ones only when set.
+func gateFields(g policy.GateResult) []Field {
+	fs := []Field{{"name", g.Name}, {"verdict", string(g.Verdict)}}
+	add := func(key, value string, when bool) {
+		if when {
+			fs = append(fs, Field{key, value})
+		}
+	}
+	add("value", formatFloat(g.Value), g.HasValue)
+	add("bound", g.Bound, g.Bound != "")
+	add("baseline", formatFloat(g.Baseline), g.HasBaseline)
+	add("samples", formatFloat(g.Samples), g.Samples != 0)
+	add("window", formatDuration(g.Window.Duration), g.Window.Duration != 0)
+	add("query", g.Query, g.Query != "")
+	add("severity", g.Severity, g.Severity != "")
+	add("failures", strconv.Itoa(g.Failures), g.Failures != 0)
+	add("inconclusives", strconv.Itoa(g.Inconclusives), g.Inconclusives != 0)
+	add("reason", oneLine(g.Reason), oneLine(g.Reason) != "")
+	return fs
+}
+
+// CommandTrailer returns the trailer of a person's command, e.g.
+// "Ramp-Approve: rollout=payment-api release=2.4.0 step=4".
+func CommandTrailer(c policy.Command) Trailer {
+	fs := []Field{{"rollout", c.Rollout}, {"release", c.Release}}
+	if c.Kind == policy.CommandApprove {
+		fs = append(fs, Field{"step", strconv.Itoa(c.Step)})
+	}
+	if r := oneLine(c.Reason); r != "" {
+		fs = append(fs, Field{"reason", r})
+	}
+	return Trailer{string(c.Kind), FormatFields(fs)}
+}
+
+// ParseRecordTrailers reads ramp's entries and people's commands from a
+// commit's trailers; other trailers are ignored. Each Ramp-Rollout starts
+// an entry, which the entry trailers after it fill. Keys match without
+// regard to case, as in git. An entry or command with any unreadable
+// trailer is left out, and each problem is listed in malformed as
+// `Key: "value": problem`; so is any unknown Ramp-* trailer.
+func ParseRecordTrailers(ts []Trailer) (entries []policy.Entry, commands []policy.Command, malformed []string) {
+	var cur *entryReader
+	flush := func() {
+		if cur == nil {
+			return
+		}
+		if e, problems := cur.finish(); len(problems) > 0 {
+			malformed = append(malformed, problems...)
+		} else {
+			entries = append(entries, e)
+		}
+		cur = nil
+	}
+	for _, t := range ts {
+		if len(t.Key) < 5 || !strings.EqualFold(t.Key[:5], "Ramp-") {
+			continue
+		}
+		key, known := canonicalKey(t.Key)
+		switch {
+		case !known:
+			malformed = append(malformed, problem(t, "unknown ramp trailer"))
+		case key == KeyRollout:
+			flush()
+			cur = &entryReader{rollout: t, seen: map[string]bool{}}
+			if t.Value == "" {
+				cur.problems = append(cur.problems, problem(t, "empty rollout name"))
+			}
+		case slices.Contains(commandKinds, policy.CommandKind(key)):
+			c, err := parseCommand(policy.CommandKind(key), t.Value)
+			if err != nil {
+				malformed = append(malformed, problem(t, err.Error()))
+			} else {
+				commands = append(commands, c)
+			}
+		case cur == nil:
+			malformed = append(malformed, problem(t, "before any "+KeyRollout))
+		default:
+			cur.add(key, t)
+		}
+	}
+	flush()
+	return entries, commands, malformed
+}
+
+// entryReader collects the trailers of one entry.
+type entryReader struct {
+	rollout  Trailer
+	e        policy.Entry
+	seen     map[string]bool
+	problems []string
+}
+
+func (r *entryReader) add(key string, t Trailer) {
+	repeatable := key == KeyGate || key == KeyApprovedBy
+	if r.seen[key] && !repeatable {
+		r.problems = append(r.problems, problem(t, "repeated in the entry of rollout "+strconv.Quote(r.rollout.Value)))
+		return
+	}
+	r.seen[key] = true
+	var err error
+	switch key {
+	case KeyRelease:
+		if r.e.Release = t.Value; t.Value == "" {
+			err = errors.New("empty value")
+		}
+	case KeyStep:
+		r.e.Step, r.e.Steps, err = parseStep(t.Value)
+	case KeyAction:
+		r.e.Action, err = parseAction(t.Value)
+	case KeyWeight:
+		r.e.Weight, err = parseInt(t.Value, 0, 100)
+	case KeyGate:
+		var g policy.GateResult
+		if g, err = parseGate(t.Value); err == nil {
+			r.e.Gates = append(r.e.Gates, g)
+		}
+	case KeyApprovedBy:
+		var a policy.ApprovalRef
+		if a, err = parseApprovalRef(t.Value); err == nil {
+			r.e.Approved = append(r.e.Approved, a)
+		}
+	case KeyReason:
+		r.e.Reason = t.Value
+	case KeyChangeID:
+		r.e.ChangeID = t.Value
+	}
+	if err != nil {
+		r.problems = append(r.problems, problem(t, err.Error()))
+	}
+}
+
+// finish returns the entry, or the problems that make it unreadable.
+func (r *entryReader) finish() (policy.Entry, []string) {
+	for _, key := range []string{KeyRelease, KeyAction, KeyWeight} {
+		if !r.seen[key] {
+			r.problems = append(r.problems, problem(r.rollout, "missing "+key))
+		}
+	}
+	r.e.Rollout = r.rollout.Value
+	return r.e, r.problems
+}
+
+func parseStep(s string) (step, steps int, err error) {
+	k, n, ok := strings.Cut(s, "/")
+	step, err1 := strconv.Atoi(k)
+	steps, err2 := strconv.Atoi(n)
+	if !ok || err1 != nil || err2 != nil || step < 1 || step > steps {
+		return 0, 0, errors.New("want N/M with 1 <= N <= M")
+	}
+	return step, steps, nil
+}
+
+func parseAction(s string) (policy.Action, error) {
+	if a := policy.Action(s); slices.Contains(actions, a) {
+		return a, nil
+	}
+	return "", errors.New("unknown action: want set-weight, pause, analysis, promote, complete, abort or rollback")
+}
+
+func parseGate(s string) (policy.GateResult, error) {
+	var g policy.GateResult
+	f, err := readFields(s, "name", "verdict", "value", "bound", "baseline", "samples", "window",
+		"query", "severity", "failures", "inconclusives", "reason")
+	if err != nil {
+		return g, err
+	}
+	g.Name = f.need("name")
+	switch v := policy.Verdict(f.need("verdict")); v {
+	case policy.Pass, policy.Fail, policy.Inconclusive:
+		g.Verdict = v
+	default:
+		if v != "" {
+			f.fail("verdict %q: want pass, fail or inconclusive", v)
+		}
+	}
+	g.Value, g.HasValue = f.float("value")
+	g.Baseline, g.HasBaseline = f.float("baseline")
+	g.Samples, _ = f.float("samples")
+	if w, ok := f.values["window"]; ok {
+		d, err := time.ParseDuration(w)
+		if err != nil || d < 0 {
+			f.fail("window %q: want a duration like 10m", w)
+		}
+		g.Window.Duration = d
+	}
+	g.Failures = f.count("failures")
+	g.Inconclusives = f.count("inconclusives")
+	g.Bound, g.Query, g.Severity, g.Reason = f.values["bound"], f.values["query"], f.values["severity"], f.values["reason"]
+	return g, f.err
+}
+
+func parseApprovalRef(s string) (policy.ApprovalRef, error) {
+	f, err := readFields(s, "principal", "key", "commit")
+	if err != nil {
+		return policy.ApprovalRef{}, err
+	}
+	a := policy.ApprovalRef{Principal: f.need("principal"), Key: f.need("key"), Commit: f.need("commit")}
+	return a, f.err
+}
+
+func parseCommand(kind policy.CommandKind, s string) (policy.Command, error) {
+	allowed := []string{"rollout", "release", "reason"}
+	if kind == policy.CommandApprove {
+		allowed = append(allowed, "step")
+	}
+	f, err := readFields(s, allowed...)
+	if err != nil {
+		return policy.Command{}, err
+	}
+	c := policy.Command{Kind: kind, Rollout: f.need("rollout"), Release: f.need("release"), Reason: f.values["reason"]}
+	if kind == policy.CommandApprove {
+		if step := f.need("step"); step != "" {
+			if c.Step, err = parseInt(step, 1, maxCount); err != nil {
+				f.fail("step %q: %v", step, err)
+			}
+		}
+	}
+	return c, f.err
+}
+
+// fieldReader reads the fields of one trailer value, keeping the first
+// problem it meets.
+type fieldReader struct {
+	values map[string]string
+	err    error
+}
+
+// readFields parses s into fields, rejecting unknown and repeated keys.
+func readFields(s string, allowed ...string) (*fieldReader, error) {
+	fs, err := ParseFields(s)
+	if err != nil {
+		return nil, err
+	}
+	f := &fieldReader{values: map[string]string{}}
+	for _, fd := range fs {
+		switch _, dup := f.values[fd.Key]; {
+		case !slices.Contains(allowed, fd.Key):
+			return nil, fmt.Errorf("unknown field %q: want %s", fd.Key, strings.Join(allowed, ", "))
+		case dup:
+			return nil, fmt.Errorf("field %q repeated", fd.Key)
+		}
+		f.values[fd.Key] = fd.Value
+	}
+	return f, nil
+}
+
+func (f *fieldReader) fail(format string, args ...any) {
+	if f.err == nil {
+		f.err = fmt.Errorf(format, args...)
+	}
+}
+
+func (f *fieldReader) need(key string) string {
+	v := f.values[key]
+	if v == "" {
+		f.fail("missing %s=", key)
+	}
+	return v
+}
+
+func (f *fieldReader) float(key string) (float64, bool) {
+	v, ok := f.values[key]
+	if !ok {
+		return 0, false
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		f.fail("%s %q: want a number", key, v)
+	}
+	return x, true
+}
+
+func (f *fieldReader) count(key string) int {
+	v, ok := f.values[key]
+	if !ok {
+		return 0
+	}
+	n, err := parseInt(v, 0, maxCount)
+	if err != nil {
+		f.fail("%s %q: %v", key, v, err)
+	}
+	return n
+}
+
+// maxCount bounds step numbers and measurement counts.
+const maxCount = 1<<31 - 1
+
+func parseInt(s string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
+	}
+	return n, nil
+}
+
+// canonicalKey returns the ramp trailer key matching key regardless of
+// case, and whether there is one.
+func canonicalKey(key string) (string, bool) {
+	i := slices.IndexFunc(rampKeys, func(k string) bool { return strings.EqualFold(k, key) })
+	if i < 0 {
+		return "", false
+	}
+	return rampKeys[i], true
+}
+
+func problem(t Trailer, what string) string {
+	return fmt.Sprintf("%s: %q: %s", t.Key, t.Value, what)
+}
+
+// formatFloat writes the shortest text that reads back as x.
+func formatFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// formatDuration writes d as time.Duration does, without zero minutes and
+// seconds after larger units: "10m", "1h", "1h30m", "90s" as "1m30s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Field is one key=value pair of a ramp trailer's value, as in
+// "Ramp-Gate: name=success-rate verdict=pass bound=\">=0.995\"".
+type Field struct {
+	Key   string
+	Value string
+}
+
+// FormatFields writes fields as space-separated key=value pairs. A value
+// that is empty or holds anything but printable ASCII other than '"',
+// '\\' and '=' is double-quoted with Go escapes, so the result is one line.
+// Keys must be letters, digits, '.', '_' and '-'.
+func FormatFields(fields []Field) string {
+	var b strings.Builder
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f.Key)
+		b.WriteByte('=')
+		if needsQuote(f.Value) {
+			b.WriteString(strconv.Quote(f.Value))
+		} else {
+			b.WriteString(f.Value)
+		}
+	}
+	return b.String()
+}
+
+func needsQuote(v string) bool {
+	if v == "" {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '=' {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseFields reads space-separated key=value pairs; a value is either a
+// run of non-space bytes without '"', or a double-quoted Go string.
+func ParseFields(s string) ([]Field, error) {
+	var fields []Field
+	for i := 0; ; {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		if i == len(s) {
+			return fields, nil
+		}
+		start := i
+		for i < len(s) && isKeyByte(s[i]) {
+			i++
+		}
+		if i == start || i == len(s) || s[i] != '=' {
+			return nil, fmt.Errorf("at byte %d: want key=value", start+1)
+		}
+		key := s[start:i]
+		i++
+		var value string
+		if i < len(s) && s[i] == '"' {
+			end := closingQuote(s, i)
+			if end < 0 {
+				return nil, fmt.Errorf("%s: unterminated quoted value", key)
+			}
+			v, err := strconv.Unquote(s[i:end])
+			if err != nil {
+				return nil, fmt.Errorf("%s: bad quoted value %s: %w", key, s[i:end], err)
+			}
+			value, i = v, end
+			if i < len(s) && s[i] != ' ' && s[i] != '\t' {
+				return nil, fmt.Errorf("%s: want a space after the closing quote", key)
+			}
+		} else {
+			vs := i
+			for i < len(s) && s[i] != ' ' && s[i] != '\t' {
+				if s[i] == '"' {
+					return nil, fmt.Errorf("%s: quote inside an unquoted value: quote the whole value", key)
+				}
+				i++
+			}
+			value = s[vs:i]
+		}
+		fields = append(fields, Field{Key: key, Value: value})
+	}
+}
+
+// closingQuote returns the index after the quote closing the string that
+// opens at s[open], or -1.
+func closingQuote(s string, open int) int {
+	for i := open + 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+func isKeyByte(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' }
