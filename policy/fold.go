@@ -53,9 +53,9 @@ func Fold(s State, r *Rollout, rec *Record) State {
 			// ramp put the release field back to the stable version.
 			s.Release = *ch.Release
 			if s.Release == s.Stable {
-				s.Phase = PhaseStable
-				if s.Weight > 0 {
-					s.Phase = PhasePromoted
+				s.Phase = PhasePromoted
+				if s.Weight == 0 {
+					s = settle(s)
 				}
 			}
 		} else {
@@ -99,7 +99,7 @@ func start(s State, rec *Record, release string) State {
 		// only the traffic has to return.
 		s.Phase = PhasePromoted
 	default:
-		s.Phase = PhaseStable
+		s = settle(s)
 	}
 	return s
 }
@@ -127,17 +127,22 @@ func apply(s State, rec *Record, e Entry) State {
 		s.Stable = e.Release
 		s.StepCommit, s.StepAt = rec.Commit, rec.Time
 	case ActionComplete:
-		s.Phase = PhaseStable
-		s.Holds, s.PausedBy, s.AbortBy = nil, nil, nil
+		s = settle(s)
 	case ActionAbort:
 		s.Phase = PhaseAborted
 		s.AbortBy, s.PausedBy, s.Holds = nil, nil, nil
 	case ActionRollback:
 		if s.Release == s.Stable && s.Weight == 0 {
-			s.Phase = PhaseStable
+			s = settle(s)
 		}
 	}
 	return s
+}
+
+// settle returns the state of a rollout with no release in flight: the
+// same state a derive from scratch gives it, without history.
+func settle(s State) State {
+	return Base(s.Rollout, s.Release, s.Stable, s.Weight)
 }
 
 // command folds one command a person gave, accepting or rejecting it.

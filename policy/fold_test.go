@@ -123,7 +123,7 @@ func TestFold(t *testing.T) {
 					r.Changes["demo"] = Change{Stable: str("2.0")}
 					return r
 				}(), rampStep("done", "2.0", 0, ActionComplete, 0)},
-			phase: PhaseStable, step: 4},
+			phase: PhaseStable},
 		{name: "a command after completion is rejected",
 			history: []*Record{startRelease("2.0"), rampStep("pr", "2.0", 0, ActionPromote, 50), rampStep("done", "2.0", 0, ActionComplete, 0),
 				approve("late", alice, "2.0", 4)},

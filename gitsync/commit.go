@@ -1,0 +1,243 @@
+package gitsync
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// Identity is the author and committer of ramp's commits.
+type Identity struct {
+	Name  string
+	Email string
+}
+
+// Committer turns planner decisions into signed commits on a branch. It
+// edits the managed files in place (only the edited scalars change),
+// writes trailers, signs, and stores the commit; pushing is the caller's.
+type Committer struct {
+	Store    storer.EncodedObjectStorer
+	Signer   CommitSigner
+	Identity Identity
+	// Now is the commit time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Commit writes decision d for rollout r as a commit whose parent is
+// parent, and returns its hash. A decision that edits no file makes an
+// empty commit: the step's start is recorded all the same.
+func (c *Committer) Commit(parent plumbing.Hash, r *policy.Rollout, d policy.Decision) (plumbing.Hash, error) {
+	pc, err := object.GetCommit(c.Store, parent)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("read commit %s: %w", parent, err)
+	}
+	tree, err := pc.Tree()
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("read tree of %s: %w", parent, err)
+	}
+	edits, err := Edits(tree, r, d)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%s: %w", r.Name(), err)
+	}
+	root := tree.Hash
+	if len(edits) > 0 {
+		if root, err = editTree(c.Store, tree, edits); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%s: write tree: %w", r.Name(), err)
+		}
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	sig := object.Signature{Name: c.Identity.Name, Email: c.Identity.Email, When: now()}
+	commit := &object.Commit{
+		Author: sig, Committer: sig,
+		Message:      Message(r, d),
+		TreeHash:     root,
+		ParentHashes: []plumbing.Hash{parent},
+	}
+	if c.Signer != nil {
+		unsigned := c.Store.NewEncodedObject()
+		if err := commit.EncodeWithoutSignature(unsigned); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		rd, err := unsigned.Reader()
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		signature, err := c.Signer.Sign(rd)
+		rd.Close()
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("sign commit for %s: %w", r.Name(), err)
+		}
+		commit.PGPSignature = string(signature)
+	}
+	obj := c.Store.NewEncodedObject()
+	if err := commit.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return c.Store.SetEncodedObject(obj)
+}
+
+// Message is the commit message of decision d: a subject a person reads
+// in `git log --oneline`, the reason, and the trailers.
+func Message(r *policy.Rollout, d policy.Decision) string {
+	subject := fmt.Sprintf("ramp: %s %s %s", r.Name(), d.Release, d.Action)
+	if d.Step > 0 {
+		subject = fmt.Sprintf("ramp: %s %s step %d/%d %s", r.Name(), d.Release, d.Step, d.Steps, d.Action)
+	}
+	subject += fmt.Sprintf(" (weight %d%%)", d.Weight)
+	e := policy.Entry{
+		Rollout: r.Name(), Release: d.Release, Step: d.Step, Steps: d.Steps,
+		Action: d.Action, Weight: d.Weight, Gates: d.Gates, Approved: d.Approved,
+		ChangeID: r.Spec.ChangeID,
+	}
+	if d.Action == policy.ActionAbort || d.Action == policy.ActionRollback {
+		e.Reason = d.Reason
+	}
+	body := strings.ReplaceAll(d.Reason, "\n", " ")
+	return AppendTrailers(subject+"\n\n"+body+"\n", EntryTrailers(e))
+}
+
+// Edits returns the new content of each file decision d changes, from
+// the files at tree.
+func Edits(tree *object.Tree, r *policy.Rollout, d policy.Decision) (map[string][]byte, error) {
+	edits := map[string][]byte{}
+	read := func(path string) ([]byte, error) {
+		if b, ok := edits[path]; ok {
+			return b, nil
+		}
+		return readFile(tree, path)
+	}
+	set := func(f policy.FieldRef, value string) error {
+		data, err := read(f.File)
+		if err != nil {
+			return err
+		}
+		p, err := policy.ParseFieldPath(f.Path)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", f.File, f.Path, err)
+		}
+		out, err := SetField(data, p, value)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", f.File, f.Path, err)
+		}
+		if !bytes.Equal(out, data) {
+			edits[f.File] = out
+		}
+		return nil
+	}
+	if d.SetStable != "" {
+		if err := set(r.Spec.Stable, d.SetStable); err != nil {
+			return nil, err
+		}
+	}
+	if d.SetRelease != "" {
+		if err := set(r.Spec.Release, d.SetRelease); err != nil {
+			return nil, err
+		}
+	}
+	data, err := read(r.TargetFile())
+	if err != nil {
+		return nil, err
+	}
+	cur, err := Weight(data, r)
+	if err != nil {
+		return nil, err
+	}
+	if cur != d.Weight {
+		var out []byte
+		if t := r.Spec.Target; t.HTTPRoute != nil {
+			out, err = SetRouteWeights(data, *t.HTTPRoute, d.Weight)
+		} else {
+			var p policy.FieldPath
+			if p, err = policy.ParseFieldPath(t.Field.Path); err == nil {
+				out, err = SetField(data, p, fmt.Sprint(d.Weight))
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.TargetFile(), err)
+		}
+		edits[r.TargetFile()] = out
+	}
+	return edits, nil
+}
+
+// editTree writes new blobs for the edited files and the trees above
+// them, and returns the new root tree's hash. Only existing files are
+// edited: no entry is added or removed, so entry order is kept.
+func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string][]byte) (plumbing.Hash, error) {
+	sub := map[string]map[string][]byte{}
+	entries := make([]object.TreeEntry, len(tree.Entries))
+	copy(entries, tree.Entries)
+	for path, content := range edits {
+		dir, rest, nested := strings.Cut(path, "/")
+		if nested {
+			if sub[dir] == nil {
+				sub[dir] = map[string][]byte{}
+			}
+			sub[dir][rest] = content
+			continue
+		}
+		i := entryIndex(entries, dir)
+		if i < 0 || !entries[i].Mode.IsFile() {
+			return plumbing.ZeroHash, fmt.Errorf("%s: no such file", path)
+		}
+		h, err := writeBlob(s, content)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries[i].Hash = h
+	}
+	for dir, files := range sub {
+		i := entryIndex(entries, dir)
+		if i < 0 || entries[i].Mode != filemode.Dir {
+			return plumbing.ZeroHash, fmt.Errorf("%s: no such directory", dir)
+		}
+		t, err := object.GetTree(s, entries[i].Hash)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if entries[i].Hash, err = editTree(s, t, files); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	obj := s.NewEncodedObject()
+	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return s.SetEncodedObject(obj)
+}
+
+func entryIndex(entries []object.TreeEntry, name string) int {
+	for i, e := range entries {
+		if e.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, error) {
+	obj := s.NewEncodedObject()
+	obj.SetType(plumbing.BlobObject)
+	w, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := w.Write(content); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := w.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return s.SetEncodedObject(obj)
+}

@@ -1,0 +1,320 @@
+package gitsync
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// Snapshot is every rollout's state derived from the release branch at Tip.
+type Snapshot struct {
+	Tip plumbing.Hash
+	// Rollouts are the specs that parsed and validated at Tip, by name.
+	Rollouts map[string]*policy.Rollout
+	// Invalid are the specs at Tip that did not, by name: those rollouts hold.
+	Invalid map[string]error
+	States  map[string]policy.State
+	// Walked counts the commits the derive read.
+	Walked int
+	// specs is the hash of the releases/ tree at Tip.
+	specs plumbing.Hash
+}
+
+// Deriver folds the history of a release branch into rollout states.
+type Deriver struct {
+	Repo       *git.Repository
+	Keys       *Keyring
+	Guardrails policy.Guardrails
+}
+
+// Derive reads the state of every rollout at tip from scratch. It walks
+// the first-parent history back only as far as the start of each release
+// still in flight: a rollout whose release equals its stable version and
+// whose canary has no traffic needs no history at all.
+func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
+	snap, err := d.load(tip)
+	if err != nil {
+		return nil, err
+	}
+	head, err := d.Repo.CommitObject(tip)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", tip, err)
+	}
+	headTree, err := head.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+	}
+	active := map[string]*policy.Rollout{}
+	for name, r := range snap.Rollouts {
+		v, err := readValues(headTree, r)
+		if err != nil {
+			snap.Invalid[name] = fmt.Errorf("%s at %s: %w", r.Path, short(tip), err)
+			continue
+		}
+		if v.release == v.stable && v.weight == 0 {
+			snap.States[name] = policy.Base(name, v.release, v.stable, 0)
+			continue
+		}
+		active[name] = r
+	}
+	if len(active) == 0 {
+		return snap, nil
+	}
+
+	// Walk back until every active rollout's current release has started.
+	w := newWalker(d.Repo)
+	var recs []*policy.Record
+	anchors := map[string]int{} // rollout → index in recs of its start
+	bases := map[string]policy.State{}
+	cur := head
+	curFiles := map[string]fileHashes{}
+	for name, r := range active {
+		curFiles[name] = w.hashes(headTree, r)
+	}
+	for cur != nil && len(anchors) < len(active) {
+		snap.Walked++
+		parent, err := w.firstParent(cur)
+		if err != nil {
+			return nil, err
+		}
+		var parentTree *object.Tree
+		if parent != nil {
+			if parentTree, err = parent.Tree(); err != nil {
+				return nil, fmt.Errorf("read tree of %s: %w", parent.Hash, err)
+			}
+		}
+		rec := &policy.Record{Commit: cur.Hash.String(), Changes: map[string]policy.Change{}}
+		relevant := d.readTrailers(cur, rec)
+		curTree, err := cur.Tree()
+		if err != nil {
+			return nil, fmt.Errorf("read tree of %s: %w", cur.Hash, err)
+		}
+		for name, r := range active {
+			if _, done := anchors[name]; done {
+				continue
+			}
+			ph := w.hashes(parentTree, r)
+			ch, err := change(curTree, curFiles[name], ph, r)
+			if err != nil {
+				return nil, fmt.Errorf("commit %s: %s: %w", short(cur.Hash), r.Name(), err)
+			}
+			curFiles[name] = ph
+			if ch != (policy.Change{}) {
+				rec.Changes[name] = ch
+				relevant = true
+			}
+			if ch.Release != nil {
+				anchors[name] = len(recs)
+				pv, err := readValues(parentTree, r)
+				if err != nil {
+					pv = values{} // the file did not exist before: nothing in flight
+				}
+				bases[name] = policy.Base(name, pv.release, pv.stable, pv.weight)
+			}
+		}
+		if relevant {
+			d.finish(cur, rec)
+			recs = append(recs, rec)
+		}
+		cur = parent
+	}
+	for name, r := range active {
+		s, ok := bases[name]
+		end, anchored := anchors[name]
+		if !ok || !anchored {
+			// The release value has not changed since the first commit.
+			s, end = policy.Base(name, "", "", 0), len(recs)-1
+		}
+		for i := end; i >= 0; i-- {
+			s = policy.Fold(s, r, recs[i])
+		}
+		snap.States[name] = s
+	}
+	return snap, nil
+}
+
+// Update derives the state at tip from an earlier snapshot by folding only
+// the commits since prev.Tip. When prev.Tip is not on tip's first-parent
+// history (it never is after a correct push), it derives from scratch.
+func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
+	if prev == nil {
+		return d.Derive(tip)
+	}
+	if prev.Tip == tip {
+		return prev, nil
+	}
+	w := newWalker(d.Repo)
+	var news []*object.Commit
+	c, err := d.Repo.CommitObject(tip)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", tip, err)
+	}
+	for c.Hash != prev.Tip {
+		news = append(news, c)
+		if c, err = w.firstParent(c); err != nil {
+			return nil, err
+		}
+		if c == nil || len(news) > maxIncremental {
+			// prev.Tip is not on the first-parent history of tip.
+			return d.Derive(tip)
+		}
+	}
+	snap, err := d.reload(prev, tip)
+	if err != nil {
+		return nil, err
+	}
+	snap.Walked = len(news)
+	for name := range snap.Rollouts {
+		if _, known := prev.States[name]; !known || prev.Invalid[name] != nil {
+			// A new (or newly valid) rollout: derive it from scratch.
+			return d.Derive(tip)
+		}
+		snap.States[name] = prev.States[name]
+	}
+	for i := len(news) - 1; i >= 0; i-- {
+		c := news[i]
+		parent, err := w.firstParent(c)
+		if err != nil {
+			return nil, err
+		}
+		var parentTree *object.Tree
+		if parent != nil {
+			if parentTree, err = parent.Tree(); err != nil {
+				return nil, err
+			}
+		}
+		tree, err := c.Tree()
+		if err != nil {
+			return nil, err
+		}
+		rec := &policy.Record{Commit: c.Hash.String(), Changes: map[string]policy.Change{}}
+		relevant := d.readTrailers(c, rec)
+		for name, r := range snap.Rollouts {
+			ch, err := change(tree, w.hashes(tree, r), w.hashes(parentTree, r), r)
+			if err != nil {
+				return nil, fmt.Errorf("commit %s: %s: %w", short(c.Hash), name, err)
+			}
+			if ch != (policy.Change{}) {
+				rec.Changes[name] = ch
+				relevant = true
+			}
+		}
+		if !relevant {
+			continue
+		}
+		d.finish(c, rec)
+		for name, r := range snap.Rollouts {
+			snap.States[name] = policy.Fold(snap.States[name], r, rec)
+		}
+	}
+	for name, s := range snap.States {
+		if s.Phase == policy.PhaseStable {
+			// As a derive from scratch, which reads no history for a
+			// rollout with no release in flight, would have it.
+			s.Rejected, s.Malformed = nil, nil
+			snap.States[name] = s
+		}
+	}
+	return snap, nil
+}
+
+// maxIncremental bounds an incremental update; past it a cold derive is
+// as cheap.
+const maxIncremental = 10000
+
+// reload returns a snapshot at tip with the specs of prev when the
+// releases/ tree did not change, or freshly loaded ones.
+func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
+	c, err := d.Repo.CommitObject(tip)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", tip, err)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+	}
+	var specs plumbing.Hash
+	if e, err := tree.FindEntry(policy.SpecDir); err == nil {
+		specs = e.Hash
+	}
+	if specs != prev.specs {
+		return d.load(tip)
+	}
+	return &Snapshot{Tip: tip, Rollouts: prev.Rollouts, Invalid: prev.Invalid, States: map[string]policy.State{}, specs: specs}, nil
+}
+
+// load reads and validates every spec under releases/ at tip.
+func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
+	snap := &Snapshot{Tip: tip, Rollouts: map[string]*policy.Rollout{}, Invalid: map[string]error{}, States: map[string]policy.State{}}
+	c, err := d.Repo.CommitObject(tip)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", tip, err)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+	}
+	specs, err := tree.Tree(policy.SpecDir)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		return snap, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s/ at %s: %w", policy.SpecDir, short(tip), err)
+	}
+	snap.specs = specs.Hash
+	for _, e := range specs.Entries {
+		if e.Mode.IsFile() {
+			continue
+		}
+		path := policy.SpecPath(e.Name)
+		data, err := readFile(tree, path)
+		if err != nil {
+			snap.Invalid[e.Name] = err
+			continue
+		}
+		r, err := policy.Parse(path, data)
+		if err == nil {
+			err = policy.Validate(r, d.Guardrails).Err()
+		}
+		if err != nil {
+			snap.Invalid[e.Name] = err
+			continue
+		}
+		snap.Rollouts[e.Name] = r
+	}
+	return snap, nil
+}
+
+// readTrailers fills the record's entries and commands from the commit
+// message, and reports whether it has any.
+func (d *Deriver) readTrailers(c *object.Commit, rec *policy.Record) bool {
+	if !strings.Contains(c.Message, "Ramp-") && !strings.Contains(c.Message, "ramp-") {
+		return false
+	}
+	rec.Entries, rec.Commands, rec.Malformed = ParseRecordTrailers(ParseTrailers(c.Message))
+	return len(rec.Entries)+len(rec.Commands)+len(rec.Malformed) > 0
+}
+
+// finish adds the author, time and verified signer of a relevant commit.
+func (d *Deriver) finish(c *object.Commit, rec *policy.Record) {
+	rec.Author = c.Author.Email
+	rec.Time = c.Committer.When
+	if d.Keys == nil {
+		rec.SignatureError = "no trusted keys configured"
+		return
+	}
+	signer, err := d.Keys.Verify(c)
+	if err != nil {
+		rec.SignatureError = err.Error()
+		return
+	}
+	rec.Signer = signer
+}
+
+func short(h plumbing.Hash) string { return h.String()[:10] }
