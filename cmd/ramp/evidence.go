@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ramp-dev/ramp/evidence"
+	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// evidenceFlags configure where gate evidence comes from.
+type evidenceFlags struct {
+	prometheus string
+	timeout    time.Duration
+}
+
+func (e *evidenceFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&e.prometheus, "prometheus", "", "Prometheus address for metric and alert gates (bearer token from $RAMP_PROMETHEUS_TOKEN); without it those gates are inconclusive and hold")
+	cmd.Flags().DurationVar(&e.timeout, "query-timeout", 10*time.Second, "timeout of one Prometheus query")
+}
+
+// build returns the evidence function of ramp run, status and plan: no
+// Flux here, so a step counts as live from its commit's time.
+func (e *evidenceFlags) build() (gitsync.EvidenceFunc, error) {
+	g := &evidence.Gatherer{}
+	if e.prometheus != "" {
+		opts := []evidence.Option{evidence.WithQueryTimeout(e.timeout)}
+		if tok := os.Getenv("RAMP_PROMETHEUS_TOKEN"); tok != "" {
+			opts = append(opts, evidence.WithBearerToken(tok))
+		}
+		p, err := evidence.NewPrometheus(e.prometheus, opts...)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("--prometheus: %w", err)}
+		}
+		g.Prom = p
+	}
+	return func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
+		ev := policy.Evidence{AppliedUnknown: true}
+		if a := policy.NeedsAnalysis(r, &s); a != nil {
+			vars := evidence.QueryVars{Rollout: r.Name(), Release: s.Release, Stable: s.Stable, Step: s.Step}
+			ev.Gates = g.Gather(ctx, r, a, vars, s.StepAt, time.Now())
+		}
+		return ev
+	}, nil
+}

@@ -1,0 +1,71 @@
+// Command ramp is git-native progressive delivery: the operator
+// (`ramp controller`), the same loop without Kubernetes (`ramp run`), and
+// the tools people use on a release repository (status, plan, validate,
+// approve, abort, audit).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes: 0 ok, 1 findings (invalid spec, failed verification),
+// 2 usage or environment error.
+const (
+	exitOK       = 0
+	exitFindings = 1
+	exitUsage    = 2
+)
+
+// exitError carries an exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// findings returns an error that exits 1.
+func findings(format string, args ...any) error {
+	return &exitError{code: exitFindings, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	root := newRoot()
+	err := root.Execute()
+	if err == nil {
+		os.Exit(exitOK)
+	}
+	fmt.Fprintln(os.Stderr, "ramp:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	os.Exit(exitUsage)
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ramp",
+		Short:         "Git-native progressive delivery for Flux-reconciled clusters",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newInit(),
+		newValidate(),
+		newStatus(),
+		newPlan(),
+		newRun(),
+		newCommand("approve", "Approve a step of a rollout's current release with a signed commit"),
+		newCommand("abort", "Abort a rollout's current release with a signed commit"),
+		newCommand("pause", "Pause a rollout's current release with a signed commit"),
+		newCommand("resume", "Resume a paused or held rollout with a signed commit"),
+		newAudit(),
+	)
+	return root
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// repoFlags are the flags every command that reads a release repository takes.
+type repoFlags struct {
+	repo       string
+	branch     string
+	approvers  string
+	guardrails string
+	output     string
+	cache      string
+	sshKey     string
+	knownHosts string
+}
+
+func (f *repoFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", ".", "release repository: a local clone, or a URL (file://, https://, ssh://)")
+	fl.StringVar(&f.branch, "branch", "main", "release branch")
+	fl.StringVar(&f.approvers, "approvers", "", "directory of trusted keys: <group>.allowed_signers and/or <group>.asc; ramp.* are ramp's own")
+	fl.StringVar(&f.guardrails, "guardrails", "", "guardrails file (YAML); default: built-in guardrails")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	fl.StringVar(&f.cache, "cache-dir", "", "where clones of URLs are kept (default: the user cache dir)")
+	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for ssh:// URLs")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for ssh:// URLs (default ~/.ssh/known_hosts)")
+}
+
+func (f *repoFlags) check() error {
+	if f.output != "text" && f.output != "json" {
+		return fmt.Errorf("-o %s: want text or json", f.output)
+	}
+	return nil
+}
+
+// isURL reports whether s names a remote rather than a local directory.
+func isURL(s string) bool {
+	return strings.Contains(s, "://") || (strings.Contains(s, "@") && strings.Contains(s, ":"))
+}
+
+// open opens the release repository: a local clone as it is, or a URL
+// through one persistent clone in the cache directory, fetched.
+func (f *repoFlags) open(ctx context.Context) (*gitsync.Repo, error) {
+	if !isURL(f.repo) {
+		return gitsync.OpenLocal(f.repo, f.branch)
+	}
+	dir := f.cache
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("no cache dir for the clone of %s: %w (set --cache-dir)", f.repo, err)
+		}
+		dir = filepath.Join(base, "ramp")
+	}
+	sum := sha256.Sum256([]byte(f.repo + "#" + f.branch))
+	dir = filepath.Join(dir, hex.EncodeToString(sum[:8]))
+	auth := gitsync.Auth{
+		Username:       os.Getenv("RAMP_GIT_USERNAME"),
+		Password:       os.Getenv("RAMP_GIT_PASSWORD"),
+		SSHKeyPath:     f.sshKey,
+		KnownHostsPath: f.knownHosts,
+	}
+	if auth.Password != "" && auth.Username == "" {
+		auth.Username = "git"
+	}
+	if auth.KnownHostsPath == "" && strings.HasPrefix(f.repo, "ssh://") {
+		if home, err := os.UserHomeDir(); err == nil {
+			auth.KnownHostsPath = filepath.Join(home, ".ssh", "known_hosts")
+		}
+	}
+	return gitsync.Open(ctx, f.repo, dir, f.branch, auth)
+}
+
+// keyring loads the trusted keys, or nil when --approvers is not set: then
+// no command and no ramp commit can verify, and rollouts hold.
+func (f *repoFlags) keyring() (*gitsync.Keyring, error) {
+	if f.approvers == "" {
+		return nil, nil
+	}
+	k, err := gitsync.LoadKeyring(f.approvers)
+	if err != nil {
+		return nil, fmt.Errorf("--approvers: %w", err)
+	}
+	return k, nil
+}
+
+// guard returns the guardrails from --guardrails or the defaults.
+func (f *repoFlags) guard() (policy.Guardrails, error) {
+	if f.guardrails == "" {
+		return policy.DefaultGuardrails(), nil
+	}
+	data, err := os.ReadFile(f.guardrails)
+	if err != nil {
+		return policy.Guardrails{}, fmt.Errorf("--guardrails: %w", err)
+	}
+	return policy.ParseGuardrails(f.guardrails, data)
+}
+
+// deriver opens everything a read-only command needs.
+func (f *repoFlags) deriver(ctx context.Context) (*gitsync.Repo, *gitsync.Deriver, error) {
+	if err := f.check(); err != nil {
+		return nil, nil, err
+	}
+	repo, err := f.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := f.keyring()
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := f.guard()
+	if err != nil {
+		return nil, nil, err
+	}
+	return repo, &gitsync.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: g}, nil
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/policy"
+)
+
+func newRun() *cobra.Command {
+	var f repoFlags
+	var ev evidenceFlags
+	var once bool
+	var interval time.Duration
+	var signingKey, identity string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run ramp's loop without Kubernetes: fetch, derive, gather evidence, plan, commit, push",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if signingKey == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--signing-key is required: ramp signs every commit it makes")}
+			}
+			signer, err := gitsync.LoadSigner(signingKey, []byte(os.Getenv("RAMP_SIGNING_PASSPHRASE")))
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			id, err := parseIdentity(identity)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			repo, d, err := f.deriver(ctx)
+			if err != nil {
+				return err
+			}
+			if d.Keys == nil {
+				d.Keys = gitsync.NewKeyring()
+			}
+			d.Keys.Trust(policy.RampGroup, signer)
+			evf, err := ev.build()
+			if err != nil {
+				return err
+			}
+			loop := &gitsync.Loop{
+				Repo: repo, Deriver: d, Evidence: evf, Guardrails: d.Guardrails,
+				Committer: &gitsync.Committer{Store: repo.Git().Storer, Signer: signer, Identity: id},
+			}
+			rep := &reporter{w: cmd.OutOrStdout(), last: map[string]string{}}
+			for {
+				outcomes, err := loop.Pass(ctx)
+				if err != nil {
+					if once || ctx.Err() != nil {
+						return &exitError{code: exitUsage, err: err}
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s pass failed: %v\n", time.Now().UTC().Format(time.TimeOnly), err)
+				}
+				wake := rep.report(outcomes)
+				if once {
+					return nil
+				}
+				sleep := interval
+				if !wake.IsZero() && time.Until(wake) < sleep {
+					sleep = max(time.Until(wake), 100*time.Millisecond)
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(sleep):
+				}
+			}
+		},
+	}
+	f.add(cmd)
+	ev.add(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&once, "once", false, "run one pass and exit")
+	fl.DurationVar(&interval, "interval", 30*time.Second, "time between passes")
+	fl.StringVar(&signingKey, "signing-key", "", "ramp's signing key: an OpenSSH or armored OpenPGP private key (passphrase from $RAMP_SIGNING_PASSPHRASE)")
+	fl.StringVar(&identity, "identity", "ramp <ramp@localhost>", "author and committer of ramp's commits")
+	return cmd
+}
+
+// parseIdentity reads "Name <email>".
+func parseIdentity(s string) (gitsync.Identity, error) {
+	name, rest, ok := strings.Cut(s, "<")
+	email, _, ok2 := strings.Cut(rest, ">")
+	if !ok || !ok2 || strings.TrimSpace(email) == "" {
+		return gitsync.Identity{}, fmt.Errorf("--identity %q: want \"Name <email>\"", s)
+	}
+	return gitsync.Identity{Name: strings.TrimSpace(name), Email: strings.TrimSpace(email)}, nil
+}
+
+// reporter prints one line per commit ramp made, and a hold's reason
+// only when it changes.
+type reporter struct {
+	w    io.Writer
+	last map[string]string
+}
+
+// report prints the outcomes and returns the earliest wake-up time asked for.
+func (r *reporter) report(outcomes []gitsync.Outcome) time.Time {
+	var wake time.Time
+	now := time.Now().UTC().Format(time.TimeOnly)
+	for _, o := range outcomes {
+		d := o.Decision
+		if !d.Wake.IsZero() && (wake.IsZero() || d.Wake.Before(wake)) {
+			wake = d.Wake
+		}
+		var line string
+		if d.Holds() {
+			line = fmt.Sprintf("%s %s: hold: %s", o.Rollout, orDash(o.State.Release), d.Reason)
+			if d.WaitingFor != "" {
+				line += " [waiting for " + d.WaitingFor + "]"
+			}
+			if r.last[o.Rollout] == line {
+				continue
+			}
+		} else {
+			line = fmt.Sprintf("%s %s: %s", o.Rollout, d.Release, d.Action)
+			if d.Step > 0 {
+				line += fmt.Sprintf(" step %d/%d", d.Step, d.Steps)
+			}
+			line += fmt.Sprintf(" weight %d%%: %s", d.Weight, d.Reason)
+			if !o.Commit.IsZero() {
+				line += fmt.Sprintf(" (commit %.10s)", o.Commit.String())
+			}
+		}
+		r.last[o.Rollout] = line
+		fmt.Fprintf(r.w, "%s %s\n", now, line)
+		for _, g := range d.Gates {
+			fmt.Fprintf(r.w, "%s   gate %s\n", now, gateLine(g))
+		}
+	}
+	return wake
+}
