@@ -93,7 +93,11 @@ func OpenLocal(path, branch string) (*Repo, error) {
 	if branch == "" {
 		return nil, fmt.Errorf("open %s: no branch given", path)
 	}
-	repo, err := git.PlainOpenWithOptions(path, &git.PlainOpenOptions{DetectDotGit: true})
+	// A bare repository, or a working copy's top; else search upwards.
+	repo, err := git.PlainOpen(path)
+	if err != nil {
+		repo, err = git.PlainOpenWithOptions(path, &git.PlainOpenOptions{DetectDotGit: true})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open git repository at %s: %w", path, err)
 	}

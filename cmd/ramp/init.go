@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -45,12 +46,12 @@ func newInit() *cobra.Command {
 			for _, args := range [][]string{
 				{"init", "-q", "-b", "main"},
 				{"add", "-A"},
-				{"commit", "-q", "-m", "ramp init: example rollout demo"},
+				{"-c", "user.name=ramp init", "-c", "user.email=ramp-init@localhost", "commit", "-q", "-m", "ramp init: example rollout demo"},
 			} {
 				c := exec.Command("git", args...)
 				c.Dir = dir
 				if out, err := c.CombinedOutput(); err != nil {
-					return &exitError{code: exitUsage, err: fmt.Errorf("git %s in %s: %v\n%s", args[0], dir, err, out)}
+					return &exitError{code: exitUsage, err: fmt.Errorf("git %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)}
 				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "created release repository %s (branch main) with rollout demo:\n"+
