@@ -57,21 +57,24 @@ func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 	}
 	a := &Audit{Rollout: r.Name(), Release: release}
 	s := policy.Base(r.Name(), "", "", 0)
-	var prev fileHashes
 	for i := len(commits) - 1; i >= 0; i-- {
 		c := commits[i]
-		tree, err := c.Tree()
+		tree, err := w.rootTree(c)
 		if err != nil {
 			return nil, err
 		}
-		cur := w.hashes(tree, r)
 		rec := &policy.Record{Commit: c.Hash.String(), Changes: map[string]policy.Change{}}
 		relevant := d.readTrailers(c, rec)
-		ch, err := change(tree, cur, prev, r)
+		var parent *object.Tree
+		if i+1 < len(commits) {
+			if parent, err = w.rootTree(commits[i+1]); err != nil {
+				return nil, err
+			}
+		}
+		ch, err := w.change(tree, parent, r)
 		if err != nil {
 			return nil, fmt.Errorf("commit %s: %w", short(c.Hash), err)
 		}
-		prev = cur
 		if ch != (policy.Change{}) {
 			rec.Changes[r.Name()] = ch
 			relevant = true

@@ -46,13 +46,14 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
 	}
-	headTree, err := head.Tree()
+	w := newWalker(d.Repo)
+	headTree, err := w.rootTree(head)
 	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+		return nil, err
 	}
 	active := map[string]*policy.Rollout{}
 	for name, r := range snap.Rollouts {
-		v, err := readValues(headTree, r)
+		v, err := w.readValues(headTree, r)
 		if err != nil {
 			snap.Invalid[name] = fmt.Errorf("%s at %s: %w", r.Path, short(tip), err)
 			continue
@@ -68,50 +69,41 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 	}
 
 	// Walk back until every active rollout's current release has started.
-	w := newWalker(d.Repo)
 	var recs []*policy.Record
 	anchors := map[string]int{} // rollout → index in recs of its start
 	bases := map[string]policy.State{}
 	cur := head
-	curFiles := map[string]fileHashes{}
-	for name, r := range active {
-		curFiles[name] = w.hashes(headTree, r)
-	}
 	for cur != nil && len(anchors) < len(active) {
 		snap.Walked++
 		parent, err := w.firstParent(cur)
 		if err != nil {
 			return nil, err
 		}
-		var parentTree *object.Tree
-		if parent != nil {
-			if parentTree, err = parent.Tree(); err != nil {
-				return nil, fmt.Errorf("read tree of %s: %w", parent.Hash, err)
-			}
+		parentTree, err := w.rootTree(parent)
+		if err != nil {
+			return nil, err
 		}
 		rec := &policy.Record{Commit: cur.Hash.String(), Changes: map[string]policy.Change{}}
 		relevant := d.readTrailers(cur, rec)
-		curTree, err := cur.Tree()
+		curTree, err := w.rootTree(cur)
 		if err != nil {
-			return nil, fmt.Errorf("read tree of %s: %w", cur.Hash, err)
+			return nil, err
 		}
 		for name, r := range active {
 			if _, done := anchors[name]; done {
 				continue
 			}
-			ph := w.hashes(parentTree, r)
-			ch, err := change(curTree, curFiles[name], ph, r)
+			ch, err := w.change(curTree, parentTree, r)
 			if err != nil {
 				return nil, fmt.Errorf("commit %s: %s: %w", short(cur.Hash), r.Name(), err)
 			}
-			curFiles[name] = ph
 			if ch != (policy.Change{}) {
 				rec.Changes[name] = ch
 				relevant = true
 			}
 			if ch.Release != nil {
 				anchors[name] = len(recs)
-				pv, err := readValues(parentTree, r)
+				pv, err := w.readValues(parentTree, r)
 				if err != nil {
 					pv = values{} // the file did not exist before: nothing in flight
 				}
@@ -183,20 +175,18 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		var parentTree *object.Tree
-		if parent != nil {
-			if parentTree, err = parent.Tree(); err != nil {
-				return nil, err
-			}
+		parentTree, err := w.rootTree(parent)
+		if err != nil {
+			return nil, err
 		}
-		tree, err := c.Tree()
+		tree, err := w.rootTree(c)
 		if err != nil {
 			return nil, err
 		}
 		rec := &policy.Record{Commit: c.Hash.String(), Changes: map[string]policy.Change{}}
 		relevant := d.readTrailers(c, rec)
 		for name, r := range snap.Rollouts {
-			ch, err := change(tree, w.hashes(tree, r), w.hashes(parentTree, r), r)
+			ch, err := w.change(tree, parentTree, r)
 			if err != nil {
 				return nil, fmt.Errorf("commit %s: %s: %w", short(c.Hash), name, err)
 			}
@@ -256,9 +246,10 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
 	}
-	tree, err := c.Tree()
+	w := newWalker(d.Repo)
+	tree, err := w.rootTree(c)
 	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+		return nil, err
 	}
 	specs, err := tree.Tree(policy.SpecDir)
 	if errors.Is(err, object.ErrDirectoryNotFound) {
@@ -273,7 +264,7 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 			continue
 		}
 		path := policy.SpecPath(e.Name)
-		data, err := readFile(tree, path)
+		data, err := w.readFile(tree, path)
 		if err != nil {
 			snap.Invalid[e.Name] = err
 			continue

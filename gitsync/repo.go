@@ -10,13 +10,16 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/utils/merkletrie"
 )
 
@@ -69,9 +72,12 @@ func Open(ctx context.Context, url, dir, branch string, auth Auth) (*Repo, error
 		if err != nil {
 			return nil, remoteErr("clone", url, branch, err)
 		}
+		if r.repo, err = plainOpen(dir); err != nil {
+			return nil, fmt.Errorf("open the new clone in %s: %w", dir, err)
+		}
 		return r, nil
 	}
-	if r.repo, err = git.PlainOpen(dir); err != nil {
+	if r.repo, err = plainOpen(dir); err != nil {
 		return nil, fmt.Errorf("%s is not empty and not a git clone (%v): remove it or choose another directory", dir, err)
 	}
 	origin, err := r.repo.Remote(originName)
@@ -94,7 +100,7 @@ func OpenLocal(path, branch string) (*Repo, error) {
 		return nil, fmt.Errorf("open %s: no branch given", path)
 	}
 	// A bare repository, or a working copy's top; else search upwards.
-	repo, err := git.PlainOpen(path)
+	repo, err := plainOpen(path)
 	if err != nil {
 		repo, err = git.PlainOpenWithOptions(path, &git.PlainOpenOptions{DetectDotGit: true})
 	}
@@ -471,3 +477,22 @@ func remoteErr(op, url, branch string, err error) error {
 
 // sameURL compares two remote URLs, ignoring a trailing slash.
 func sameURL(a, b string) bool { return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/") }
+
+// plainOpen opens the repository at path (a working copy's top or a bare
+// repository) keeping its packfiles open between reads: a history walk
+// reads thousands of objects, and reopening the pack for each one costs
+// more than reading it.
+func plainOpen(path string) (*git.Repository, error) {
+	gitDir, worktree := filepath.Join(path, ".git"), osfs.New(path)
+	if fi, err := os.Stat(gitDir); err != nil || !fi.IsDir() {
+		gitDir, worktree = path, nil
+		if _, err := os.Stat(filepath.Join(path, "objects")); err != nil {
+			return nil, git.ErrRepositoryNotExists
+		}
+	}
+	st := filesystem.NewStorageWithOptions(osfs.New(gitDir), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	if worktree == nil {
+		return git.Open(st, nil)
+	}
+	return git.Open(st, worktree)
+}

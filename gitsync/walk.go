@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -14,12 +15,48 @@ import (
 )
 
 // walker reads first-parent history and the few files a rollout manages,
-// by blob hash: never a tree diff.
+// by blob hash: never a tree diff. It keeps the trees it decoded, so a
+// directory that did not change between a commit and its parent is
+// decoded once, and a lookup in it is a map access.
 type walker struct {
-	repo *git.Repository
+	repo  *git.Repository
+	trees map[plumbing.Hash]*object.Tree
+	// top holds the names of the root entries that differ between the
+	// pair of root trees topOf: every rollout asks about the same pair.
+	topOf [2]plumbing.Hash
+	top   map[string]bool
 }
 
-func newWalker(repo *git.Repository) *walker { return &walker{repo: repo} }
+// maxTrees bounds the walker's tree cache.
+const maxTrees = 20000
+
+func newWalker(repo *git.Repository) *walker {
+	return &walker{repo: repo, trees: map[plumbing.Hash]*object.Tree{}}
+}
+
+// tree returns the decoded tree h.
+func (w *walker) tree(h plumbing.Hash) (*object.Tree, error) {
+	if t, ok := w.trees[h]; ok {
+		return t, nil
+	}
+	t, err := object.GetTree(w.repo.Storer, h)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	if len(w.trees) >= maxTrees {
+		clear(w.trees)
+	}
+	w.trees[h] = t
+	return t, nil
+}
+
+// rootTree returns the tree of commit c.
+func (w *walker) rootTree(c *object.Commit) (*object.Tree, error) {
+	if c == nil {
+		return nil, nil
+	}
+	return w.tree(c.TreeHash)
+}
 
 // firstParent returns c's first parent, or nil for a root commit.
 func (w *walker) firstParent(c *object.Commit) (*object.Commit, error) {
@@ -33,52 +70,96 @@ func (w *walker) firstParent(c *object.Commit) (*object.Commit, error) {
 	return p, nil
 }
 
-// fileHashes are the blob hashes of the files one rollout manages.
-type fileHashes struct {
-	release, stable, target, spec plumbing.Hash
+// sameEntry reports whether path names the same object (or nothing) in
+// trees a and b. It descends both trees together and stops at the first
+// directory they share, so an unchanged part of the tree costs one lookup.
+func (w *walker) sameEntry(a, b *object.Tree, path string) bool {
+	if a != nil && b != nil && a.Hash != b.Hash {
+		name, _, _ := strings.Cut(path, "/")
+		if !w.changedAtTop(a, b)[name] {
+			return true
+		}
+	}
+	for {
+		if a == nil || b == nil {
+			return a == b
+		}
+		if a.Hash == b.Hash {
+			return true
+		}
+		name, rest, nested := strings.Cut(path, "/")
+		ea, erra := a.FindEntry(name)
+		eb, errb := b.FindEntry(name)
+		switch {
+		case erra != nil || errb != nil:
+			return erra != nil && errb != nil
+		case ea.Hash == eb.Hash:
+			return true
+		case !nested:
+			return false
+		}
+		var err error
+		if a, err = w.tree(ea.Hash); err != nil {
+			return false
+		}
+		if b, err = w.tree(eb.Hash); err != nil {
+			return false
+		}
+		path = rest
+	}
 }
 
-// hashes looks up the rollout's files in tree (nil: all zero).
-func (w *walker) hashes(tree *object.Tree, r *policy.Rollout) fileHashes {
-	if tree == nil {
-		return fileHashes{}
+// changedAtTop returns the names of the entries that differ between the
+// root trees a and b.
+func (w *walker) changedAtTop(a, b *object.Tree) map[string]bool {
+	if w.top != nil && w.topOf == [2]plumbing.Hash{a.Hash, b.Hash} {
+		return w.top
 	}
-	return fileHashes{
-		release: blobHash(tree, r.Spec.Release.File),
-		stable:  blobHash(tree, r.Spec.Stable.File),
-		target:  blobHash(tree, r.TargetFile()),
-		spec:    blobHash(tree, r.Path),
+	top := map[string]bool{}
+	seen := map[string]plumbing.Hash{}
+	for _, e := range a.Entries {
+		seen[e.Name] = e.Hash
 	}
+	for _, e := range b.Entries {
+		if h, ok := seen[e.Name]; !ok || h != e.Hash {
+			top[e.Name] = true
+		}
+		delete(seen, e.Name)
+	}
+	for name := range seen {
+		top[name] = true
+	}
+	w.topOf, w.top = [2]plumbing.Hash{a.Hash, b.Hash}, top
+	return top
 }
 
-func blobHash(tree *object.Tree, path string) plumbing.Hash {
-	e, err := tree.FindEntry(path)
-	if err != nil {
-		return plumbing.ZeroHash
-	}
-	return e.Hash
-}
-
-// change compares the rollout's files in a commit (tree, hashes cur) with
-// its parent's (hashes prev) and reads new field values where they changed.
-func change(tree *object.Tree, cur, prev fileHashes, r *policy.Rollout) (policy.Change, error) {
+// change compares the files rollout r manages in a commit's tree with its
+// parent's (nil for a root commit) and reads the new field values where
+// they changed.
+func (w *walker) change(tree, parent *object.Tree, r *policy.Rollout) (policy.Change, error) {
 	var ch policy.Change
-	if cur.release != prev.release {
-		v, err := fieldAt(tree, r.Spec.Release)
-		if err != nil && !errors.Is(err, object.ErrFileNotFound) {
-			return ch, err
-		}
-		ch.Release = &v
+	if parent != nil && parent.Hash == tree.Hash {
+		return ch, nil
 	}
-	if cur.stable != prev.stable {
-		v, err := fieldAt(tree, r.Spec.Stable)
-		if err != nil && !errors.Is(err, object.ErrFileNotFound) {
-			return ch, err
+	read := func(f policy.FieldRef) (*string, error) {
+		if w.sameEntry(tree, parent, f.File) {
+			return nil, nil
 		}
-		ch.Stable = &v
+		v, err := w.fieldAt(tree, f)
+		if err != nil && !errors.Is(err, object.ErrFileNotFound) {
+			return nil, err
+		}
+		return &v, nil
 	}
-	ch.Target = cur.target != prev.target
-	ch.Spec = cur.spec != prev.spec
+	var err error
+	if ch.Release, err = read(r.Spec.Release); err != nil {
+		return ch, err
+	}
+	if ch.Stable, err = read(r.Spec.Stable); err != nil {
+		return ch, err
+	}
+	ch.Target = !w.sameEntry(tree, parent, r.TargetFile())
+	ch.Spec = !w.sameEntry(tree, parent, r.Path)
 	return ch, nil
 }
 
@@ -89,25 +170,29 @@ type values struct {
 }
 
 // readValues reads the release, stable and canary weight at tree.
-func readValues(tree *object.Tree, r *policy.Rollout) (values, error) {
+func (w *walker) readValues(tree *object.Tree, r *policy.Rollout) (values, error) {
 	var v values
 	var err error
 	if tree == nil {
 		return v, object.ErrFileNotFound
 	}
-	if v.release, err = fieldAt(tree, r.Spec.Release); err != nil {
+	if v.release, err = w.fieldAt(tree, r.Spec.Release); err != nil {
 		return v, err
 	}
-	if v.stable, err = fieldAt(tree, r.Spec.Stable); err != nil {
+	if v.stable, err = w.fieldAt(tree, r.Spec.Stable); err != nil {
 		return v, err
 	}
-	v.weight, err = weightAt(tree, r)
+	data, err := w.readFile(tree, r.TargetFile())
+	if err != nil {
+		return v, err
+	}
+	v.weight, err = Weight(data, r)
 	return v, err
 }
 
 // fieldAt reads one field of one file at tree.
-func fieldAt(tree *object.Tree, f policy.FieldRef) (string, error) {
-	data, err := readFile(tree, f.File)
+func (w *walker) fieldAt(tree *object.Tree, f policy.FieldRef) (string, error) {
+	data, err := w.readFile(tree, f.File)
 	if err != nil {
 		return "", err
 	}
@@ -120,15 +205,6 @@ func fieldAt(tree *object.Tree, f policy.FieldRef) (string, error) {
 		return "", fmt.Errorf("%s: %s: %w", f.File, f.Path, err)
 	}
 	return v, nil
-}
-
-// weightAt reads the canary weight from the rollout's traffic target.
-func weightAt(tree *object.Tree, r *policy.Rollout) (int, error) {
-	data, err := readFile(tree, r.TargetFile())
-	if err != nil {
-		return 0, err
-	}
-	return Weight(data, r)
 }
 
 // Weight reads the canary weight from the content of the target file.
@@ -152,6 +228,24 @@ func Weight(data []byte, r *policy.Rollout) (int, error) {
 	return n, nil
 }
 
+// readFile returns a file's content at tree, through the tree cache.
+func (w *walker) readFile(tree *object.Tree, path string) ([]byte, error) {
+	h := w.blobHash(tree, path)
+	if h.IsZero() {
+		return nil, fmt.Errorf("%s: %w", path, object.ErrFileNotFound)
+	}
+	b, err := w.repo.BlobObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rd, err := b.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer rd.Close()
+	return io.ReadAll(rd)
+}
+
 // readFile returns a file's content at tree.
 func readFile(tree *object.Tree, path string) ([]byte, error) {
 	f, err := tree.File(path)
@@ -164,4 +258,23 @@ func readFile(tree *object.Tree, path string) ([]byte, error) {
 	}
 	defer rd.Close()
 	return io.ReadAll(rd)
+}
+
+// blobHash returns the hash of the entry at path in root, or zero.
+func (w *walker) blobHash(root *object.Tree, path string) plumbing.Hash {
+	t := root
+	for {
+		name, rest, nested := strings.Cut(path, "/")
+		e, err := t.FindEntry(name) // one level: no subtree is decoded
+		if err != nil {
+			return plumbing.ZeroHash
+		}
+		if !nested {
+			return e.Hash
+		}
+		if t, err = w.tree(e.Hash); err != nil {
+			return plumbing.ZeroHash
+		}
+		path = rest
+	}
 }
