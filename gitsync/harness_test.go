@@ -14,6 +14,7 @@ import (
 	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/policy/policytest"
 )
 
 // world is a release repository served over smart HTTP, a person's clone
@@ -37,6 +38,12 @@ type person struct {
 }
 
 func newWorld(t *testing.T, opts ...gittest.ServerOption) *world {
+	t.Helper()
+	return newWorldWithSpec(t, policytest.SpecYAML("demo"), opts...)
+}
+
+// newWorldWithSpec is newWorld with rollout demo's spec text.
+func newWorldWithSpec(t *testing.T, spec string, opts ...gittest.ServerOption) *world {
 	t.Helper()
 	w := &world{t: t, keys: map[string]person{}, now: time.Now()}
 	w.server = gittest.NewServer(t, opts...)
@@ -77,7 +84,7 @@ func newWorld(t *testing.T, opts ...gittest.ServerOption) *world {
 		"GIT_AUTHOR_EMAIL=mallory@example.com", "GIT_COMMITTER_EMAIL=mallory@example.com"}}
 
 	w.work = filepath.Join(t.TempDir(), "work")
-	gittest.InitRepo(t, w.work, gittest.RolloutFiles("demo", "1.0.0"))
+	gittest.InitRepo(t, w.work, gittest.RolloutFilesWithSpec("demo", "1.0.0", spec))
 	w.git("dev", "remote", "add", "origin", w.url)
 	w.git("dev", "push", "-q", "origin", "main")
 	w.loop = w.newLoop()
