@@ -145,6 +145,9 @@ func printStatus(w io.Writer, out []rolloutStatus) {
 		if s.Reason != "" && s.WaitingFor != "" {
 			fmt.Fprintf(w, "\n%s: %s\n", s.Name, s.Reason)
 		}
+		for _, g := range s.Gates {
+			fmt.Fprintf(w, "%s: gate %s\n", s.Name, gateLine(g))
+		}
 		for _, r := range s.Rejected {
 			fmt.Fprintf(w, "%s: rejected %s in commit %.10s by %s: %s\n", s.Name, commandName(r.Command), r.Commit, r.Author, r.Reason)
 		}
