@@ -43,6 +43,15 @@ type Loop struct {
 	Backoff time.Duration
 	// DryRun plans without committing.
 	DryRun bool
+	// RequireSignedTip refuses to commit on top of a branch tip whose
+	// signature does not verify against any key of the keyring. Flux's
+	// spec.verify checks only HEAD: building on an unsigned commit would
+	// give it a trusted HEAD and smuggle it into the cluster.
+	RequireSignedTip bool
+	// Observe, when set, is told how long each fetch and push took and
+	// how it ended (op is "fetch" or "push"). A push that lost the race
+	// to another commit ends in ErrBranchMoved.
+	Observe func(op string, took time.Duration, err error)
 
 	snap *Snapshot
 }
@@ -78,7 +87,9 @@ func (l *Loop) Pass(ctx context.Context) ([]Outcome, error) {
 }
 
 func (l *Loop) try(ctx context.Context) ([]Outcome, error) {
+	start := time.Now()
 	tip, err := l.Repo.Fetch(ctx)
+	l.observe("fetch", start, err)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +101,10 @@ func (l *Loop) try(ctx context.Context) ([]Outcome, error) {
 	now := time.Now
 	if l.Now != nil {
 		now = l.Now
+	}
+	unsigned := ""
+	if l.RequireSignedTip {
+		unsigned = l.untrustedTip(tip)
 	}
 	var outcomes []Outcome
 	head := tip
@@ -107,6 +122,10 @@ func (l *Loop) try(ctx context.Context) ([]Outcome, error) {
 			ev.AppliedUnknown = true
 		}
 		d := policy.Plan(r, &s, ev, now(), l.Guardrails)
+		if unsigned != "" && !d.Holds() {
+			d = policy.Decision{Step: s.Step, Steps: d.Steps, Weight: s.Weight, Release: s.Release,
+				Reason: unsigned + "; ramp will not build on it (next: " + string(d.Action) + ")", WaitingFor: "a signed commit at the branch tip"}
+		}
 		o := Outcome{Rollout: name, State: s, Decision: d}
 		if !d.Holds() && !l.DryRun {
 			if head, err = l.Committer.Commit(head, r, d); err != nil {
@@ -119,13 +138,37 @@ func (l *Loop) try(ctx context.Context) ([]Outcome, error) {
 	if head == tip {
 		return outcomes, nil
 	}
-	if err := l.Repo.Push(ctx, tip, head); err != nil {
+	start = time.Now()
+	err = l.Repo.Push(ctx, tip, head)
+	l.observe("push", start, err)
+	if err != nil {
 		return nil, err
 	}
 	if l.snap, err = l.Deriver.Update(snap, head); err != nil {
 		return nil, err
 	}
 	return outcomes, nil
+}
+
+func (l *Loop) observe(op string, start time.Time, err error) {
+	if l.Observe != nil {
+		l.Observe(op, time.Since(start), err)
+	}
+}
+
+// untrustedTip says why the tip is not signed by a trusted key, or "".
+func (l *Loop) untrustedTip(tip plumbing.Hash) string {
+	c, err := l.Deriver.Repo.CommitObject(tip)
+	if err != nil {
+		return fmt.Sprintf("branch tip %s cannot be read: %v", short(tip), err)
+	}
+	if l.Deriver.Keys == nil {
+		return fmt.Sprintf("branch tip %s cannot be verified: no trusted keys", short(tip))
+	}
+	if _, err := l.Deriver.Keys.Verify(c); err != nil {
+		return fmt.Sprintf("branch tip %s by %s is not signed by a trusted key (%v)", short(tip), c.Author.Email, err)
+	}
+	return ""
 }
 
 func sortedNames(s *Snapshot) []string {

@@ -167,3 +167,21 @@ func TestPassIsIdempotentWithoutNewEvidence(t *testing.T) {
 	}
 	_ = gitsync.Outcome{}
 }
+
+func TestLoopRequiringASignedTipDoesNotBuildOnAnUnsignedCommit(t *testing.T) {
+	w := newWorld(t)
+	w.loop.RequireSignedTip = true
+	w.release("1.1.0") // signed by dev, whose key is in group sre
+	w.expect(policy.ActionSetWeight, 1, 10)
+	w.command("mallory", false, "unsigned docs change", "")
+	tip := w.tip()
+	o := w.expect(policy.ActionNone, 1, 10)
+	if !strings.Contains(o.Decision.Reason, "not signed by a trusted key") || !strings.Contains(o.Decision.Reason, tip.String()[:10]) {
+		t.Fatalf("hold %q, want it to name the unsigned tip %s", o.Decision.Reason, tip.String()[:10])
+	}
+	if w.tip() != tip {
+		t.Fatal("ramp committed on top of an unsigned tip")
+	}
+	w.approve("alice", "1.1.0", 2) // a signed commit on top: ramp goes on
+	w.expect(policy.ActionPause, 2, 10)
+}

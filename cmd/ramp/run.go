@@ -21,6 +21,7 @@ func newRun() *cobra.Command {
 	var once bool
 	var interval time.Duration
 	var signingKey, identity string
+	var signedTip bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run ramp's loop without Kubernetes: fetch, derive, gather evidence, plan, commit, push",
@@ -53,7 +54,8 @@ func newRun() *cobra.Command {
 			}
 			loop := &gitsync.Loop{
 				Repo: repo, Deriver: d, Evidence: evf, Guardrails: d.Guardrails,
-				Committer: &gitsync.Committer{Store: repo.Git().Storer, Signer: signer, Identity: id},
+				Committer:        &gitsync.Committer{Store: repo.Git().Storer, Signer: signer, Identity: id},
+				RequireSignedTip: signedTip,
 			}
 			rep := &reporter{w: cmd.OutOrStdout(), last: map[string]string{}}
 			for {
@@ -86,6 +88,7 @@ func newRun() *cobra.Command {
 	fl.BoolVar(&once, "once", false, "run one pass and exit")
 	fl.DurationVar(&interval, "interval", 30*time.Second, "time between passes")
 	fl.StringVar(&signingKey, "signing-key", "", "ramp's signing key: an OpenSSH or armored OpenPGP private key (passphrase from $RAMP_SIGNING_PASSPHRASE)")
+	fl.BoolVar(&signedTip, "require-signed-tip", false, "commit only on a branch tip signed by a key in --approvers (set it when Flux verifies HEAD: put the engineers' keys in a group too)")
 	fl.StringVar(&identity, "identity", "ramp <ramp@localhost>", "author and committer of ramp's commits")
 	return cmd
 }
