@@ -29,8 +29,9 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 60m ./gitsync/
 
-## demo: the CLI walkthrough against a scratch repository
-demo: build
+## demo: a local git server, Prometheus, two demo apps under load and `ramp run`:
+## release 1.1.0 promoted, release 1.2.0 rolled back by its error-rate gate
+demo: build tool-prometheus
 	bash e2e/demo.sh
 
 ## tools: real components for tests, built from the Go module proxy into bin/
@@ -45,9 +46,11 @@ $(BIN)/prometheus:
 # The Kubernetes binaries envtest runs (bin/k8s), helm for rendering the
 # chart in tests, and controller-gen: each built from its own module under
 # e2e/tools/ (or the module proxy), skipped when the binary is there.
+KUBE_VER     := v1.37.2
+KUBE_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBE_VER) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 -X k8s.io/component-base/version.gitTreeState=clean
 tool-kube: $(BIN)/k8s/kube-apiserver
 $(BIN)/k8s/kube-apiserver:
-	cd e2e/tools/kube && $(GO) build -o $(BIN)/k8s/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+	cd e2e/tools/kube && $(GO) build -ldflags '$(KUBE_LDFLAGS)' -o $(BIN)/k8s/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 
 tool-etcd: $(BIN)/k8s/etcd
 $(BIN)/k8s/etcd:
@@ -67,6 +70,22 @@ generate: tool-controller-gen
 	$(BIN)/controller-gen object paths=./api/...
 	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	mkdir -p charts/ramp/crds && cp config/crd/bases/*.yaml charts/ramp/crds/
+
+## tool-flux: Flux's source-controller and kustomize-controller for the
+## e2e tests (bin/flux), each built from its module under e2e/tools/flux/
+.PHONY: tool-flux
+tool-flux: $(BIN)/flux/source-controller $(BIN)/flux/kustomize-controller
+$(BIN)/flux/source-controller:
+	cd e2e/tools/flux/source && $(GO) build -o $(BIN)/flux/source-controller github.com/fluxcd/source-controller
+$(BIN)/flux/kustomize-controller:
+	cd e2e/tools/flux/kustomize && $(GO) build -o $(BIN)/flux/kustomize-controller github.com/fluxcd/kustomize-controller
+
+## e2e: the whole loop against a real API server, Flux, Prometheus and
+## `ramp controller` (build tag e2e; plain `go test ./...` skips it)
+e2e: build tools tool-flux
+	@start=$$(date +%s); \
+	$(GO) test -tags e2e -count=1 -v -timeout 20m ./e2e/; rc=$$?; \
+	echo "make e2e: $$(( $$(date +%s) - start ))s"; exit $$rc
 
 clean:
 	rm -rf $(BIN)

@@ -66,6 +66,7 @@ func newRoot() *cobra.Command {
 		newCommand("pause", "Pause a rollout's current release with a signed commit"),
 		newCommand("resume", "Resume a paused or held rollout with a signed commit"),
 		newAudit(),
+		newController(),
 	)
 	return root
 }

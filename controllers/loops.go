@@ -1,0 +1,187 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
+	"github.com/ramp-dev/ramp/evidence"
+	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// repoLoop is one ReleaseRepository's loop and the clone it works in.
+type repoLoop struct {
+	// fingerprint is the generation and the resourceVersions of the
+	// Secrets the loop was built from.
+	fingerprint string
+	loop        *gitsync.Loop
+	repo        *gitsync.Repo
+	flux        *fluxEvidence
+}
+
+// loopCache keeps one loop per ReleaseRepository. It is only a cache: a
+// new loop derives the same states from git, so dropping one loses
+// nothing but the time of a fresh derive.
+type loopCache struct {
+	mu     sync.Mutex
+	byRepo map[types.NamespacedName]*repoLoop
+}
+
+func (c *loopCache) get(key types.NamespacedName, fingerprint string) *repoLoop {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.byRepo[key]; l != nil && l.fingerprint == fingerprint {
+		return l
+	}
+	return nil
+}
+
+func (c *loopCache) put(key types.NamespacedName, l *repoLoop) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byRepo == nil {
+		c.byRepo = map[types.NamespacedName]*repoLoop{}
+	}
+	c.byRepo[key] = l
+}
+
+func (c *loopCache) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byRepo, key)
+}
+
+// fingerprint identifies what a loop is built from.
+func fingerprint(obj *rampv1.ReleaseRepository, cfg *repoConfig) string {
+	return fmt.Sprintf("%d|%s", obj.Generation, strings.Join(cfg.versions, ","))
+}
+
+// repoDir is the directory of one ReleaseRepository under the data dir.
+func (r *ReleaseRepositoryReconciler) repoDir(key types.NamespacedName) string {
+	return filepath.Join(r.DataDir, key.Namespace, key.Name)
+}
+
+// loopFor returns the cached loop of obj, or builds one: it writes the
+// SSH credentials where go-git reads them, opens (or clones) the
+// persistent clone, and wires evidence and metrics.
+func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.ReleaseRepository, cfg *repoConfig) (*repoLoop, error) {
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
+	fp := fingerprint(obj, cfg)
+	if l := r.loops.get(key, fp); l != nil {
+		return l, nil
+	}
+	dir := r.repoDir(key)
+	auth, err := writeAuth(filepath.Join(dir, "auth"), cfg)
+	if err != nil {
+		return nil, err
+	}
+	clone := filepath.Join(dir, "clone-"+shortHash(obj.Spec.URL+"\x00"+obj.GetBranch()))
+	repo, err := gitsync.Open(ctx, obj.Spec.URL, clone, obj.GetBranch(), auth)
+	if err != nil {
+		// A clone cut short (a restart mid-clone) leaves a directory
+		// Open refuses: start it again from scratch, once.
+		if _, statErr := os.Stat(clone); statErr != nil {
+			return nil, err
+		}
+		if rmErr := os.RemoveAll(clone); rmErr != nil {
+			return nil, err
+		}
+		if repo, err = gitsync.Open(ctx, obj.Spec.URL, clone, obj.GetBranch(), auth); err != nil {
+			return nil, err
+		}
+	}
+	removeOtherClones(dir, clone)
+
+	gatherer := &evidence.Gatherer{}
+	if p := obj.Spec.Prometheus; p != nil {
+		timeout := r.QueryTimeout
+		if timeout <= 0 {
+			timeout = DefaultQueryTimeout
+		}
+		opts := []evidence.Option{evidence.WithQueryTimeout(timeout)}
+		if cfg.promToken != "" {
+			opts = append(opts, evidence.WithBearerToken(cfg.promToken))
+		}
+		prom, err := evidence.NewPrometheus(p.Address, opts...)
+		if err != nil {
+			return nil, &configError{ReasonInvalidSecret, fmt.Sprintf("spec.prometheus.address: %v", err)}
+		}
+		gatherer.Prom = prom
+	}
+	flux := &fluxEvidence{
+		client: r.Client, repo: repo, namespace: obj.Namespace,
+		kustomizations: obj.Spec.Kustomizations, gatherer: gatherer,
+		seen: map[string]time.Time{}, now: r.now,
+	}
+	id := gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}
+	if obj.Spec.Identity != nil {
+		if obj.Spec.Identity.Name != "" {
+			id.Name = obj.Spec.Identity.Name
+		}
+		if obj.Spec.Identity.Email != "" {
+			id.Email = obj.Spec.Identity.Email
+		}
+	}
+	g := policy.DefaultGuardrails()
+	loop := &gitsync.Loop{
+		Repo:       repo,
+		Deriver:    &gitsync.Deriver{Repo: repo.Git(), Keys: cfg.keys, Guardrails: g},
+		Committer:  &gitsync.Committer{Store: repo.Git().Storer, Signer: cfg.signer, Identity: id},
+		Evidence:   flux.evidence,
+		Guardrails: g,
+		Observe:    observeGit(key.String()),
+		// A signed tip is checked against the same keyring.
+		RequireSignedTip: obj.Spec.RequireSignedTip,
+	}
+	l := &repoLoop{fingerprint: fp, loop: loop, repo: repo, flux: flux}
+	r.loops.put(key, l)
+	return l, nil
+}
+
+// writeAuth writes the SSH key and known_hosts of cfg into dir (0600),
+// where go-git reads them on every fetch and push, and returns the auth.
+func writeAuth(dir string, cfg *repoConfig) (gitsync.Auth, error) {
+	auth := gitsync.Auth{Username: cfg.username, Password: cfg.password}
+	if len(cfg.sshKey) == 0 {
+		return auth, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return auth, fmt.Errorf("create credentials directory: %w", err)
+	}
+	auth.SSHKeyPath = filepath.Join(dir, rampv1.IdentityKey)
+	auth.KnownHostsPath = filepath.Join(dir, rampv1.KnownHostsKey)
+	auth.SSHKeyPassphrase = cfg.sshPass
+	if err := os.WriteFile(auth.SSHKeyPath, cfg.sshKey, 0o600); err != nil {
+		return auth, fmt.Errorf("write SSH key: %w", err)
+	}
+	if err := os.WriteFile(auth.KnownHostsPath, cfg.knownHosts, 0o600); err != nil {
+		return auth, fmt.Errorf("write known_hosts: %w", err)
+	}
+	return auth, nil
+}
+
+// removeOtherClones deletes clones of an earlier URL or branch.
+func removeOtherClones(dir, keep string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if strings.HasPrefix(e.Name(), "clone-") && path != keep {
+			_ = os.RemoveAll(path)
+		}
+	}
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
+}

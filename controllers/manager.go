@@ -1,0 +1,132 @@
+package controllers
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
+)
+
+// DefaultLeaderElectionID is the Lease replicas of ramp compete for.
+const DefaultLeaderElectionID = "ramp-controller.ramp.dev"
+
+// Options configure the operator's manager.
+type Options struct {
+	// MetricsAddr, HealthAddr and WebhookAddr are listen addresses; "0"
+	// (or "" for the webhook) turns a server off.
+	MetricsAddr string
+	HealthAddr  string
+	WebhookAddr string
+	// WebhookListener, when set, serves the receiver instead of WebhookAddr.
+	WebhookListener net.Listener
+
+	LeaderElect             bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election
+	// (zero: controller-runtime's defaults).
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+
+	// Namespace limits the operator to one namespace ("" watches all).
+	Namespace string
+	// DataDir holds the persistent clones.
+	DataDir string
+	// PassTimeout bounds a pass; shutdown waits for a running one.
+	PassTimeout time.Duration
+	Logger      logr.Logger
+	// SkipNameValidation allows several managers in one process (tests).
+	SkipNameValidation bool
+}
+
+// Scheme returns the types the operator reads and writes.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := rampv1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewManager returns a manager running the ReleaseRepository reconciler,
+// the webhook receiver, health and readiness checks and the metrics server.
+func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	if o.DataDir == "" {
+		return nil, fmt.Errorf("no data directory for the clones: set --data-dir")
+	}
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	if o.PassTimeout <= 0 {
+		o.PassTimeout = DefaultPassTimeout
+	}
+	if o.LeaderElectionID == "" {
+		o.LeaderElectionID = DefaultLeaderElectionID
+	}
+	if o.LeaderElectionNamespace == "" {
+		o.LeaderElectionNamespace = o.Namespace
+	}
+	grace := o.PassTimeout + 15*time.Second
+	mo := ctrl.Options{
+		Scheme:                        scheme,
+		Logger:                        o.Logger,
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:        o.HealthAddr,
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              o.LeaderElectionID,
+		LeaderElectionNamespace:       o.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &grace,
+	}
+	if o.LeaseDuration > 0 {
+		mo.LeaseDuration, mo.RenewDeadline, mo.RetryPeriod = &o.LeaseDuration, &o.RenewDeadline, &o.RetryPeriod
+	}
+	if o.Namespace != "" {
+		mo.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}}
+	}
+	if o.SkipNameValidation {
+		skip := true
+		mo.Controller = config.Controller{SkipNameValidation: &skip}
+	}
+	mgr, err := ctrl.NewManager(cfg, mo)
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	r := &ReleaseRepositoryReconciler{
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    mgr.GetEventRecorder("ramp-controller"),
+		DataDir:     o.DataDir,
+		PassTimeout: o.PassTimeout,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up the ReleaseRepository controller: %w", err)
+	}
+	if o.WebhookAddr != "" || o.WebhookListener != nil {
+		recv := &Receiver{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Log: o.Logger.WithName("receiver")}
+		if err := mgr.Add(&ReceiverServer{Addr: o.WebhookAddr, Listener: o.WebhookListener, Receiver: recv}); err != nil {
+			return nil, fmt.Errorf("add the webhook receiver: %w", err)
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

@@ -1,0 +1,277 @@
+// Package controllers is ramp's Kubernetes side: the ReleaseRepository
+// reconciler (one gitsync.Loop per repository), its Flux integration,
+// status, events and metrics, and the push webhook receiver.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
+	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// Defaults of the reconciler's tunables.
+const (
+	DefaultPassTimeout  = 5 * time.Minute
+	DefaultQueryTimeout = 10 * time.Second
+	// afterPush is how soon a repository is looked at again after a push:
+	// the next step may follow once Flux applied this one.
+	afterPush = 5 * time.Second
+	// minRequeue is the shortest wait for a decision's wake-up time.
+	minRequeue = time.Second
+)
+
+// ReleaseRepositoryReconciler reconciles ReleaseRepository objects: per
+// reconcile one pass of the repository's gitsync.Loop (fetch, derive,
+// gather evidence, plan, commit, push), then status, events, metrics and
+// a reconcile request to Flux for what was pushed.
+type ReleaseRepositoryReconciler struct {
+	client.Client
+	// APIReader reads Secrets and ConfigMaps straight from the API server,
+	// so the controller needs get on them, not list and watch.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	// DataDir holds the persistent clones, one directory per repository.
+	DataDir string
+	// PassTimeout bounds one pass. A pass runs to its end even when the
+	// manager stops, so that a push is made whole or not at all.
+	PassTimeout  time.Duration
+	QueryTimeout time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+
+	loops loopCache
+	index kustomizationIndex
+}
+
+// SetupWithManager registers the reconciler. Kustomizations are watched
+// when their CRD is installed, so that Flux applying a step reconciles
+// the repository at once; without it ramp polls.
+func (r *ReleaseRepositoryReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("releaserepository").
+		// Repositories are reconciled side by side; one repository never
+		// twice at once.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		For(&rampv1.ReleaseRepository{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})))
+	if _, err := mgr.GetRESTMapper().RESTMapping(KustomizationGVK.GroupKind(), KustomizationGVK.Version); err == nil {
+		k := &unstructured.Unstructured{}
+		k.SetGroupVersionKind(KustomizationGVK)
+		b = b.Watches(k, handler.EnqueueRequestsFromMapFunc(r.index.requests))
+	} else {
+		mgr.GetLogger().Info("Flux Kustomization CRD not found: applied steps are noticed at each interval only", "error", err.Error())
+	}
+	return b.Complete(r)
+}
+
+// Reconcile runs one pass for a ReleaseRepository and patches its status
+// once, on the way out.
+func (r *ReleaseRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	start := time.Now()
+	// Read past the cache: the status patch is computed against this copy,
+	// and a copy older than the last patch would undo part of it.
+	obj := &rampv1.ReleaseRepository{}
+	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	patch := client.MergeFrom(obj.DeepCopy())
+	readyBefore := apimeta.FindStatusCondition(obj.Status.Conditions, meta.ReadyCondition)
+	if readyBefore != nil {
+		readyBefore = readyBefore.DeepCopy()
+	}
+	defer func() {
+		if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
+			obj.Status.SetLastHandledReconcileRequest(v)
+		}
+		obj.Status.ObservedGeneration = obj.Generation
+		// The status of a pass that ran is recorded even while the
+		// manager stops.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := r.Status().Patch(pctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
+			retErr = errors.Join(retErr, fmt.Errorf("patch status of %s: %w", req, err))
+		}
+		r.warnOnFailure(obj, readyBefore)
+		reconcileDuration.WithLabelValues(req.String()).Observe(time.Since(start).Seconds())
+	}()
+	if obj.Spec.Suspend {
+		markSuspended(obj)
+		return ctrl.Result{}, nil
+	}
+	return r.reconcile(ctx, obj)
+}
+
+// reconcile reads the configuration, runs a pass and mirrors it in the
+// status.
+func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1.ReleaseRepository) (ctrl.Result, error) {
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
+	cfg, err := (&configReader{reader: r.APIReader, tmp: filepath.Join(r.DataDir, "tmp")}).read(ctx, obj)
+	if err != nil {
+		return r.fail(ctx, obj, err)
+	}
+	l, err := r.loopFor(ctx, obj, cfg)
+	if err != nil {
+		return r.fail(ctx, obj, err)
+	}
+	timeout := r.PassTimeout
+	if timeout <= 0 {
+		timeout = DefaultPassTimeout
+	}
+	passCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	outcomes, err := l.loop.Pass(passCtx)
+	snap := l.loop.Snapshot()
+	if snap != nil {
+		obj.Status.LastFetchedRevision = revision(obj.GetBranch(), snap.Tip.String())
+	}
+	if err != nil {
+		return r.fail(ctx, obj, err)
+	}
+
+	var pushed []string
+	for _, o := range outcomes {
+		if !o.Commit.IsZero() {
+			pushed = append(pushed, o.Rollout)
+		}
+	}
+	obj.Status.Rollouts, obj.Status.Progressing = rolloutStatuses(obj.Status.Rollouts, outcomes, snap.States)
+	recordOutcomes(key.String(), outcomes, snap.States)
+	r.emitCommitEvents(obj, outcomes)
+	r.index.set(key, r.allKustomizations(l, snap))
+	if len(pushed) > 0 {
+		if err := requestFluxReconcile(ctx, r.Client, r.kustomizationsOf(l, snap, pushed), r.now()); err != nil {
+			ctrllog.FromContext(ctx).Info("could not request a Flux reconcile; Flux applies at its own interval", "error", err.Error())
+		}
+	}
+	msg := fmt.Sprintf("%s: %d rollouts, %d in progress", obj.Status.LastFetchedRevision, len(outcomes), obj.Status.Progressing)
+	if len(pushed) > 0 {
+		msg += fmt.Sprintf(", %d commits pushed", len(pushed))
+	}
+	markReady(obj, msg)
+	return ctrl.Result{RequeueAfter: r.requeueAfter(obj, outcomes, snap, len(pushed) > 0)}, nil
+}
+
+// fail records err in the conditions. A configuration error stalls the
+// object until the interval has passed (no retry storm, no crash loop);
+// anything else is returned, and so retried with backoff.
+func (r *ReleaseRepositoryReconciler) fail(ctx context.Context, obj *rampv1.ReleaseRepository, err error) (ctrl.Result, error) {
+	if ce, ok := isConfigError(err); ok {
+		markStalled(obj, ce.reason, ce.message)
+		ctrllog.FromContext(ctx).Info("stalled", "reason", ce.reason, "message", ce.message)
+		return ctrl.Result{RequeueAfter: obj.GetInterval()}, nil
+	}
+	markRetrying(obj, ReasonGitOperationFailed, err.Error())
+	return ctrl.Result{}, err
+}
+
+// warnOnFailure emits a warning event when the Ready condition turns
+// False or its message changes while False.
+func (r *ReleaseRepositoryReconciler) warnOnFailure(obj *rampv1.ReleaseRepository, before *metav1.Condition) {
+	now := apimeta.FindStatusCondition(obj.Status.Conditions, meta.ReadyCondition)
+	if now == nil || now.Status != metav1.ConditionFalse || now.Reason == ReasonSuspended {
+		return
+	}
+	if before != nil && before.Status == now.Status && before.Message == now.Message {
+		return
+	}
+	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, now.Reason, "Reconcile", "%s", truncate(now.Message, 1000))
+}
+
+// requeueAfter is the interval, or sooner: after a push, when a decision
+// waits for a time (a pause's end), and while an analysis runs (at its
+// gates' measurement interval, so each measurement is judged when due).
+func (r *ReleaseRepositoryReconciler) requeueAfter(obj *rampv1.ReleaseRepository, outcomes []gitsync.Outcome, snap *gitsync.Snapshot, pushed bool) time.Duration {
+	after := obj.GetInterval()
+	if pushed && afterPush < after {
+		after = afterPush
+	}
+	for _, o := range outcomes {
+		if w := o.Decision.Wake; !w.IsZero() {
+			after = min(after, max(w.Sub(r.now()), minRequeue))
+		}
+		ro := snap.Rollouts[o.Rollout]
+		s := o.State
+		if !o.Decision.Holds() || ro == nil {
+			continue
+		}
+		if a := policy.NeedsAnalysis(ro, &s); a != nil {
+			for _, name := range a.Gates {
+				if g := ro.Gate(name); g != nil {
+					after = min(after, max(policy.MeasurementInterval(*g, a.Window.Duration), minRequeue))
+				}
+			}
+		}
+	}
+	return after
+}
+
+// allKustomizations are the Kustomizations of every rollout of the
+// repository.
+func (r *ReleaseRepositoryReconciler) allKustomizations(l *repoLoop, snap *gitsync.Snapshot) []types.NamespacedName {
+	var names []string
+	for name := range snap.Rollouts {
+		names = append(names, name)
+	}
+	return r.kustomizationsOf(l, snap, names)
+}
+
+// kustomizationsOf are the Kustomizations of the named rollouts, each once.
+func (r *ReleaseRepositoryReconciler) kustomizationsOf(l *repoLoop, snap *gitsync.Snapshot, rollouts []string) []types.NamespacedName {
+	seen := map[types.NamespacedName]bool{}
+	var out []types.NamespacedName
+	for _, name := range rollouts {
+		for _, k := range l.flux.refs(snap.Rollouts[name]) {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	if len(rollouts) == 0 {
+		out = l.flux.refs(nil)
+	}
+	return out
+}
+
+// forget drops what ramp holds about a deleted repository: its loop, its
+// clone and its metrics.
+func (r *ReleaseRepositoryReconciler) forget(key types.NamespacedName) {
+	r.loops.forget(key)
+	r.index.set(key, nil)
+	forgetRepository(key.String())
+	_ = os.RemoveAll(r.repoDir(key))
+}
+
+func (r *ReleaseRepositoryReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
