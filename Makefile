@@ -35,7 +35,7 @@ demo: build tool-prometheus
 	bash e2e/demo.sh
 
 ## tools: real components for tests, built from the Go module proxy into bin/
-tools: tool-prometheus tool-kube tool-etcd tool-helm tool-controller-gen
+tools: tool-prometheus tool-kube tool-etcd tool-helm
 
 tool-prometheus: $(BIN)/prometheus
 $(BIN)/prometheus:
