@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# make demo: the README walkthrough against a scratch repository, with a
-# git identity of its own so it runs on a fresh machine.
+# make demo: ramp's loop on a local default, no cluster (see e2e/demo/main.go):
+# a git server, the real Prometheus, two demo apps with load, and `ramp run`
+# taking release 1.1.0 to promotion and rolling back release 1.2.0.
+# Needs bin/ramp and bin/prometheus (`make demo` builds them first).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-export GIT_CONFIG_NOSYSTEM=1
-start=$(date +%s)
-"$root/e2e/walkthrough.sh"
-echo
-echo "demo finished in $(( $(date +%s) - start ))s; the release repository is the 'repo' folder printed by pwd above (git log it)."
+cd "$root"
+go build -o bin/ramp-demo ./e2e/demo
+exec bin/ramp-demo --ramp bin/ramp --prometheus bin/prometheus "$@"

@@ -27,6 +27,10 @@ func newAudit() *cobra.Command {
 			if format != "" {
 				f.output = format
 			}
+			asHTML := f.output == "html"
+			if asHTML {
+				f.output = "text" // the page; the repository flags know text and json
+			}
 			repo, d, err := f.deriver(cmd.Context())
 			if err != nil {
 				return err
@@ -51,6 +55,10 @@ func newAudit() *cobra.Command {
 				return err
 			}
 			switch {
+			case asHTML:
+				if err := writeHTML(cmd.OutOrStdout(), a); err != nil {
+					return err
+				}
 			case f.output == "json":
 				if err := writeJSON(cmd.OutOrStdout(), a); err != nil {
 					return err
@@ -61,7 +69,7 @@ func newAudit() *cobra.Command {
 			if verify && a.Findings > 0 {
 				return findings("%d finding(s) in the history of %s", a.Findings, a.Rollout)
 			}
-			if verify && f.output != "json" {
+			if verify && f.output != "json" && !asHTML {
 				fmt.Fprintf(cmd.OutOrStdout(), "verified: %d commit(s), no findings\n", len(a.Rows))
 			}
 			return nil
@@ -70,7 +78,7 @@ func newAudit() *cobra.Command {
 	f.add(cmd)
 	cmd.Flags().StringVar(&release, "release", "", "only this release")
 	cmd.Flags().BoolVar(&verify, "verify", false, "exit 1 when any commit fails verification")
-	cmd.Flags().StringVar(&format, "format", "", "text or json (same as -o)")
+	cmd.Flags().StringVar(&format, "format", "", "text, json or html: a self-contained page with a timeline (same as -o)")
 	return cmd
 }
 
