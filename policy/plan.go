@@ -261,7 +261,7 @@ func (r *Rollout) Gate(name string) *Gate {
 func describe(g GateResult) string {
 	s := "gate " + g.Name + " " + string(g.Verdict)
 	if g.HasValue {
-		s += fmt.Sprintf(": value %g", g.Value)
+		s += fmt.Sprintf(": value %.4g", g.Value)
 		if g.Bound != "" {
 			s += " bound " + g.Bound
 		}

@@ -178,16 +178,16 @@ func printPlan(w io.Writer, p planOut) {
 func gateLine(g policy.GateResult) string {
 	s := fmt.Sprintf("%s: %s", g.Name, g.Verdict)
 	if g.HasValue {
-		s += fmt.Sprintf(" value=%g", g.Value)
+		s += fmt.Sprintf(" value=%.4g", g.Value)
 	}
 	if g.Bound != "" {
 		s += " bound " + g.Bound
 	}
 	if g.HasBaseline {
-		s += fmt.Sprintf(" stable=%g", g.Baseline)
+		s += fmt.Sprintf(" stable=%.4g", g.Baseline)
 	}
 	if g.Samples > 0 {
-		s += fmt.Sprintf(" samples=%g", g.Samples)
+		s += fmt.Sprintf(" samples=%.0f", g.Samples)
 	}
 	if g.Reason != "" {
 		s += " (" + g.Reason + ")"
