@@ -35,7 +35,7 @@ demo: build tool-prometheus
 	bash e2e/demo.sh
 
 ## tools: real components for tests, built from the Go module proxy into bin/
-tools: tool-prometheus tool-kube tool-etcd tool-helm
+tools: tool-prometheus tool-kube tool-etcd tool-helm tool-flux
 
 tool-prometheus: $(BIN)/prometheus
 $(BIN)/prometheus:
