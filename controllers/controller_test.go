@@ -12,6 +12,7 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/controllers"
+	"k8s.io/utils/ptr"
 )
 
 func TestReleaseAdvancesOnlyAfterFluxAppliedTheStep(t *testing.T) {
@@ -160,7 +161,7 @@ func TestRequireSignedTipHoldsOnAnUnsignedTip(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.start(nil)
-	w.repository(repoName, func(rr *rampv1.ReleaseRepository) { rr.Spec.RequireSignedTip = true })
+	w.repository(repoName, func(rr *rampv1.ReleaseRepository) { rr.Spec.RequireSignedTip = ptr.To(true) })
 	w.wait(repoName, "the first reconcile", func(rr *rampv1.ReleaseRepository) bool { return rr.Status.LastFetchedRevision != "" })
 	unsigned := w.releaseSigned(releaseVersion, false)
 	token := w.requestReconcile(repoName)

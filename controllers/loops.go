@@ -141,7 +141,7 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		Guardrails: g,
 		Observe:    observeGit(key.String()),
 		// A signed tip is checked against the same keyring.
-		RequireSignedTip: obj.Spec.RequireSignedTip,
+		RequireSignedTip: obj.Spec.RequireSignedTip == nil || *obj.Spec.RequireSignedTip,
 	}
 	l := &repoLoop{fingerprint: fp, loop: loop, repo: repo, flux: flux}
 	r.loops.put(key, l)

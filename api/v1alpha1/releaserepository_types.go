@@ -96,11 +96,14 @@ type ReleaseRepositorySpec struct {
 	Kustomizations []KustomizationReference `json:"kustomizations,omitempty"`
 
 	// RequireSignedTip refuses to commit on top of a branch tip whose
-	// signature does not verify against ramp's or an approver's key. Set it
-	// when Flux verifies HEAD (spec.verify): a ramp commit on an unsigned
-	// tip would otherwise carry that tip into the cluster.
+	// signature does not verify against ramp's or an approver's key (on by
+	// default). Flux verifies only HEAD (spec.verify): a ramp commit on an
+	// unsigned tip would carry that tip into the cluster. Put the
+	// engineers' keys in a group of the approvers too, or set it to false
+	// when the branch is not verified.
 	// +optional
-	RequireSignedTip bool `json:"requireSignedTip,omitempty"`
+	// +kubebuilder:default=true
+	RequireSignedTip *bool `json:"requireSignedTip,omitempty"`
 
 	// Identity is the author and committer of ramp's commits.
 	// +optional

@@ -199,6 +199,11 @@ func (in *ReleaseRepositorySpec) DeepCopyInto(out *ReleaseRepositorySpec) {
 		*out = make([]KustomizationReference, len(*in))
 		copy(*out, *in)
 	}
+	if in.RequireSignedTip != nil {
+		in, out := &in.RequireSignedTip, &out.RequireSignedTip
+		*out = new(bool)
+		**out = **in
+	}
 	if in.Identity != nil {
 		in, out := &in.Identity, &out.Identity
 		*out = new(Identity)

@@ -16,6 +16,7 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
+	"k8s.io/utils/ptr"
 )
 
 // Names every world uses in its own namespace.
@@ -194,7 +195,7 @@ func (w *World) startRamp(interval time.Duration) {
 		Webhook:             &rampv1.Webhook{SecretRef: meta.LocalObjectReference{Name: "webhook"}},
 		// Flux verifies HEAD: ramp must not sign on top of a tip nobody
 		// trusted.
-		RequireSignedTip: true,
+		RequireSignedTip: ptr.To(true),
 	}}))
 	w.Ramp, err = NewRampController(w.Cluster.Kubeconfig, w.NS, w.mkdir("ramp"))
 	w.check(err)
