@@ -260,6 +260,11 @@ func readyCondition(k *kustomization) condition {
 		out.message, _ = m["message"].(string)
 		if ts, ok := m["lastTransitionTime"].(string); ok {
 			out.transition, _ = time.Parse(time.RFC3339, ts)
+			if !out.transition.IsZero() && out.transition.Nanosecond() == 0 {
+				// Whole seconds: the transition happened within the next
+				// second. Take its end, so a window never opens before it.
+				out.transition = out.transition.Add(time.Second)
+			}
 		}
 		return out
 	}
