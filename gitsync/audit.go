@@ -57,32 +57,18 @@ func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 	}
 	a := &Audit{Rollout: r.Name(), Release: release}
 	s := policy.Base(r.Name(), "", "", 0)
+	var parentTree *object.Tree // oldest first: the root commit has none
 	for i := len(commits) - 1; i >= 0; i-- {
-		c := commits[i]
-		tree, err := w.rootTree(c)
+		rec, err := d.record(w, commits[i], parentTree, map[string]*policy.Rollout{r.Name(): r})
 		if err != nil {
 			return nil, err
 		}
-		rec := &policy.Record{Commit: c.Hash.String(), Changes: map[string]policy.Change{}}
-		relevant := d.readTrailers(c, rec)
-		var parent *object.Tree
-		if i+1 < len(commits) {
-			if parent, err = w.rootTree(commits[i+1]); err != nil {
-				return nil, err
-			}
+		if parentTree, err = w.rootTree(commits[i]); err != nil {
+			return nil, err
 		}
-		ch, err := w.change(tree, parent, r)
-		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", short(c.Hash), err)
-		}
-		if ch != (policy.Change{}) {
-			rec.Changes[r.Name()] = ch
-			relevant = true
-		}
-		if !relevant {
+		if rec == nil {
 			continue
 		}
-		d.finish(c, rec)
 		before := s
 		s = policy.Fold(s, r, rec)
 		row := auditRow(r, before, s, rec)

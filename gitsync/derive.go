@@ -3,6 +3,7 @@ package gitsync
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
@@ -68,13 +69,17 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 		return snap, nil
 	}
 
-	// Walk back until every active rollout's current release has started.
+	// Walk back until every active rollout's current release has started:
+	// the commit where its release field last changed. What its fields
+	// held just before is the base the fold starts from.
+	type start struct {
+		index int // in recs
+		base  policy.State
+	}
 	var recs []*policy.Record
-	anchors := map[string]int{} // rollout → index in recs of its start
-	bases := map[string]policy.State{}
-	cur := head
-	for cur != nil && len(anchors) < len(active) {
-		snap.Walked++
+	starts := map[string]start{}
+	pending := maps.Clone(active)
+	for cur := head; cur != nil && len(pending) > 0; snap.Walked++ {
 		parent, err := w.firstParent(cur)
 		if err != nil {
 			return nil, err
@@ -83,47 +88,34 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec := &policy.Record{Commit: cur.Hash.String(), Changes: map[string]policy.Change{}}
-		relevant := d.readTrailers(cur, rec)
-		curTree, err := w.rootTree(cur)
+		rec, err := d.record(w, cur, parentTree, pending)
 		if err != nil {
 			return nil, err
 		}
-		for name, r := range active {
-			if _, done := anchors[name]; done {
-				continue
-			}
-			ch, err := w.change(curTree, parentTree, r)
-			if err != nil {
-				return nil, fmt.Errorf("commit %s: %s: %w", short(cur.Hash), r.Name(), err)
-			}
-			if ch != (policy.Change{}) {
-				rec.Changes[name] = ch
-				relevant = true
-			}
-			if ch.Release != nil {
-				anchors[name] = len(recs)
+		if rec != nil {
+			for name, r := range pending {
+				if rec.Changes[name].Release == nil {
+					continue
+				}
 				pv, err := w.readValues(parentTree, r)
 				if err != nil {
 					pv = values{} // the file did not exist before: nothing in flight
 				}
-				bases[name] = policy.Base(name, pv.release, pv.stable, pv.weight)
+				starts[name] = start{index: len(recs), base: policy.Base(name, pv.release, pv.stable, pv.weight)}
+				delete(pending, name)
 			}
-		}
-		if relevant {
-			d.finish(cur, rec)
 			recs = append(recs, rec)
 		}
 		cur = parent
 	}
 	for name, r := range active {
-		s, ok := bases[name]
-		end, anchored := anchors[name]
-		if !ok || !anchored {
+		st, ok := starts[name]
+		if !ok {
 			// The release value has not changed since the first commit.
-			s, end = policy.Base(name, "", "", 0), len(recs)-1
+			st = start{index: len(recs) - 1, base: policy.Base(name, "", "", 0)}
 		}
-		for i := end; i >= 0; i-- {
+		s := st.base
+		for i := st.index; i >= 0; i-- {
 			s = policy.Fold(s, r, recs[i])
 		}
 		snap.States[name] = s
@@ -169,36 +161,27 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		}
 		snap.States[name] = prev.States[name]
 	}
+	// Oldest first; each commit's parent is the next older one, and the
+	// oldest one's is prev.Tip.
+	base, err := d.Repo.CommitObject(prev.Tip)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", prev.Tip, err)
+	}
+	parentTree, err := w.rootTree(base)
+	if err != nil {
+		return nil, err
+	}
 	for i := len(news) - 1; i >= 0; i-- {
-		c := news[i]
-		parent, err := w.firstParent(c)
+		rec, err := d.record(w, news[i], parentTree, snap.Rollouts)
 		if err != nil {
 			return nil, err
 		}
-		parentTree, err := w.rootTree(parent)
-		if err != nil {
+		if parentTree, err = w.rootTree(news[i]); err != nil {
 			return nil, err
 		}
-		tree, err := w.rootTree(c)
-		if err != nil {
-			return nil, err
-		}
-		rec := &policy.Record{Commit: c.Hash.String(), Changes: map[string]policy.Change{}}
-		relevant := d.readTrailers(c, rec)
-		for name, r := range snap.Rollouts {
-			ch, err := w.change(tree, parentTree, r)
-			if err != nil {
-				return nil, fmt.Errorf("commit %s: %s: %w", short(c.Hash), name, err)
-			}
-			if ch != (policy.Change{}) {
-				rec.Changes[name] = ch
-				relevant = true
-			}
-		}
-		if !relevant {
+		if rec == nil {
 			continue
 		}
-		d.finish(c, rec)
 		for name, r := range snap.Rollouts {
 			snap.States[name] = policy.Fold(snap.States[name], r, rec)
 		}
@@ -280,6 +263,35 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 		snap.Rollouts[e.Name] = r
 	}
 	return snap, nil
+}
+
+// record reads commit c, whose first parent's tree is parentTree (nil for
+// a root commit), for the given rollouts: its trailers and what it
+// changed in each rollout's files. It returns nil when the commit concerns
+// none of them; otherwise the record also has the author, the time and
+// the verified signer.
+func (d *Deriver) record(w *walker, c *object.Commit, parentTree *object.Tree, rollouts map[string]*policy.Rollout) (*policy.Record, error) {
+	tree, err := w.rootTree(c)
+	if err != nil {
+		return nil, err
+	}
+	rec := &policy.Record{Commit: c.Hash.String(), Changes: map[string]policy.Change{}}
+	relevant := d.readTrailers(c, rec)
+	for name, r := range rollouts {
+		ch, err := w.change(tree, parentTree, r)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s: %s: %w", short(c.Hash), name, err)
+		}
+		if ch != (policy.Change{}) {
+			rec.Changes[name] = ch
+			relevant = true
+		}
+	}
+	if !relevant {
+		return nil, nil
+	}
+	d.finish(c, rec)
+	return rec, nil
 }
 
 // readTrailers fills the record's entries and commands from the commit
