@@ -15,24 +15,9 @@ import (
 )
 
 // gatedSpec: weight 10, then a 3s analysis of the canary's error rate
-// (at most 5%, at least 20 requests), then weight 50; a failure reverts
-// the release field.
+// (policytest.GatedYAML's gate), then weight 50.
 func gatedSpec() string {
-	spec := policytest.CanaryYAML("demo", "setWeight: 10", "analysis: {gates: [errors], window: 3s}", "setWeight: 50")
-	spec = strings.Replace(spec, `  gates:
-    - name: error-rate
-      prometheus: {query: 'sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[1m]))', max: 0.01}
-`, `  gates:
-    - name: errors
-      interval: 1s
-      prometheus:
-        query: 'sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[3s])) / sum(rate(http_requests_total{version="{{.Version}}"}[3s]))'
-        max: 0.05
-        sampleQuery: 'sum(increase(http_requests_total{version="{{.Version}}"}[3s]))'
-        minSamples: 20
-  onFailure: {revertRelease: true}
-`, 1)
-	return spec
+	return policytest.GatedYAML("demo", "setWeight: 10", "analysis: {gates: [error-rate], window: 3s}", "setWeight: 50")
 }
 
 // gatedWorld is a world whose loop gathers gate evidence from a real
@@ -80,12 +65,12 @@ func TestGateOnRealPrometheusPassesAHealthyCanary(t *testing.T) {
 	o := w.until(30 * time.Second)
 	d := o.Decision
 	if d.Action != policy.ActionSetWeight || d.Step != 3 || len(d.Gates) != 1 || d.Gates[0].Verdict != policy.Pass {
-		t.Fatalf("after the window: %s step %d gates %+v (%s), want weight 50 with errors=pass", d.Action, d.Step, d.Gates, d.Reason)
+		t.Fatalf("after the window: %s step %d gates %+v (%s), want weight 50 with error-rate=pass", d.Action, d.Step, d.Gates, d.Reason)
 	}
 	w.pull()
 	// The trailers as git itself reads them.
 	msg := w.git("dev", "log", "-1", "--format=%(trailers:only,unfold)", "HEAD")
-	if !strings.Contains(msg, "Ramp-Gate: name=errors verdict=pass") || !strings.Contains(msg, `bound="<=0.05"`) || !strings.Contains(msg, "samples=") {
+	if !strings.Contains(msg, "Ramp-Gate: name=error-rate verdict=pass") || !strings.Contains(msg, `bound="<=0.05"`) || !strings.Contains(msg, "samples=") {
 		t.Fatalf("step 3's commit does not carry the gate evidence:\n%s", msg)
 	}
 }
@@ -104,7 +89,7 @@ func TestGateOnRealPrometheusRollsBackA5xxCanary(t *testing.T) {
 	w.expect(policy.ActionRollback, 0, 0) // onFailure.revertRelease
 	w.pull()
 	abort := w.git("dev", "log", "-1", "--format=%B", "--grep=abort", "HEAD")
-	for _, want := range []string{"Ramp-Action: abort", "Ramp-Weight: 0", "Ramp-Gate: name=errors verdict=fail value=0.5", `bound="<=0.05"`, "Ramp-Reason: gate errors fail: value 0.5 bound <=0.05"} {
+	for _, want := range []string{"Ramp-Action: abort", "Ramp-Weight: 0", "Ramp-Gate: name=error-rate verdict=fail value=0.5", `bound="<=0.05"`, "Ramp-Reason: gate error-rate fail: value 0.5 bound <=0.05"} {
 		if !strings.Contains(abort, want) {
 			t.Errorf("abort commit lacks %q:\n%s", want, abort)
 		}
@@ -126,7 +111,7 @@ func TestGateOnRealPrometheusHoldsACanaryWithoutTraffic(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		o := w.expect(policy.ActionNone, 2, 10)
 		if g := o.Decision.Gates; len(g) != 1 || g[0].Verdict != policy.Inconclusive {
-			t.Fatalf("gates %+v, want errors inconclusive", g)
+			t.Fatalf("gates %+v, want error-rate inconclusive", g)
 		}
 	}
 }

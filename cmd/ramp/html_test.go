@@ -18,39 +18,17 @@ import (
 	"github.com/ramp-dev/ramp/evidence/evidencetest"
 	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
+	"github.com/ramp-dev/ramp/policy/policytest"
 )
 
 // gatedRollout is rollout demo with a 3 s analysis of the canary's error
-// rate (at most 5%, at least 20 requests) and an approval by sre; a
-// failed gate reverts the release field.
-const gatedRollout = `apiVersion: ramp.dev/v1alpha1
-kind: Rollout
-metadata:
-  name: demo
-spec:
-  owner: team-demo
-  release: {file: apps/demo/canary/kustomization.yaml, path: "images[name=demo].newTag"}
-  stable: {file: apps/demo/stable/kustomization.yaml, path: "images[name=demo].newTag"}
-  target:
-    httpRoute: {file: apps/demo/route.yaml, stableBackend: demo-stable, canaryBackend: demo-canary}
-  kustomizations: [{name: demo, namespace: flux-system}]
-  strategy:
-    canary:
-      steps:
-        - setWeight: 20
-        - analysis: {gates: [error-rate], window: 3s}
-        - setWeight: 50
-        - approval: {group: sre, count: 1}
-  gates:
-    - name: error-rate
-      interval: 1s
-      prometheus:
-        query: 'sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[3s])) / sum(rate(http_requests_total{version="{{.Version}}"}[3s]))'
-        max: 0.05
-        sampleQuery: 'sum(increase(http_requests_total{version="{{.Version}}"}[3s]))'
-        minSamples: 20
-  onFailure: {revertRelease: true}
-`
+// rate (policytest.GatedYAML's gate) and an approval by sre; a failed
+// gate reverts the release field.
+var gatedRollout = policytest.GatedYAML("demo",
+	"setWeight: 20",
+	"analysis: {gates: [error-rate], window: 3s}",
+	"setWeight: 50",
+	"approval: {group: sre, count: 1}")
 
 // history is a release repository on disk whose rollout demo took 1.1.0
 // through a passed gate and an approval to promotion, then had 1.2.0 (50%

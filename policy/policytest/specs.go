@@ -108,3 +108,25 @@ func MustParse(t testing.TB, name, spec string) *policy.Rollout {
 	}
 	return r
 }
+
+// GatedYAML returns a canary spec for rollout name with the given steps
+// (analysis steps name the gate error-rate) and one gate fit for tests
+// against a real Prometheus scraped every second: error-rate, the share
+// of 5xx answers of the measured version over 3 s, at most 5%, measured
+// every second, with at least 20 requests behind it. A failed gate
+// reverts the release field.
+func GatedYAML(name string, steps ...string) string {
+	return strings.Replace(CanaryYAML(name, steps...), `  gates:
+    - name: error-rate
+      prometheus: {query: 'sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[1m]))', max: 0.01}
+`, `  gates:
+    - name: error-rate
+      interval: 1s
+      prometheus:
+        query: 'sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[3s])) / sum(rate(http_requests_total{version="{{.Version}}"}[3s]))'
+        max: 0.05
+        sampleQuery: 'sum(increase(http_requests_total{version="{{.Version}}"}[3s]))'
+        minSamples: 20
+  onFailure: {revertRelease: true}
+`, 1)
+}
