@@ -142,3 +142,19 @@ func field(trailer, key string) string {
 	}
 	return ""
 }
+
+// releaseUntilApplied starts release e2etest.ReleaseVersion in w, waits
+// (2 min at most) for ramp's commit that entered the step matching want,
+// and for Flux to apply it. It returns the release's start commit and
+// ramp's commit.
+func releaseUntilApplied(w *e2etest.World, what string, want func(e2etest.Commit) bool) (string, e2etest.Commit) {
+	start := w.StartRelease(e2etest.ReleaseVersion)
+	c := w.WaitCommit(start, 2*time.Minute, what, want)
+	w.WaitApplied(c.SHA, time.Minute)
+	return start, c
+}
+
+// enteredStep matches ramp's commit that entered step (as "2/3").
+func enteredStep(step string) func(e2etest.Commit) bool {
+	return func(c e2etest.Commit) bool { return c.Author == e2etest.RampEmail && c.Trailer("Ramp-Step") == step }
+}

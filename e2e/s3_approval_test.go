@@ -25,11 +25,7 @@ func TestApprovalPushedWithGitCommitMovesTheRolloutOnWithinSeconds(t *testing.T)
 		"setWeight: 20",
 		"approval: {group: sre}",
 		"setWeight: 50")})
-	start := w.StartRelease(e2etest.ReleaseVersion)
-	wait := w.WaitCommit(start, 2*time.Minute, "ramp enters the approval step", func(c e2etest.Commit) bool {
-		return c.Author == e2etest.RampEmail && c.Trailer("Ramp-Step") == "2/3"
-	})
-	w.WaitApplied(wait.SHA, time.Minute)
+	releaseUntilApplied(w, "ramp enters the approval step", enteredStep("2/3"))
 	s := w.WaitRollout(30*time.Second, "status says the rollout waits for sre", func(s rampv1.RolloutStatus) bool {
 		return s.Step == 2 && strings.Contains(s.WaitingFor, "sre")
 	})

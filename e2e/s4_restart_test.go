@@ -21,9 +21,7 @@ func TestControllerKilledMidAnalysisContinuesFromGit(t *testing.T) {
 		"setWeight: 20",
 		"analysis: {gates: [error-rate], window: 16s}",
 		"setWeight: 50")})
-	start := w.StartRelease(e2etest.ReleaseVersion)
-	analysis := w.WaitCommit(start, 2*time.Minute, "ramp enters the analysis step", e2etest.IsAction("analysis"))
-	w.WaitApplied(analysis.SHA, time.Minute)
+	start, analysis := releaseUntilApplied(w, "ramp enters the analysis step", e2etest.IsAction("analysis"))
 	time.Sleep(5 * time.Second) // well inside the 16s window
 
 	w.Ramp.Kill()

@@ -21,9 +21,7 @@ func TestPrometheusStoppedDuringAnalysisHoldsAndResumesAfter(t *testing.T) {
 	w := e2etest.NewWorld(t, cluster, e2etest.Options{Spec: spec(false,
 		"setWeight: 20",
 		"analysis: {gates: [error-rate], window: 10s}")})
-	start := w.StartRelease(e2etest.ReleaseVersion)
-	analysis := w.WaitCommit(start, 2*time.Minute, "ramp enters the analysis step", e2etest.IsAction("analysis"))
-	w.WaitApplied(analysis.SHA, time.Minute)
+	start, analysis := releaseUntilApplied(w, "ramp enters the analysis step", e2etest.IsAction("analysis"))
 	w.Prom.Stop()
 	stopped := time.Now()
 

@@ -23,11 +23,7 @@ func TestUnsignedHandEditOfAWeightIsRefusedAndHoldsTheRollout(t *testing.T) {
 		"setWeight: 20",
 		"approval: {group: sre}",
 		"setWeight: 50")})
-	start := w.StartRelease(e2etest.ReleaseVersion)
-	wait := w.WaitCommit(start, 2*time.Minute, "ramp enters the approval step", func(c e2etest.Commit) bool {
-		return c.Author == e2etest.RampEmail && c.Trailer("Ramp-Step") == "2/3"
-	})
-	w.WaitApplied(wait.SHA, time.Minute)
+	releaseUntilApplied(w, "ramp enters the approval step", enteredStep("2/3"))
 
 	edit := w.Dev.Edit(false, "hotfix: more traffic to the canary", "apps/demo/route.yaml", func(s string) string {
 		return strings.Replace(strings.Replace(s, "weight: 80", "weight: 10", 1), "weight: 20", "weight: 90", 1)
@@ -79,9 +75,7 @@ func TestUnsignedCommitAtTheTipIsNotBuiltOn(t *testing.T) {
 		"setWeight: 20",
 		"analysis: {gates: [error-rate], window: 10s}",
 		"setWeight: 50")})
-	start := w.StartRelease(e2etest.ReleaseVersion)
-	analysis := w.WaitCommit(start, 2*time.Minute, "ramp enters the analysis step", e2etest.IsAction("analysis"))
-	w.WaitApplied(analysis.SHA, time.Minute)
+	releaseUntilApplied(w, "ramp enters the analysis step", e2etest.IsAction("analysis"))
 	unsigned := w.Dev.Commit(false, "notes: unsigned", map[string]string{"docs/NOTES.md": "an unsigned change\n"})
 	if err := e2etest.RequestReconcile(w.Ctx, cluster.Client, e2etest.GitRepositoryGVK, w.NS, e2etest.RepoName); err != nil {
 		t.Fatal(err)
