@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,8 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
-	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/signing"
 )
 
 // repoConfig is what a ReleaseRepository's Secrets and ConfigMaps hold,
@@ -26,8 +24,8 @@ type repoConfig struct {
 	username, password          string
 	sshKey, sshPass, knownHosts []byte
 	// signer signs ramp's commits; keys trusts the approvers and ramp.
-	signer gitsync.CommitSigner
-	keys   *gitsync.Keyring
+	signer signing.CommitSigner
+	keys   *signing.Keyring
 	// promToken is Prometheus' bearer token.
 	promToken string
 	// versions are the resourceVersions of everything read: when one
@@ -55,8 +53,6 @@ func isConfigError(err error) (*configError, bool) {
 // with a client that does not cache them (it needs get, not list/watch).
 type configReader struct {
 	reader client.Reader
-	// tmp is where approver keys are written for gitsync.LoadKeyring.
-	tmp string
 }
 
 // read loads everything obj references.
@@ -133,7 +129,7 @@ func (cfg *repoConfig) pushCredentials(s *corev1.Secret) error {
 }
 
 // signingKey parses ramp's signing key from signing.key or identity.
-func signingKey(s *corev1.Secret) (gitsync.CommitSigner, error) {
+func signingKey(s *corev1.Secret) (signing.CommitSigner, error) {
 	const field = "spec.signingKeySecretRef"
 	key := rampv1.SigningKeyKey
 	data, ok := s.Data[key]
@@ -144,7 +140,7 @@ func signingKey(s *corev1.Secret) (gitsync.CommitSigner, error) {
 	if !ok || len(data) == 0 {
 		return nil, invalidKey(s, field, "has no "+rampv1.SigningKeyKey+" or "+rampv1.IdentityKey+" key")
 	}
-	signer, err := gitsync.ParseSigner(data, s.Data[rampv1.PassphraseKey])
+	signer, err := signing.ParseSigner(data, s.Data[rampv1.PassphraseKey])
 	if err != nil {
 		// ParseSigner's errors describe the problem, never the key.
 		return nil, invalidKey(s, field, fmt.Sprintf("key %s: %v", key, err))
@@ -153,12 +149,11 @@ func signingKey(s *corev1.Secret) (gitsync.CommitSigner, error) {
 }
 
 // approvers loads spec.approvers into a keyring: each <group>.allowed_signers
-// and <group>.asc key becomes a file of a temporary directory that
-// gitsync.LoadKeyring reads.
-func (c *configReader) approvers(ctx context.Context, obj *rampv1.ReleaseRepository, cfg *repoConfig) (*gitsync.Keyring, error) {
+// and <group>.asc key is a trust file of that group.
+func (c *configReader) approvers(ctx context.Context, obj *rampv1.ReleaseRepository, cfg *repoConfig) (*signing.Keyring, error) {
 	a := obj.Spec.Approvers
 	if a == nil {
-		return gitsync.NewKeyring(), nil
+		return signing.NewKeyring(), nil
 	}
 	files := map[string][]byte{}
 	var what string
@@ -187,40 +182,26 @@ func (c *configReader) approvers(ctx context.Context, obj *rampv1.ReleaseReposit
 		}
 		what = "ConfigMap " + key.String()
 	default:
-		return gitsync.NewKeyring(), nil
+		return signing.NewKeyring(), nil
 	}
 	return c.loadKeyring(files, what)
 }
 
-// loadKeyring writes the trust files among files to a temporary directory
-// and loads them.
-func (c *configReader) loadKeyring(files map[string][]byte, what string) (*gitsync.Keyring, error) {
-	if err := os.MkdirAll(c.tmp, 0o700); err != nil {
-		return nil, fmt.Errorf("create directory for approver keys: %w", err)
-	}
-	dir, err := os.MkdirTemp(c.tmp, "approvers-")
-	if err != nil {
-		return nil, fmt.Errorf("create directory for approver keys: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	var names []string
+// loadKeyring loads the trust files among files, in memory.
+func (c *configReader) loadKeyring(files map[string][]byte, what string) (*signing.Keyring, error) {
+	trust := map[string][]byte{}
 	for name, data := range files {
-		if !strings.HasSuffix(name, rampv1.AllowedSignersSuffix) && !strings.HasSuffix(name, rampv1.ASCSuffix) {
-			continue
-		}
-		names = append(names, name)
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			return nil, fmt.Errorf("write approver keys %s: %w", name, err)
+		if strings.HasSuffix(name, rampv1.AllowedSignersSuffix) || strings.HasSuffix(name, rampv1.ASCSuffix) {
+			trust[name] = data
 		}
 	}
-	if len(names) == 0 {
+	if len(trust) == 0 {
 		return nil, &configError{ReasonInvalidSecret, fmt.Sprintf("spec.approvers: %s has no <group>%s or <group>%s key",
 			what, rampv1.AllowedSignersSuffix, rampv1.ASCSuffix)}
 	}
-	keys, err := gitsync.LoadKeyring(dir)
+	keys, err := signing.ParseKeyring(trust, "")
 	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
-		return nil, &configError{ReasonInvalidSecret, fmt.Sprintf("spec.approvers: %s: %s", what, msg)}
+		return nil, &configError{ReasonInvalidSecret, fmt.Sprintf("spec.approvers: %s: %s", what, err)}
 	}
 	return keys, nil
 }

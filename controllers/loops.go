@@ -16,6 +16,7 @@ import (
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/evidence"
 	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -135,7 +136,7 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 	g := policy.DefaultGuardrails()
 	loop := &gitsync.Loop{
 		Repo:       repo,
-		Deriver:    &gitsync.Deriver{Repo: repo.Git(), Keys: cfg.keys, Guardrails: g},
+		Deriver:    &history.Deriver{Repo: repo.Git(), Keys: cfg.keys, Guardrails: g},
 		Committer:  &gitsync.Committer{Store: repo.Git().Storer, Signer: cfg.signer, Identity: id},
 		Evidence:   flux.evidence,
 		Guardrails: g,
@@ -148,8 +149,9 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 	return l, nil
 }
 
-// writeAuth writes the SSH key and known_hosts of cfg into dir (0600),
-// where go-git reads them on every fetch and push, and returns the auth.
+// writeAuth returns the auth of cfg. The SSH key stays in memory; only
+// known_hosts (public host keys) is written into dir, where the
+// known_hosts readers of golang.org/x/crypto and go-git need a file.
 func writeAuth(dir string, cfg *repoConfig) (gitsync.Auth, error) {
 	auth := gitsync.Auth{Username: cfg.username, Password: cfg.password}
 	if len(cfg.sshKey) == 0 {
@@ -158,12 +160,8 @@ func writeAuth(dir string, cfg *repoConfig) (gitsync.Auth, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return auth, fmt.Errorf("create credentials directory: %w", err)
 	}
-	auth.SSHKeyPath = filepath.Join(dir, rampv1.IdentityKey)
+	auth.SSHKey, auth.SSHKeyPassphrase = cfg.sshKey, cfg.sshPass
 	auth.KnownHostsPath = filepath.Join(dir, rampv1.KnownHostsKey)
-	auth.SSHKeyPassphrase = cfg.sshPass
-	if err := os.WriteFile(auth.SSHKeyPath, cfg.sshKey, 0o600); err != nil {
-		return auth, fmt.Errorf("write SSH key: %w", err)
-	}
 	if err := os.WriteFile(auth.KnownHostsPath, cfg.knownHosts, 0o600); err != nil {
 		return auth, fmt.Errorf("write known_hosts: %w", err)
 	}

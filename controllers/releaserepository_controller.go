@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -29,6 +28,7 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -132,7 +132,7 @@ func (r *ReleaseRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Re
 // status.
 func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1.ReleaseRepository) (ctrl.Result, error) {
 	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
-	cfg, err := (&configReader{reader: r.APIReader, tmp: filepath.Join(r.DataDir, "tmp")}).read(ctx, obj)
+	cfg, err := (&configReader{reader: r.APIReader}).read(ctx, obj)
 	if err != nil {
 		return r.fail(ctx, obj, err)
 	}
@@ -207,7 +207,7 @@ func (r *ReleaseRepositoryReconciler) warnOnFailure(obj *rampv1.ReleaseRepositor
 // requeueAfter is the interval, or sooner: after a push, when a decision
 // waits for a time (a pause's end), and while an analysis runs (at its
 // gates' measurement interval, so each measurement is judged when due).
-func (r *ReleaseRepositoryReconciler) requeueAfter(obj *rampv1.ReleaseRepository, outcomes []gitsync.Outcome, snap *gitsync.Snapshot, pushed bool) time.Duration {
+func (r *ReleaseRepositoryReconciler) requeueAfter(obj *rampv1.ReleaseRepository, outcomes []gitsync.Outcome, snap *history.Snapshot, pushed bool) time.Duration {
 	after := obj.GetInterval()
 	if pushed && afterPush < after {
 		after = afterPush
@@ -234,7 +234,7 @@ func (r *ReleaseRepositoryReconciler) requeueAfter(obj *rampv1.ReleaseRepository
 
 // allKustomizations are the Kustomizations of every rollout of the
 // repository.
-func (r *ReleaseRepositoryReconciler) allKustomizations(l *repoLoop, snap *gitsync.Snapshot) []types.NamespacedName {
+func (r *ReleaseRepositoryReconciler) allKustomizations(l *repoLoop, snap *history.Snapshot) []types.NamespacedName {
 	var names []string
 	for name := range snap.Rollouts {
 		names = append(names, name)
@@ -243,7 +243,7 @@ func (r *ReleaseRepositoryReconciler) allKustomizations(l *repoLoop, snap *gitsy
 }
 
 // kustomizationsOf are the Kustomizations of the named rollouts, each once.
-func (r *ReleaseRepositoryReconciler) kustomizationsOf(l *repoLoop, snap *gitsync.Snapshot, rollouts []string) []types.NamespacedName {
+func (r *ReleaseRepositoryReconciler) kustomizationsOf(l *repoLoop, snap *history.Snapshot, rollouts []string) []types.NamespacedName {
 	seen := map[types.NamespacedName]bool{}
 	var out []types.NamespacedName
 	for _, name := range rollouts {

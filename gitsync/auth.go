@@ -22,8 +22,10 @@ type Auth struct {
 	// be a token; with a token and no Username, "git" is sent as the user.
 	Username, Password string
 
-	// SSHKeyPath is the private key for ssh:// and scp-like (user@host:path)
-	// URLs; SSHKeyPassphrase decrypts it when it is encrypted.
+	// SSHKey is the private key (PEM) for ssh:// and scp-like
+	// (user@host:path) URLs, held in memory; SSHKeyPath names a key file
+	// instead. SSHKeyPassphrase decrypts it when it is encrypted.
+	SSHKey           []byte
 	SSHKeyPath       string
 	SSHKeyPassphrase []byte
 
@@ -38,6 +40,8 @@ type Auth struct {
 // String describes the credentials without revealing a secret.
 func (a Auth) String() string {
 	switch {
+	case len(a.SSHKey) > 0:
+		return fmt.Sprintf("ssh key (in memory), known_hosts %q", a.KnownHostsPath)
 	case a.SSHKeyPath != "":
 		return fmt.Sprintf("ssh key %s, known_hosts %q", a.SSHKeyPath, a.KnownHostsPath)
 	case a.Password != "":
@@ -83,24 +87,28 @@ func (a Auth) sshAuth(ep *transport.Endpoint) (transport.AuthMethod, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.SSHKeyPath == "" {
+	pem, name := a.SSHKey, "(in memory)"
+	switch {
+	case len(pem) > 0:
+	case a.SSHKeyPath == "":
 		return nil, fmt.Errorf("ssh repository %s: no private key: set SSHKeyPath (the push credentials' SSH key)", ep.Host)
-	}
-	pem, err := os.ReadFile(a.SSHKeyPath)
-	if err != nil {
-		return nil, fmt.Errorf("read SSH key (SSHKeyPath): %w", err)
+	default:
+		if pem, err = os.ReadFile(a.SSHKeyPath); err != nil {
+			return nil, fmt.Errorf("read SSH key (SSHKeyPath): %w", err)
+		}
+		name = a.SSHKeyPath
 	}
 	signer, err := ssh.ParsePrivateKey(pem)
 	var missing *ssh.PassphraseMissingError
 	if errors.As(err, &missing) {
 		if len(a.SSHKeyPassphrase) == 0 {
-			return nil, fmt.Errorf("SSH key %s is encrypted: set SSHKeyPassphrase", a.SSHKeyPath)
+			return nil, fmt.Errorf("SSH key %s is encrypted: set SSHKeyPassphrase", name)
 		}
 		signer, err = ssh.ParsePrivateKeyWithPassphrase(pem, a.SSHKeyPassphrase)
 	}
 	if err != nil {
 		// The x/crypto parse errors name the problem, never the key bytes.
-		return nil, fmt.Errorf("parse SSH key %s: %w", a.SSHKeyPath, err)
+		return nil, fmt.Errorf("parse SSH key %s: %w", name, err)
 	}
 	user := ep.User
 	if user == "" {

@@ -1,8 +1,8 @@
 package gitsync
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -11,7 +11,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 
+	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/signing"
+	"github.com/ramp-dev/ramp/trailer"
 )
 
 // Identity is the author and committer of ramp's commits.
@@ -25,7 +28,7 @@ type Identity struct {
 // writes trailers, signs, and stores the commit; pushing is the caller's.
 type Committer struct {
 	Store    storer.EncodedObjectStorer
-	Signer   CommitSigner
+	Signer   signing.CommitSigner
 	Identity Identity
 	// Now is the commit time; nil means time.Now.
 	Now func() time.Time
@@ -43,13 +46,13 @@ func (c *Committer) Commit(parent plumbing.Hash, r *policy.Rollout, d policy.Dec
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read tree of %s: %w", parent, err)
 	}
-	edits, err := Edits(tree, r, d)
+	edits, err := manifest.Edits(func(path string) ([]byte, error) { return readFile(tree, path) }, r, d)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("%s: %w", r.Name(), err)
 	}
 	root := tree.Hash
 	if len(edits) > 0 {
-		if root, err = editTree(c.Store, tree, edits); err != nil {
+		if root, err = EditTree(c.Store, tree, edits); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("%s: write tree: %w", r.Name(), err)
 		}
 	}
@@ -104,77 +107,13 @@ func Message(r *policy.Rollout, d policy.Decision) string {
 		e.Reason = d.Reason
 	}
 	body := strings.ReplaceAll(d.Reason, "\n", " ")
-	return AppendTrailers(subject+"\n\n"+body+"\n", EntryTrailers(e))
+	return trailer.Append(subject+"\n\n"+body+"\n", trailer.ForEntry(e))
 }
 
-// Edits returns the new content of each file decision d changes, from
-// the files at tree.
-func Edits(tree *object.Tree, r *policy.Rollout, d policy.Decision) (map[string][]byte, error) {
-	edits := map[string][]byte{}
-	read := func(path string) ([]byte, error) {
-		if b, ok := edits[path]; ok {
-			return b, nil
-		}
-		return readFile(tree, path)
-	}
-	set := func(f policy.FieldRef, value string) error {
-		data, err := read(f.File)
-		if err != nil {
-			return err
-		}
-		p, err := policy.ParseFieldPath(f.Path)
-		if err != nil {
-			return fmt.Errorf("%s: %s: %w", f.File, f.Path, err)
-		}
-		out, err := SetField(data, p, value)
-		if err != nil {
-			return fmt.Errorf("%s: %s: %w", f.File, f.Path, err)
-		}
-		if !bytes.Equal(out, data) {
-			edits[f.File] = out
-		}
-		return nil
-	}
-	if d.SetStable != "" {
-		if err := set(r.Spec.Stable, d.SetStable); err != nil {
-			return nil, err
-		}
-	}
-	if d.SetRelease != "" {
-		if err := set(r.Spec.Release, d.SetRelease); err != nil {
-			return nil, err
-		}
-	}
-	data, err := read(r.TargetFile())
-	if err != nil {
-		return nil, err
-	}
-	cur, err := Weight(data, r)
-	if err != nil {
-		return nil, err
-	}
-	if cur != d.Weight {
-		var out []byte
-		if t := r.Spec.Target; t.HTTPRoute != nil {
-			out, err = SetRouteWeights(data, *t.HTTPRoute, d.Weight)
-		} else {
-			var p policy.FieldPath
-			if p, err = policy.ParseFieldPath(t.Field.Path); err == nil {
-				out, err = SetField(data, p, fmt.Sprint(d.Weight))
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.TargetFile(), err)
-		}
-		edits[r.TargetFile()] = out
-	}
-	return edits, nil
-}
-
-// editTree writes new blobs for the edited files and the trees above
+// EditTree writes new blobs for the edited files and the trees above
 // them, and returns the new root tree's hash. Only existing files are
 // edited: no entry is added or removed, so entry order is kept.
-func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string][]byte) (plumbing.Hash, error) {
+func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string][]byte) (plumbing.Hash, error) {
 	sub := map[string]map[string][]byte{}
 	entries := make([]object.TreeEntry, len(tree.Entries))
 	copy(entries, tree.Entries)
@@ -206,7 +145,7 @@ func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		if entries[i].Hash, err = editTree(s, t, files); err != nil {
+		if entries[i].Hash, err = EditTree(s, t, files); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
@@ -240,4 +179,18 @@ func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, err
 		return plumbing.ZeroHash, err
 	}
 	return s.SetEncodedObject(obj)
+}
+
+// readFile returns a file's content at tree.
+func readFile(tree *object.Tree, path string) ([]byte, error) {
+	f, err := tree.File(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rd, err := f.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer rd.Close()
+	return io.ReadAll(rd)
 }

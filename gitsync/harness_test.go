@@ -13,8 +13,10 @@ import (
 
 	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 	"github.com/ramp-dev/ramp/policy/policytest"
+	"github.com/ramp-dev/ramp/signing"
 )
 
 // world is a release repository served over smart HTTP, a person's clone
@@ -98,17 +100,17 @@ func (w *world) newLoop() *gitsync.Loop {
 	if err != nil {
 		t.Fatalf("open %s: %v", w.url, err)
 	}
-	keys, err := gitsync.LoadKeyring(w.approvers)
+	keys, err := signing.LoadKeyringDir(w.approvers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := gitsync.LoadSigner(w.rampKey, nil)
+	signer, err := signing.LoadSigner(w.rampKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &gitsync.Loop{
 		Repo:       repo,
-		Deriver:    &gitsync.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: policy.DefaultGuardrails()},
+		Deriver:    &history.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: policy.DefaultGuardrails()},
 		Committer:  &gitsync.Committer{Store: repo.Git().Storer, Signer: signer, Identity: gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}},
 		Guardrails: policy.DefaultGuardrails(),
 		Now:        func() time.Time { return w.now },

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -32,7 +33,7 @@ type Outcome struct {
 // cache: a new Loop derives the same states from git.
 type Loop struct {
 	Repo       *Repo
-	Deriver    *Deriver
+	Deriver    *history.Deriver
 	Committer  *Committer
 	Evidence   EvidenceFunc
 	Guardrails policy.Guardrails
@@ -53,11 +54,11 @@ type Loop struct {
 	// to another commit ends in ErrBranchMoved.
 	Observe func(op string, took time.Duration, err error)
 
-	snap *Snapshot
+	snap *history.Snapshot
 }
 
 // Snapshot returns the state the last pass derived.
-func (l *Loop) Snapshot() *Snapshot { return l.snap }
+func (l *Loop) Snapshot() *history.Snapshot { return l.snap }
 
 // Pass runs one reconcile. When the branch moved between the fetch and
 // the push, nothing is forced: it fetches again, derives the new history
@@ -160,18 +161,18 @@ func (l *Loop) observe(op string, start time.Time, err error) {
 func (l *Loop) untrustedTip(tip plumbing.Hash) string {
 	c, err := l.Deriver.Repo.CommitObject(tip)
 	if err != nil {
-		return fmt.Sprintf("branch tip %s cannot be read: %v", short(tip), err)
+		return fmt.Sprintf("branch tip %s cannot be read: %v", tip.String()[:10], err)
 	}
 	if l.Deriver.Keys == nil {
-		return fmt.Sprintf("branch tip %s cannot be verified: no trusted keys", short(tip))
+		return fmt.Sprintf("branch tip %s cannot be verified: no trusted keys", tip.String()[:10])
 	}
 	if _, err := l.Deriver.Keys.Verify(c); err != nil {
-		return fmt.Sprintf("branch tip %s by %s is not signed by a trusted key (%v)", short(tip), c.Author.Email, err)
+		return fmt.Sprintf("branch tip %s by %s is not signed by a trusted key (%v)", tip.String()[:10], c.Author.Email, err)
 	}
 	return ""
 }
 
-func sortedNames(s *Snapshot) []string {
+func sortedNames(s *history.Snapshot) []string {
 	var names []string
 	for n := range s.Rollouts {
 		names = append(names, n)

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ramp-dev/ramp/history"
 	"github.com/spf13/cobra"
-
-	"github.com/ramp-dev/ramp/gitsync"
 )
 
 func newAudit() *cobra.Command {
@@ -82,7 +81,7 @@ func newAudit() *cobra.Command {
 	return cmd
 }
 
-func printAudit(w io.Writer, a *gitsync.Audit, verify bool) {
+func printAudit(w io.Writer, a *history.Audit, verify bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMMIT\tTIME\tRELEASE\tWHAT\tSTEP\tWEIGHT\tBY\tSIGNED BY")
 	for _, r := range a.Rows {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/trailer"
 )
 
 // newCommand builds approve, abort, pause and resume: each makes an empty
@@ -78,7 +78,7 @@ func newCommand(verb, short string) *cobra.Command {
 			case "resume":
 				c.Kind = policy.CommandResume
 			}
-			t := gitsync.CommandTrailer(c)
+			t := trailer.ForCommand(c)
 			gitArgs := []string{"commit", "-S", "--allow-empty", "-m", subject}
 			if reason != "" {
 				gitArgs = append(gitArgs, "-m", reason)

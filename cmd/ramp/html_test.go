@@ -16,8 +16,8 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/ramp-dev/ramp/evidence/evidencetest"
-	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy/policytest"
 )
 
@@ -30,17 +30,17 @@ var gatedRollout = policytest.GatedYAML("demo",
 	"setWeight: 50",
 	"approval: {group: sre, count: 1}")
 
-// history is a release repository on disk whose rollout demo took 1.1.0
+// releaseHistory is a release repository on disk whose rollout demo took 1.1.0
 // through a passed gate and an approval to promotion, then had 1.2.0 (50%
 // errors) aborted by the gate and rolled back, all by `ramp run` against
 // a real Prometheus.
-type history struct {
+type releaseHistory struct {
 	t               *testing.T
 	repo, approvers string
 	people          map[string][]string // system git environment per person
 }
 
-func newHistory(t *testing.T) *history {
+func newHistory(t *testing.T) *releaseHistory {
 	t.Helper()
 	global := filepath.Join(t.TempDir(), "gitconfig")
 	if err := os.WriteFile(global, nil, 0o644); err != nil {
@@ -49,7 +49,7 @@ func newHistory(t *testing.T) *history {
 	t.Setenv("GIT_CONFIG_GLOBAL", global) // for the git that `ramp init` runs
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	keys := t.TempDir()
-	h := &history{t: t, repo: filepath.Join(t.TempDir(), "repo"), approvers: t.TempDir(), people: map[string][]string{}}
+	h := &releaseHistory{t: t, repo: filepath.Join(t.TempDir(), "repo"), approvers: t.TempDir(), people: map[string][]string{}}
 	rampKey, rampPub := gittest.SSHKey(t, keys, "ramp")
 	for _, who := range []string{"alice", "dev"} {
 		key, pub := gittest.SSHKey(t, keys, who)
@@ -87,7 +87,7 @@ func newHistory(t *testing.T) *history {
 }
 
 // release has dev change the canary's tag with a signed commit.
-func (h *history) release(t *testing.T, from, to string) {
+func (h *releaseHistory) release(t *testing.T, from, to string) {
 	t.Helper()
 	path := filepath.Join(h.repo, "apps/demo/canary/kustomization.yaml")
 	b, err := os.ReadFile(path)
@@ -100,7 +100,7 @@ func (h *history) release(t *testing.T, from, to string) {
 
 // until runs `ramp run --once` every half second until main's subject
 // starts with want, failing after a minute.
-func (h *history) until(t *testing.T, run []string, want string) {
+func (h *releaseHistory) until(t *testing.T, run []string, want string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -119,7 +119,7 @@ func (h *history) until(t *testing.T, run []string, want string) {
 }
 
 // git runs the system git in the repository as who.
-func (h *history) git(who string, args ...string) string {
+func (h *releaseHistory) git(who string, args ...string) string {
 	h.t.Helper()
 	return gittest.Git(h.t, h.repo, h.people[who], args...)
 }
@@ -158,7 +158,7 @@ func TestAuditHTMLRendersTheTimelineInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ramp audit --format json: %v\n%s", err, jsonOut)
 	}
-	var audit gitsync.Audit
+	var audit history.Audit
 	if err := json.Unmarshal([]byte(jsonOut), &audit); err != nil {
 		t.Fatalf("decode the JSON audit: %v", err)
 	}

@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/signing"
 )
 
 // repoFlags are the flags every command that reads a release repository takes.
@@ -86,11 +88,11 @@ func (f *repoFlags) open(ctx context.Context) (*gitsync.Repo, error) {
 
 // keyring loads the trusted keys, or nil when --approvers is not set: then
 // no command and no ramp commit can verify, and rollouts hold.
-func (f *repoFlags) keyring() (*gitsync.Keyring, error) {
+func (f *repoFlags) keyring() (*signing.Keyring, error) {
 	if f.approvers == "" {
 		return nil, nil
 	}
-	k, err := gitsync.LoadKeyring(f.approvers)
+	k, err := signing.LoadKeyringDir(f.approvers)
 	if err != nil {
 		return nil, fmt.Errorf("--approvers: %w", err)
 	}
@@ -110,7 +112,7 @@ func (f *repoFlags) guard() (policy.Guardrails, error) {
 }
 
 // deriver opens everything a read-only command needs.
-func (f *repoFlags) deriver(ctx context.Context) (*gitsync.Repo, *gitsync.Deriver, error) {
+func (f *repoFlags) deriver(ctx context.Context) (*gitsync.Repo, *history.Deriver, error) {
 	if err := f.check(); err != nil {
 		return nil, nil, err
 	}
@@ -126,5 +128,5 @@ func (f *repoFlags) deriver(ctx context.Context) (*gitsync.Repo, *gitsync.Derive
 	if err != nil {
 		return nil, nil, err
 	}
-	return repo, &gitsync.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: g}, nil
+	return repo, &history.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: g}, nil
 }

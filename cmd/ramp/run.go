@@ -13,6 +13,7 @@ import (
 
 	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/signing"
 )
 
 func newRun() *cobra.Command {
@@ -30,7 +31,7 @@ func newRun() *cobra.Command {
 			if signingKey == "" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--signing-key is required: ramp signs every commit it makes")}
 			}
-			signer, err := gitsync.LoadSigner(signingKey, []byte(os.Getenv("RAMP_SIGNING_PASSPHRASE")))
+			signer, err := signing.LoadSigner(signingKey, []byte(os.Getenv("RAMP_SIGNING_PASSPHRASE")))
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -45,7 +46,7 @@ func newRun() *cobra.Command {
 				return err
 			}
 			if d.Keys == nil {
-				d.Keys = gitsync.NewKeyring()
+				d.Keys = signing.NewKeyring()
 			}
 			d.Keys.Trust(policy.RampGroup, signer)
 			evf, err := ev.build()

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -104,7 +104,7 @@ func validateOne(root, path string, g policy.Guardrails) []string {
 		p, err := policy.ParseFieldPath(ref.f.Path)
 		if err == nil {
 			var v string
-			if v, err = gitsync.GetField(b, p); err == nil && ref.what == "spec.release" {
+			if v, err = manifest.GetField(b, p); err == nil && ref.what == "spec.release" {
 				err = policy.CheckRelease(r, g, v)
 			}
 		}
@@ -113,7 +113,7 @@ func validateOne(root, path string, g policy.Guardrails) []string {
 		}
 	}
 	if b := read(r.TargetFile()); b != nil {
-		if _, err := gitsync.Weight(b, r); err != nil {
+		if _, err := manifest.Weight(b, r); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: spec.target: %v", rel, err))
 		}
 	}

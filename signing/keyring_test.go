@@ -1,4 +1,4 @@
-package gitsync
+package signing
 
 import (
 	"errors"
@@ -69,7 +69,7 @@ func keyDir(t *testing.T, files map[string]string) string {
 
 func mustLoadKeyring(t *testing.T, dir string) *Keyring {
 	t.Helper()
-	k, err := LoadKeyring(dir)
+	k, err := LoadKeyringDir(dir)
 	if err != nil {
 		t.Fatalf("LoadKeyring: %v", err)
 	}
@@ -258,7 +258,7 @@ func TestLoadKeyringRejectsMalformedAllowedSigners(t *testing.T) {
 			dir := keyDir(t, map[string]string{
 				"sre.allowed_signers": "# line 1\nbob@example.com " + key + "\n" + tc.line + "\n",
 			})
-			_, err := LoadKeyring(dir)
+			_, err := LoadKeyringDir(dir)
 			where := filepath.Join(dir, "sre.allowed_signers") + ":3: "
 			if err == nil || !strings.Contains(err.Error(), where) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("LoadKeyring = %v, want an error at %s containing %q", err, where, tc.want)
@@ -277,7 +277,7 @@ func TestLoadKeyringRejectsBadASC(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := keyDir(t, map[string]string{"sre.asc": tc.content})
-			_, err := LoadKeyring(dir)
+			_, err := LoadKeyringDir(dir)
 			if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "sre.asc")) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("LoadKeyring = %v, want an error naming sre.asc and %q", err, tc.want)
 			}
@@ -296,8 +296,8 @@ func readKeyFile(t *testing.T, path string) string {
 
 func TestLoadKeyringNeedsAnExistingDirectory(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "keys")
-	if _, err := LoadKeyring(missing); err == nil || !strings.Contains(err.Error(), missing) {
-		t.Errorf("LoadKeyring(missing) = %v, want an error naming %s", err, missing)
+	if _, err := LoadKeyringDir(missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("LoadKeyringDir(missing) = %v, want an error naming %s", err, missing)
 	}
 	k := mustLoadKeyring(t, t.TempDir())
 	if len(k.Groups()) != 0 {

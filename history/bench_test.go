@@ -1,4 +1,4 @@
-package gitsync
+package history_test
 
 import (
 	"context"
@@ -16,8 +16,11 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/signing"
 )
 
 // benchActive is how many rollouts have a release in flight at the tip of
@@ -33,11 +36,11 @@ func BenchmarkDerive(b *testing.B) {
 	results := map[int]result{}
 	for _, n := range []int{10_000, 100_000} {
 		dir, tip, next, keys := benchRepo(b, n)
-		repo, err := plainOpen(dir)
+		local, err := gitsync.OpenLocal(dir, "main")
 		if err != nil {
 			b.Fatal(err)
 		}
-		d := &Deriver{Repo: repo, Keys: keys, Guardrails: policy.DefaultGuardrails()}
+		d := &history.Deriver{Repo: local.Git(), Keys: keys, Guardrails: policy.DefaultGuardrails()}
 		snap, err := d.Derive(tip)
 		if err != nil {
 			b.Fatal(err)
@@ -95,7 +98,7 @@ func median(b *testing.B, f func()) time.Duration {
 	return runs[len(runs)/2]
 }
 
-func active(s *Snapshot) int {
+func active(s *history.Snapshot) int {
 	n := 0
 	for _, st := range s.States {
 		if st.InProgress() {
@@ -111,7 +114,7 @@ func active(s *Snapshot) int {
 // step by ramp's own loop (signed commits). next is one more unrelated
 // commit on top of tip, for the warm derive. Repositories are kept under
 // the temp dir between runs.
-func benchRepo(b *testing.B, n int) (dir string, tip, next plumbing.Hash, keys *Keyring) {
+func benchRepo(b *testing.B, n int) (dir string, tip, next plumbing.Hash, keys *signing.Keyring) {
 	b.Helper()
 	base := filepath.Join(os.TempDir(), "ramp-bench-v1")
 	dir = filepath.Join(base, fmt.Sprintf("repo-%d.git", n))
@@ -124,11 +127,11 @@ func benchRepo(b *testing.B, n int) (dir string, tip, next plumbing.Hash, keys *
 			b.Fatalf("ssh-keygen (apt-get install openssh-client): %v: %s", err, out)
 		}
 	}
-	signer, err := LoadSigner(keyPath, nil)
+	signer, err := signing.LoadSigner(keyPath, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	keys = NewKeyring()
+	keys = signing.NewKeyring()
 	keys.Trust(policy.RampGroup, signer)
 	done := filepath.Join(dir, "ramp-bench-tips")
 	if data, err := os.ReadFile(done); err == nil {
@@ -142,7 +145,7 @@ func benchRepo(b *testing.B, n int) (dir string, tip, next plumbing.Hash, keys *
 	if _, err := gittest.Generate(dir, gittest.History{Commits: n - benchActive*22 - 1, Rollouts: 200, Releases: 3, Seed: 1}); err != nil {
 		b.Fatal(err)
 	}
-	repo, err := OpenLocal(dir, "main")
+	repo, err := gitsync.OpenLocal(dir, "main")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -156,11 +159,11 @@ func benchRepo(b *testing.B, n int) (dir string, tip, next plumbing.Hash, keys *
 		name := gittest.RolloutName(i)
 		at = benchCommit(b, repo.Git(), at, "apps/"+name+"/canary/kustomization.yaml", gittest.Kustomization(name, "9.0.0"), name+": release 9.0.0")
 	}
-	if err := repo.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("main"), at)); err != nil {
+	if err := repo.Git().Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("main"), at)); err != nil {
 		b.Fatal(err)
 	}
-	loop := &Loop{Repo: repo, Deriver: &Deriver{Repo: repo.Git(), Keys: keys, Guardrails: policy.DefaultGuardrails()},
-		Committer:  &Committer{Store: repo.Git().Storer, Signer: signer, Identity: Identity{Name: "ramp", Email: "ramp@localhost"}},
+	loop := &gitsync.Loop{Repo: repo, Deriver: &history.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: policy.DefaultGuardrails()},
+		Committer:  &gitsync.Committer{Store: repo.Git().Storer, Signer: signer, Identity: gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}},
 		Guardrails: policy.DefaultGuardrails()}
 	for pass := 0; pass < 2; pass++ {
 		if _, err := loop.Pass(context.Background()); err != nil {
@@ -188,7 +191,7 @@ func benchCommit(b *testing.B, repo *git.Repository, parent plumbing.Hash, path,
 	if err != nil {
 		b.Fatal(err)
 	}
-	root, err := editTree(repo.Storer, tree, map[string][]byte{path: []byte(content)})
+	root, err := gitsync.EditTree(repo.Storer, tree, map[string][]byte{path: []byte(content)})
 	if err != nil {
 		b.Fatalf("%s: %v", path, err)
 	}

@@ -1,4 +1,4 @@
-package gitsync
+package trailer
 
 import "strings"
 
@@ -23,10 +23,10 @@ const (
 // block hold non-trailer lines (up to three for each trailer).
 var gitGeneratedPrefixes = []string{"Signed-off-by: ", "(cherry picked from commit "}
 
-// ParseTrailers returns the trailers of a commit message, as
+// Parse returns the trailers of a commit message, as
 // `git interpret-trailers --parse` prints them: keys as written, values
 // trimmed, continuation lines folded into one line.
-func ParseTrailers(message string) []Trailer {
+func Parse(message string) []Trailer {
 	var ts []Trailer
 	for _, item := range findTrailerBlock(message).items {
 		if t, ok := parseTrailerItem(item); ok {
@@ -36,7 +36,7 @@ func ParseTrailers(message string) []Trailer {
 	return ts
 }
 
-// AppendTrailers adds trailers at the end of the message's trailer block,
+// Append adds trailers at the end of the message's trailer block,
 // or after a blank line in a new block when the message has none, the way
 // `git interpret-trailers --if-exists add --trailer 'Key: value'` does. Like
 // git it rewrites the existing trailers as "Key: value" and drops comment
@@ -47,7 +47,7 @@ func ParseTrailers(message string) []Trailer {
 // paragraph), the result ends in exactly one newline, and a value's line
 // breaks are written as spaces (what git's unfolding would read back).
 // Keys must be trailer tokens: letters, digits and '-'.
-func AppendTrailers(message string, trailers []Trailer) string {
+func Append(message string, trailers []Trailer) string {
 	if message != "" && !strings.HasSuffix(message, "\n") {
 		message += "\n"
 	}

@@ -1,4 +1,4 @@
-package gitsync
+package signing
 
 // This file holds the trusted keys per group and commit signature
 // verification. Keys come from the cluster (a directory of trust files),
@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,36 +68,74 @@ type sshEntry struct {
 	source      string    // file:line, or "trusted by ramp"
 }
 
-// LoadKeyring reads every <group>.allowed_signers (git's allowed-signers
-// format) and <group>.asc (armored OpenPGP public keys) in dir. Other files
-// and Kubernetes' "..data" entries are ignored. A missing dir is an error; an
-// empty dir gives an empty keyring. Lines with cert-authority are rejected:
-// ramp verifies plain keys only.
-func LoadKeyring(dir string) (*Keyring, error) {
-	entries, err := os.ReadDir(dir)
+// LoadKeyring reads the trust files at the top of fsys into a keyring, as
+// ParseKeyring does. Directories and dot files (Kubernetes' "..data") are
+// ignored.
+func LoadKeyring(fsys fs.FS, where string) (*Keyring, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("read keyring directory: %w", err)
+		return nil, fmt.Errorf("read keyring %s: %w", where, err)
 	}
-	k := newKeyring()
+	files := map[string][]byte{}
 	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || e.IsDir() {
+		if strings.HasPrefix(e.Name(), ".") || e.IsDir() || trustFile(e.Name()) == nil {
 			continue
 		}
-		path := filepath.Join(dir, name)
-		switch {
-		case strings.HasSuffix(name, allowedSignersExt) && len(name) > len(allowedSignersExt):
-			err = k.loadAllowedSigners(path, strings.TrimSuffix(name, allowedSignersExt))
-		case strings.HasSuffix(name, ascExt) && len(name) > len(ascExt):
-			err = k.loadASC(path, strings.TrimSuffix(name, ascExt))
-		default:
+		if files[e.Name()], err = fs.ReadFile(fsys, e.Name()); err != nil {
+			return nil, fmt.Errorf("read keyring file %s: %w", e.Name(), err)
+		}
+	}
+	return ParseKeyring(files, where)
+}
+
+// ParseKeyring builds a keyring from trust files by name: each
+// <group>.allowed_signers (git's allowed-signers format) and <group>.asc
+// (armored OpenPGP public keys); other names are ignored, and no file gives
+// an empty keyring. Errors name a file as where/<name>:<line> (where may be
+// "", a directory, or "Secret ns/name"). Lines with cert-authority are
+// rejected: ramp verifies plain keys only.
+func ParseKeyring(files map[string][]byte, where string) (*Keyring, error) {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	k := newKeyring()
+	for _, name := range names {
+		load := trustFile(name)
+		if load == nil {
 			continue
 		}
-		if err != nil {
+		source := name
+		if where != "" {
+			source = filepath.Join(where, name)
+		}
+		group := strings.TrimSuffix(strings.TrimSuffix(name, allowedSignersExt), ascExt)
+		if err := load(k, string(files[name]), source, group); err != nil {
 			return nil, err
 		}
 	}
 	return k, nil
+}
+
+// trustFile returns the loader of a trust file's name, or nil.
+func trustFile(name string) func(k *Keyring, text, source, group string) error {
+	switch {
+	case strings.HasSuffix(name, allowedSignersExt) && len(name) > len(allowedSignersExt):
+		return (*Keyring).loadAllowedSigners
+	case strings.HasSuffix(name, ascExt) && len(name) > len(ascExt):
+		return (*Keyring).loadASC
+	}
+	return nil
+}
+
+// LoadKeyringDir is LoadKeyring of a directory on disk. A missing
+// directory is an error.
+func LoadKeyringDir(dir string) (*Keyring, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("read keyring directory: %w", err)
+	}
+	return LoadKeyring(os.DirFS(dir), dir)
 }
 
 // NewKeyring returns an empty keyring: nothing verifies until Trust adds
@@ -159,14 +198,10 @@ func (k *Keyring) addPGP(group string, list openpgp.EntityList) {
 	}
 }
 
-// loadASC reads one or more armored OpenPGP public key blocks.
-func (k *Keyring) loadASC(path, group string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read keyring file: %w", err)
-	}
+// loadASC reads one or more armored OpenPGP public key blocks from the
+// text of the file path.
+func (k *Keyring) loadASC(text, path, group string) error {
 	k.groups[group] = true
-	text := string(data)
 	if i := strings.Index(text, pgpPrivateHeader); i >= 0 {
 		return fmt.Errorf("%s:%d: holds a private key; put only public keys in a keyring (gpg --armor --export)", path, lineAt(text, i))
 	}
@@ -301,13 +336,9 @@ func (k *Keyring) verifyPGP(payload []byte, armored string) (*policy.Signer, err
 // loadAllowedSigners reads git's allowed-signers format, one key a line:
 // principals [options] keytype base64 [comment]. Blank lines and lines
 // starting with # are skipped.
-func (k *Keyring) loadAllowedSigners(path, group string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read keyring file: %w", err)
-	}
+func (k *Keyring) loadAllowedSigners(text, path, group string) error {
 	k.groups[group] = true
-	for n, line := range strings.Split(string(data), "\n") {
+	for n, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
 			continue

@@ -1,4 +1,4 @@
-package gitsync
+package trailer
 
 import (
 	"math/rand"
@@ -96,7 +96,7 @@ func TestFieldsRoundTrip(t *testing.T) {
 			t.Fatalf("ParseFields(FormatFields(%q)) = %q, %v", fields, got, err)
 		}
 		if i < 20 && len(fields) > 0 && !strings.Contains(s, "\x00") {
-			msg := AppendTrailers("Subj\n", []Trailer{{"Ramp-Gate", s}})
+			msg := Append("Subj\n", []Trailer{{"Ramp-Gate", s}})
 			if back := parseGitOutput(interpretTrailers(t, msg, "--parse")); len(back) != 1 || back[0].Value != s {
 				t.Fatalf("git read %q back as %q", s, back)
 			}
@@ -134,7 +134,7 @@ func TestEntryTrailersWritesDesignVocabulary(t *testing.T) {
 		{"Ramp-Reason", `p99 "regression" on /v2/search, threshold=1.2x`},
 		{"Ramp-Change-Id", "CHG-2026-10422"},
 	}
-	if got := EntryTrailers(designEntry); !reflect.DeepEqual(got, want) {
+	if got := ForEntry(designEntry); !reflect.DeepEqual(got, want) {
 		t.Errorf("EntryTrailers:\n got %q\nwant %q", got, want)
 	}
 }
@@ -150,7 +150,7 @@ func TestEntryTrailersOmitsUnsetFieldsAndJoinsLines(t *testing.T) {
 		{"Ramp-Gate", "name=errors verdict=fail value=0 window=1h"},
 		{"Ramp-Reason", "gate failed: error rate above 1%"},
 	}
-	if got := EntryTrailers(e); !reflect.DeepEqual(got, want) {
+	if got := ForEntry(e); !reflect.DeepEqual(got, want) {
 		t.Errorf("EntryTrailers:\n got %q\nwant %q", got, want)
 	}
 }
@@ -177,14 +177,14 @@ func TestEntryRoundTripsThroughGit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var ts []Trailer
 			for _, e := range tc.entries {
-				ts = append(ts, EntryTrailers(e)...)
+				ts = append(ts, ForEntry(e)...)
 			}
-			msg := AppendTrailers(tc.message, ts)
+			msg := Append(tc.message, ts)
 			fromGit := parseGitOutput(interpretTrailers(t, msg, "--parse"))
-			if own := ParseTrailers(msg); !sameTrailers(own, fromGit) {
-				t.Errorf("ParseTrailers(%q) = %q, git gives %q", msg, own, fromGit)
+			if own := Parse(msg); !sameTrailers(own, fromGit) {
+				t.Errorf("Parse(%q) = %q, git gives %q", msg, own, fromGit)
 			}
-			entries, commands, malformed := ParseRecordTrailers(fromGit)
+			entries, commands, malformed := ParseRecord(fromGit)
 			if !reflect.DeepEqual(entries, tc.entries) || commands != nil || malformed != nil {
 				t.Errorf("message %q read back as\n entries %+v\ncommands %+v\nmalformed %q\nwant entries %+v",
 					msg, entries, commands, malformed, tc.entries)
@@ -207,7 +207,7 @@ func TestParseRecordTrailersReadsCommands(t *testing.T) {
 		{Kind: policy.CommandPause, Rollout: "cart", Release: "0.9.1"},
 		{Kind: policy.CommandResume, Rollout: "search", Release: "2.4.0@sha256:abc", Reason: "ok"},
 	}
-	entries, commands, malformed := ParseRecordTrailers(ts)
+	entries, commands, malformed := ParseRecord(ts)
 	if entries != nil || malformed != nil || !reflect.DeepEqual(commands, want) {
 		t.Errorf("got entries %+v, malformed %q, commands %+v; want commands %+v", entries, malformed, commands, want)
 	}
@@ -222,13 +222,13 @@ func TestCommandTrailerRoundTripsThroughGit(t *testing.T) {
 	}
 	var ts []Trailer
 	for _, c := range cmds {
-		ts = append(ts, CommandTrailer(c))
+		ts = append(ts, ForCommand(c))
 	}
 	if got, want := ts[0], (Trailer{"Ramp-Approve", "rollout=payment-api release=2.4.0 step=4"}); got != want {
 		t.Errorf("CommandTrailer = %q, want %q", got, want)
 	}
-	msg := AppendTrailers("Approve payment-api 2.4.0 step 4\n", ts)
-	_, commands, malformed := ParseRecordTrailers(parseGitOutput(interpretTrailers(t, msg, "--parse")))
+	msg := Append("Approve payment-api 2.4.0 step 4\n", ts)
+	_, commands, malformed := ParseRecord(parseGitOutput(interpretTrailers(t, msg, "--parse")))
 	if malformed != nil || !reflect.DeepEqual(commands, cmds) {
 		t.Errorf("message %q read back as %+v (malformed %q), want %+v", msg, commands, malformed, cmds)
 	}
@@ -285,7 +285,7 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 			[]string{`Ramp-Resume: "rollout=a rollout=b release=c": field "rollout" repeated`}, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			entries, cmds, malformed := ParseRecordTrailers(tc.trailers)
+			entries, cmds, malformed := ParseRecord(tc.trailers)
 			if !reflect.DeepEqual(malformed, tc.want) {
 				t.Errorf("malformed:\n got %q\nwant %q", malformed, tc.want)
 			}
@@ -298,7 +298,7 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 
 func TestParseRecordTrailersIgnoresOtherTrailers(t *testing.T) {
 	ts := []Trailer{{"Signed-off-by", "A"}, {"Rampage", "x"}, {"Co-authored-by", "B"}}
-	if e, c, m := ParseRecordTrailers(ts); e != nil || c != nil || m != nil {
+	if e, c, m := ParseRecord(ts); e != nil || c != nil || m != nil {
 		t.Errorf("got %+v %+v %q, want nothing", e, c, m)
 	}
 }

@@ -1,16 +1,16 @@
-package gitsync
+package history
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -186,7 +186,7 @@ func (w *walker) readValues(tree *object.Tree, r *policy.Rollout) (values, error
 	if err != nil {
 		return v, err
 	}
-	v.weight, err = Weight(data, r)
+	v.weight, err = manifest.Weight(data, r)
 	return v, err
 }
 
@@ -200,32 +200,11 @@ func (w *walker) fieldAt(tree *object.Tree, f policy.FieldRef) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v, err := GetField(data, p)
+	v, err := manifest.GetField(data, p)
 	if err != nil {
 		return "", fmt.Errorf("%s: %s: %w", f.File, f.Path, err)
 	}
 	return v, nil
-}
-
-// Weight reads the canary weight from the content of the target file.
-func Weight(data []byte, r *policy.Rollout) (int, error) {
-	t := r.Spec.Target
-	if t.HTTPRoute != nil {
-		return RouteWeights(data, *t.HTTPRoute)
-	}
-	p, err := policy.ParseFieldPath(t.Field.Path)
-	if err != nil {
-		return 0, err
-	}
-	s, err := GetField(data, p)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %s: %w", t.Field.File, t.Field.Path, err)
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %s: weight %q is not an integer", t.Field.File, t.Field.Path, s)
-	}
-	return n, nil
 }
 
 // readFile returns a file's content at tree, through the tree cache.
@@ -239,20 +218,6 @@ func (w *walker) readFile(tree *object.Tree, path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	rd, err := b.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	defer rd.Close()
-	return io.ReadAll(rd)
-}
-
-// readFile returns a file's content at tree.
-func readFile(tree *object.Tree, path string) ([]byte, error) {
-	f, err := tree.File(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	rd, err := f.Reader()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package gitsync
+package history
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/signing"
+	"github.com/ramp-dev/ramp/trailer"
 )
 
 // Snapshot is every rollout's state derived from the release branch at Tip.
@@ -30,7 +32,7 @@ type Snapshot struct {
 // Deriver folds the history of a release branch into rollout states.
 type Deriver struct {
 	Repo       *git.Repository
-	Keys       *Keyring
+	Keys       *signing.Keyring
 	Guardrails policy.Guardrails
 }
 
@@ -300,7 +302,7 @@ func (d *Deriver) readTrailers(c *object.Commit, rec *policy.Record) bool {
 	if !strings.Contains(c.Message, "Ramp-") && !strings.Contains(c.Message, "ramp-") {
 		return false
 	}
-	rec.Entries, rec.Commands, rec.Malformed = ParseRecordTrailers(ParseTrailers(c.Message))
+	rec.Entries, rec.Commands, rec.Malformed = trailer.ParseRecord(trailer.Parse(c.Message))
 	return len(rec.Entries)+len(rec.Commands)+len(rec.Malformed) > 0
 }
 

@@ -1,4 +1,4 @@
-package gitsync
+package trailer
 
 import (
 	"context"
@@ -68,9 +68,9 @@ var parseCases = []struct {
 func TestParseTrailersMatchesGit(t *testing.T) {
 	for _, tc := range parseCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ParseTrailers(tc.msg)
+			got := Parse(tc.msg)
 			if !sameTrailers(got, tc.want) {
-				t.Errorf("ParseTrailers(%q)\n got %q\nwant %q", tc.msg, got, tc.want)
+				t.Errorf("Parse(%q)\n got %q\nwant %q", tc.msg, got, tc.want)
 			}
 			fromGit := parseGitOutput(interpretTrailers(t, tc.msg, "--parse"))
 			if !sameTrailers(fromGit, tc.want) {
@@ -91,8 +91,8 @@ func FuzzParseTrailersMatchesGit(f *testing.F) {
 			return // git reads up to a NUL; it hangs on a scissors line after a divider
 		}
 		want := parseGitOutput(interpretTrailers(t, msg, "--parse"))
-		if got := ParseTrailers(msg); !sameTrailers(got, want) {
-			t.Errorf("ParseTrailers(%q)\n got %q\ngit %q", msg, got, want)
+		if got := Parse(msg); !sameTrailers(got, want) {
+			t.Errorf("Parse(%q)\n got %q\ngit %q", msg, got, want)
 		}
 	})
 }
@@ -118,7 +118,7 @@ func TestAppendTrailersMatchesGit(t *testing.T) {
 		"Subj\n\nRamp-Step: 2/7\nRamp-Reason: older\n",
 		"Subj\r\n\r\nbody\r\n",
 	} {
-		got := AppendTrailers(msg, add)
+		got := Append(msg, add)
 		// git glues trailers onto a last line without newline; ramp
 		// completes the line first, so git gets the completed message.
 		in := msg
@@ -127,16 +127,16 @@ func TestAppendTrailersMatchesGit(t *testing.T) {
 		}
 		want := dropTrailingBlankLines(interpretTrailers(t, in, args...))
 		if got != want {
-			t.Errorf("AppendTrailers(%q)\n got %q\nwant %q (git)", msg, got, want)
+			t.Errorf("Append(%q)\n got %q\nwant %q (git)", msg, got, want)
 		}
-		if ts := ParseTrailers(got); len(ts) < 2 || !sameTrailers(ts[len(ts)-2:], add) {
-			t.Errorf("AppendTrailers(%q) = %q: trailers read back %q, want them to end with %q", msg, got, ts, add)
+		if ts := Parse(got); len(ts) < 2 || !sameTrailers(ts[len(ts)-2:], add) {
+			t.Errorf("Append(%q) = %q: trailers read back %q, want them to end with %q", msg, got, ts, add)
 		}
 	}
 }
 
 func TestAppendTrailersStartsBlockAfterBlankLine(t *testing.T) {
-	got := AppendTrailers("Deploy payment-api 2.4.0\n\nStep 3 of 7.", []Trailer{{"Ramp-Rollout", "payment-api"}})
+	got := Append("Deploy payment-api 2.4.0\n\nStep 3 of 7.", []Trailer{{"Ramp-Rollout", "payment-api"}})
 	want := "Deploy payment-api 2.4.0\n\nStep 3 of 7.\n\nRamp-Rollout: payment-api\n"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
@@ -146,7 +146,7 @@ func TestAppendTrailersStartsBlockAfterBlankLine(t *testing.T) {
 func TestAppendTrailersKeepsRepeatedTrailer(t *testing.T) {
 	msg := "Subj\n\nRamp-Approved-By: principal=alice\n"
 	add := []Trailer{{"Ramp-Approved-By", "principal=alice"}}
-	got := AppendTrailers(msg, add)
+	got := Append(msg, add)
 	want := "Subj\n\nRamp-Approved-By: principal=alice\nRamp-Approved-By: principal=alice\n"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
@@ -157,7 +157,7 @@ func TestAppendTrailersKeepsRepeatedTrailer(t *testing.T) {
 }
 
 func TestAppendTrailersWritesLineBreaksAsSpaces(t *testing.T) {
-	got := AppendTrailers("Subj\n", []Trailer{{"Ramp-Reason", " a\n  b\r\nc \n"}, {"K", "v"}})
+	got := Append("Subj\n", []Trailer{{"Ramp-Reason", " a\n  b\r\nc \n"}, {"K", "v"}})
 	want := "Subj\n\nRamp-Reason: a b c\nK: v\n"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)

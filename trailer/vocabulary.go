@@ -1,4 +1,4 @@
-package gitsync
+package trailer
 
 import (
 	"errors"
@@ -38,12 +38,12 @@ var actions = []policy.Action{
 	policy.ActionComplete, policy.ActionAbort, policy.ActionRollback,
 }
 
-// EntryTrailers returns the trailers of one ramp commit for one rollout,
+// ForEntry returns the trailers of one ramp commit for one rollout,
 // in this order: Ramp-Rollout, Ramp-Release, Ramp-Step (when Step is not
 // 0), Ramp-Action, Ramp-Weight, one Ramp-Gate per gate, one
 // Ramp-Approved-By per approval, Ramp-Reason and Ramp-Change-Id (when set).
 // Free text is written on one line, line breaks turned into spaces.
-func EntryTrailers(e policy.Entry) []Trailer {
+func ForEntry(e policy.Entry) []Trailer {
 	ts := []Trailer{{KeyRollout, oneLine(e.Rollout)}, {KeyRelease, oneLine(e.Release)}}
 	if e.Step != 0 {
 		ts = append(ts, Trailer{KeyStep, fmt.Sprintf("%d/%d", e.Step, e.Steps)})
@@ -89,9 +89,9 @@ func gateFields(g policy.GateResult) []Field {
 	return fs
 }
 
-// CommandTrailer returns the trailer of a person's command, e.g.
+// ForCommand returns the trailer of a person's command, e.g.
 // "Ramp-Approve: rollout=payment-api release=2.4.0 step=4".
-func CommandTrailer(c policy.Command) Trailer {
+func ForCommand(c policy.Command) Trailer {
 	fs := []Field{{"rollout", c.Rollout}, {"release", c.Release}}
 	if c.Kind == policy.CommandApprove {
 		fs = append(fs, Field{"step", strconv.Itoa(c.Step)})
@@ -102,13 +102,13 @@ func CommandTrailer(c policy.Command) Trailer {
 	return Trailer{string(c.Kind), FormatFields(fs)}
 }
 
-// ParseRecordTrailers reads ramp's entries and people's commands from a
+// ParseRecord reads ramp's entries and people's commands from a
 // commit's trailers; other trailers are ignored. Each Ramp-Rollout starts
 // an entry, which the entry trailers after it fill. Keys match without
 // regard to case, as in git. An entry or command with any unreadable
 // trailer is left out, and each problem is listed in malformed as
 // `Key: "value": problem`; so is any unknown Ramp-* trailer.
-func ParseRecordTrailers(ts []Trailer) (entries []policy.Entry, commands []policy.Command, malformed []string) {
+func ParseRecord(ts []Trailer) (entries []policy.Entry, commands []policy.Command, malformed []string) {
 	var cur *entryReader
 	flush := func() {
 		if cur == nil {

@@ -1,4 +1,4 @@
-package gitsync
+package manifest
 
 // HTTPRoute weights: the traffic target of a rollout, edited in place.
 

@@ -1,4 +1,4 @@
-package gitsync
+package signing
 
 // This file holds commit signing: loading ramp's signing key (OpenPGP or
 // OpenSSH), producing the detached signatures that go-git stores in a

@@ -1,4 +1,4 @@
-package gitsync
+package signing
 
 import (
 	"os"
@@ -216,14 +216,14 @@ func TestSignedCommitsPassGitVerifyCommitAndKeyring(t *testing.T) {
 				writeFile(t, filepath.Join(keys, policy.RampGroup+".asc"), PublicKeyText(s))
 			}
 
-			k, err := LoadKeyring(keys)
+			k, err := LoadKeyringDir(keys)
 			if err != nil {
 				t.Fatal(err)
 			}
 			assertSigner(t, k, c, want)
 
 			// ramp run trusts its own key without any file.
-			trusted, err := LoadKeyring(t.TempDir())
+			trusted, err := LoadKeyringDir(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
