@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/storer"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,14 +16,9 @@ import (
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/evidence"
 	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 )
-
-// ancestrySlack bounds the walk that decides whether an applied revision
-// descends from a step's commit: commits made more than this long before
-// the step's commit are not searched (their descendants would need a
-// clock that far behind).
-const ancestrySlack = 24 * time.Hour
 
 // fluxEvidence is a repository's evidence: whether Flux applied a step's
 // commit, read from the Kustomizations' status, and the gates' results.
@@ -171,7 +164,7 @@ func (f *fluxEvidence) includes(revision, step string) bool {
 	if known {
 		return ok
 	}
-	ok, err := descends(f.repo.Git().Storer, plumbing.NewHash(sha), plumbing.NewHash(step))
+	ok, err := history.Descends(f.repo.Git().Storer, plumbing.NewHash(sha), plumbing.NewHash(step))
 	if err != nil {
 		return false
 	}
@@ -182,46 +175,6 @@ func (f *fluxEvidence) includes(revision, step string) bool {
 	f.contains[memo] = ok
 	f.mu.Unlock()
 	return ok
-}
-
-// descends reports whether commit has ancestor among its ancestors (or is
-// it), walking back no further than ancestrySlack before ancestor's time.
-func descends(s storer.EncodedObjectStorer, commit, ancestor plumbing.Hash) (bool, error) {
-	anc, err := object.GetCommit(s, ancestor)
-	if err != nil {
-		return false, err
-	}
-	start, err := object.GetCommit(s, commit)
-	if err != nil {
-		return false, err
-	}
-	floor := anc.Committer.When.Add(-ancestrySlack)
-	found := false
-	visited := map[plumbing.Hash]bool{}
-	queue := []*object.Commit{start}
-	for len(queue) > 0 && !found {
-		c := queue[0]
-		queue = queue[1:]
-		if visited[c.Hash] {
-			continue
-		}
-		visited[c.Hash] = true
-		if c.Hash == ancestor {
-			found = true
-			break
-		}
-		if c.Committer.When.Before(floor) {
-			continue
-		}
-		err := c.Parents().ForEach(func(p *object.Commit) error {
-			queue = append(queue, p)
-			return nil
-		})
-		if err != nil {
-			return false, err
-		}
-	}
-	return found, nil
 }
 
 // revisionSHA returns the commit of a Flux source revision.

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ramp-dev/ramp/policy"
 )
@@ -47,31 +46,31 @@ type Audit struct {
 // without ramp's signature, a managed file edited by hand while a release
 // was in flight, and approvals recorded by ramp that history does not hold.
 func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release string) (*Audit, error) {
+	// Read the records newest first, then fold them oldest first.
 	w := newWalker(d.Repo)
-	var commits []*object.Commit
-	for c, err := d.Repo.CommitObject(tip); c != nil; c, err = w.firstParent(c) {
+	var recs []*policy.Record
+	for l, err := range w.firstParents(tip) {
 		if err != nil {
 			return nil, err
 		}
-		commits = append(commits, c)
+		parentTree, err := w.rootTree(l.parent)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := d.record(w, l.commit, parentTree, map[string]*policy.Rollout{r.Name(): r})
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			recs = append(recs, rec)
+		}
 	}
 	a := &Audit{Rollout: r.Name(), Release: release}
 	s := policy.Base(r.Name(), "", "", 0)
-	var parentTree *object.Tree // oldest first: the root commit has none
-	for i := len(commits) - 1; i >= 0; i-- {
-		rec, err := d.record(w, commits[i], parentTree, map[string]*policy.Rollout{r.Name(): r})
-		if err != nil {
-			return nil, err
-		}
-		if parentTree, err = w.rootTree(commits[i]); err != nil {
-			return nil, err
-		}
-		if rec == nil {
-			continue
-		}
+	for i := len(recs) - 1; i >= 0; i-- {
 		before := s
-		s = policy.Fold(s, r, rec)
-		row := auditRow(r, before, s, rec)
+		s = policy.Fold(s, r, recs[i])
+		row := auditRow(r, before, s, recs[i])
 		if row == nil || (release != "" && row.Release != release) {
 			continue
 		}

@@ -81,34 +81,37 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 	var recs []*policy.Record
 	starts := map[string]start{}
 	pending := maps.Clone(active)
-	for cur := head; cur != nil && len(pending) > 0; snap.Walked++ {
-		parent, err := w.firstParent(cur)
+	for l, err := range w.firstParents(tip) {
 		if err != nil {
 			return nil, err
 		}
-		parentTree, err := w.rootTree(parent)
+		if len(pending) == 0 {
+			break
+		}
+		snap.Walked++
+		parentTree, err := w.rootTree(l.parent)
 		if err != nil {
 			return nil, err
 		}
-		rec, err := d.record(w, cur, parentTree, pending)
+		rec, err := d.record(w, l.commit, parentTree, pending)
 		if err != nil {
 			return nil, err
 		}
-		if rec != nil {
-			for name, r := range pending {
-				if rec.Changes[name].Release == nil {
-					continue
-				}
-				pv, err := w.readValues(parentTree, r)
-				if err != nil {
-					pv = values{} // the file did not exist before: nothing in flight
-				}
-				starts[name] = start{index: len(recs), base: policy.Base(name, pv.release, pv.stable, pv.weight)}
-				delete(pending, name)
+		if rec == nil {
+			continue
+		}
+		for name, r := range pending {
+			if rec.Changes[name].Release == nil {
+				continue
 			}
-			recs = append(recs, rec)
+			pv, err := w.readValues(parentTree, r)
+			if err != nil {
+				pv = values{} // the file did not exist before: nothing in flight
+			}
+			starts[name] = start{index: len(recs), base: policy.Base(name, pv.release, pv.stable, pv.weight)}
+			delete(pending, name)
 		}
-		cur = parent
+		recs = append(recs, rec)
 	}
 	for name, r := range active {
 		st, ok := starts[name]
@@ -135,27 +138,10 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	if prev.Tip == tip {
 		return prev, nil
 	}
-	w := newWalker(d.Repo)
-	var news []*object.Commit
-	c, err := d.Repo.CommitObject(tip)
-	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", tip, err)
-	}
-	for c.Hash != prev.Tip {
-		news = append(news, c)
-		if c, err = w.firstParent(c); err != nil {
-			return nil, err
-		}
-		if c == nil || len(news) > maxIncremental {
-			// prev.Tip is not on the first-parent history of tip.
-			return d.Derive(tip)
-		}
-	}
 	snap, err := d.reload(prev, tip)
 	if err != nil {
 		return nil, err
 	}
-	snap.Walked = len(news)
 	for name := range snap.Rollouts {
 		if _, known := prev.States[name]; !known || prev.Invalid[name] != nil {
 			// A new (or newly valid) rollout: derive it from scratch.
@@ -163,29 +149,41 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		}
 		snap.States[name] = prev.States[name]
 	}
-	// Oldest first; each commit's parent is the next older one, and the
-	// oldest one's is prev.Tip.
-	base, err := d.Repo.CommitObject(prev.Tip)
-	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", prev.Tip, err)
-	}
-	parentTree, err := w.rootTree(base)
-	if err != nil {
-		return nil, err
-	}
-	for i := len(news) - 1; i >= 0; i-- {
-		rec, err := d.record(w, news[i], parentTree, snap.Rollouts)
+	// Read the new commits newest first, back to prev.Tip, then fold
+	// their records oldest first.
+	w := newWalker(d.Repo)
+	var recs []*policy.Record
+	found := false
+	for l, err := range w.firstParents(tip) {
 		if err != nil {
 			return nil, err
 		}
-		if parentTree, err = w.rootTree(news[i]); err != nil {
+		if l.commit.Hash == prev.Tip {
+			found = true
+			break
+		}
+		if snap.Walked++; snap.Walked > maxIncremental {
+			break
+		}
+		parentTree, err := w.rootTree(l.parent)
+		if err != nil {
 			return nil, err
 		}
-		if rec == nil {
-			continue
+		rec, err := d.record(w, l.commit, parentTree, snap.Rollouts)
+		if err != nil {
+			return nil, err
 		}
+		if rec != nil {
+			recs = append(recs, rec)
+		}
+	}
+	if !found {
+		// prev.Tip is not on the first-parent history of tip.
+		return d.Derive(tip)
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
 		for name, r := range snap.Rollouts {
-			snap.States[name] = policy.Fold(snap.States[name], r, rec)
+			snap.States[name] = policy.Fold(snap.States[name], r, recs[i])
 		}
 	}
 	for name, s := range snap.States {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
@@ -58,16 +59,36 @@ func (w *walker) rootTree(c *object.Commit) (*object.Tree, error) {
 	return w.tree(c.TreeHash)
 }
 
-// firstParent returns c's first parent, or nil for a root commit.
-func (w *walker) firstParent(c *object.Commit) (*object.Commit, error) {
-	if len(c.ParentHashes) == 0 {
-		return nil, nil
+// link is one commit of a first-parent walk and its first parent (nil
+// for the root commit).
+type link struct {
+	commit, parent *object.Commit
+}
+
+// firstParents walks the first-parent history from tip back to the root,
+// newest first, yielding each commit with its first parent. It stops after
+// yielding an error.
+func (w *walker) firstParents(tip plumbing.Hash) iter.Seq2[link, error] {
+	return func(yield func(link, error) bool) {
+		c, err := w.repo.CommitObject(tip)
+		if err != nil {
+			yield(link{}, fmt.Errorf("read commit %s: %w", tip, err))
+			return
+		}
+		for c != nil {
+			var parent *object.Commit
+			if len(c.ParentHashes) > 0 {
+				if parent, err = w.repo.CommitObject(c.ParentHashes[0]); err != nil {
+					yield(link{}, fmt.Errorf("read parent %s of %s: %w", c.ParentHashes[0], short(c.Hash), err))
+					return
+				}
+			}
+			if !yield(link{c, parent}, nil) {
+				return
+			}
+			c = parent
+		}
 	}
-	p, err := w.repo.CommitObject(c.ParentHashes[0])
-	if err != nil {
-		return nil, fmt.Errorf("read parent %s of %s: %w", c.ParentHashes[0], short(c.Hash), err)
-	}
-	return p, nil
 }
 
 // sameEntry reports whether path names the same object (or nothing) in
