@@ -55,21 +55,13 @@ type fluxEvidence struct {
 func (f *fluxEvidence) evidence(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
 	var ev policy.Evidence
 	refs := f.refs(r)
-	live := s.StepAt
 	switch {
 	case len(refs) == 0:
 		ev.AppliedUnknown = true
 	case s.InProgress() && s.StepCommit != "":
 		ev.Applied, ev.ApplyFailed = f.applied(ctx, r.Name(), refs, s.StepCommit, s.StepAt)
-		if ev.Applied.After(live) {
-			live = ev.Applied
-		}
 	}
-	if a := policy.NeedsAnalysis(r, &s); a != nil && (ev.AppliedUnknown || !ev.Applied.IsZero()) {
-		vars := evidence.QueryVars{Rollout: r.Name(), Release: s.Release, Stable: s.Stable, Step: s.Step}
-		ev.Gates = f.gatherer.Gather(ctx, r, a, vars, live, f.now())
-	}
-	return ev
+	return f.gatherer.Evidence(ctx, r, s, ev, f.now())
 }
 
 // refs are the Kustomizations that apply rollout r: those its spec names

@@ -16,7 +16,6 @@ import (
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/evidence"
 	"github.com/ramp-dev/ramp/gitsync"
-	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -133,17 +132,17 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 			id.Email = obj.Spec.Identity.Email
 		}
 	}
-	g := policy.DefaultGuardrails()
-	loop := &gitsync.Loop{
-		Repo:       repo,
-		Deriver:    &history.Deriver{Repo: repo.Git(), Keys: cfg.keys, Guardrails: g},
-		Committer:  &gitsync.Committer{Store: repo.Git().Storer, Signer: cfg.signer, Identity: id},
+	loop := gitsync.NewLoop(repo, gitsync.Config{
+		Keys:       cfg.keys,
+		Guardrails: policy.DefaultGuardrails(),
+		Signer:     cfg.signer,
+		Identity:   id,
 		Evidence:   flux.evidence,
-		Guardrails: g,
 		Observe:    observeGit(key.String()),
+		Now:        r.now,
 		// A signed tip is checked against the same keyring.
 		RequireSignedTip: obj.Spec.RequireSignedTip == nil || *obj.Spec.RequireSignedTip,
-	}
+	})
 	l := &repoLoop{fingerprint: fp, loop: loop, repo: repo, flux: flux}
 	r.loops.put(key, l)
 	return l, nil

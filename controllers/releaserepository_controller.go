@@ -29,7 +29,6 @@ import (
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/history"
-	"github.com/ramp-dev/ramp/policy"
 )
 
 // Defaults of the reconciler's tunables.
@@ -146,8 +145,8 @@ func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1
 	}
 	passCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	outcomes, err := l.loop.Pass(passCtx)
-	snap := l.loop.Snapshot()
+	res, err := l.loop.Pass(passCtx)
+	snap := res.Snapshot
 	if snap != nil {
 		obj.Status.LastFetchedRevision = revision(obj.GetBranch(), snap.Tip.String())
 	}
@@ -156,26 +155,24 @@ func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1
 	}
 
 	var pushed []string
-	for _, o := range outcomes {
-		if !o.Commit.IsZero() {
-			pushed = append(pushed, o.Rollout)
-		}
+	for _, o := range res.Pushed() {
+		pushed = append(pushed, o.Rollout)
 	}
-	obj.Status.Rollouts, obj.Status.Progressing = rolloutStatuses(obj.Status.Rollouts, outcomes, snap.States)
-	recordOutcomes(key.String(), outcomes, snap.States)
-	r.emitCommitEvents(obj, outcomes)
+	obj.Status.Rollouts, obj.Status.Progressing = rolloutStatuses(obj.Status.Rollouts, res.Outcomes, snap.States)
+	recordOutcomes(key.String(), res.Outcomes, snap.States)
+	r.emitCommitEvents(obj, res.Outcomes)
 	r.index.set(key, r.allKustomizations(l, snap))
 	if len(pushed) > 0 {
 		if err := requestFluxReconcile(ctx, r.Client, r.kustomizationsOf(l, snap, pushed), r.now()); err != nil {
 			ctrllog.FromContext(ctx).Info("could not request a Flux reconcile; Flux applies at its own interval", "error", err.Error())
 		}
 	}
-	msg := fmt.Sprintf("%s: %d rollouts, %d in progress", obj.Status.LastFetchedRevision, len(outcomes), obj.Status.Progressing)
+	msg := fmt.Sprintf("%s: %d rollouts, %d in progress", obj.Status.LastFetchedRevision, len(res.Outcomes), obj.Status.Progressing)
 	if len(pushed) > 0 {
 		msg += fmt.Sprintf(", %d commits pushed", len(pushed))
 	}
 	markReady(obj, msg)
-	return ctrl.Result{RequeueAfter: r.requeueAfter(obj, outcomes, snap, len(pushed) > 0)}, nil
+	return ctrl.Result{RequeueAfter: r.requeueAfter(obj, res.Outcomes, len(pushed) > 0)}, nil
 }
 
 // fail records err in the conditions. A configuration error stalls the
@@ -204,10 +201,10 @@ func (r *ReleaseRepositoryReconciler) warnOnFailure(obj *rampv1.ReleaseRepositor
 	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, now.Reason, "Reconcile", "%s", truncate(now.Message, 1000))
 }
 
-// requeueAfter is the interval, or sooner: after a push, when a decision
-// waits for a time (a pause's end), and while an analysis runs (at its
-// gates' measurement interval, so each measurement is judged when due).
-func (r *ReleaseRepositoryReconciler) requeueAfter(obj *rampv1.ReleaseRepository, outcomes []gitsync.Outcome, snap *history.Snapshot, pushed bool) time.Duration {
+// requeueAfter is the interval, or sooner: after a push, and when a
+// decision says when to look again (a pause's end, an analysis's next
+// measurement).
+func (r *ReleaseRepositoryReconciler) requeueAfter(obj *rampv1.ReleaseRepository, outcomes []gitsync.Outcome, pushed bool) time.Duration {
 	after := obj.GetInterval()
 	if pushed && afterPush < after {
 		after = afterPush
@@ -215,18 +212,6 @@ func (r *ReleaseRepositoryReconciler) requeueAfter(obj *rampv1.ReleaseRepository
 	for _, o := range outcomes {
 		if w := o.Decision.Wake; !w.IsZero() {
 			after = min(after, max(w.Sub(r.now()), minRequeue))
-		}
-		ro := snap.Rollouts[o.Rollout]
-		s := o.State
-		if !o.Decision.Holds() || ro == nil {
-			continue
-		}
-		if a := policy.NeedsAnalysis(ro, &s); a != nil {
-			for _, name := range a.Gates {
-				if g := ro.Gate(name); g != nil {
-					after = min(after, max(policy.MeasurementInterval(*g, a.Window.Duration), minRequeue))
-				}
-			}
 		}
 	}
 	return after

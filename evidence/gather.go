@@ -11,10 +11,6 @@ import (
 	"github.com/ramp-dev/ramp/policy"
 )
 
-// maxPoints bounds the points of one range query (Prometheus refuses more
-// than 11,000).
-const maxPoints = 10000
-
 // Gatherer gathers the evidence of an analysis step's gates.
 type Gatherer struct {
 	// Prom answers Prometheus and alerts gates; nil holds them.
@@ -26,17 +22,26 @@ type Gatherer struct {
 	Env func(string) string
 }
 
-// Gather judges every gate the analysis names, for a step that went live
-// at liveAt, at time now, and returns the results by gate name.
-//
-// Prometheus gates are measured over the window policy.MeasurementTimes
-// places after liveAt. Until the window has elapsed the result is
-// inconclusive ("window 3m12s of 5m elapsed") and carries the
-// measurements so far, unless they already fail. Once it has elapsed and
-// still lacks conclusive measurements, the window is extended to now: it
-// only ever gets longer, and its inconclusive measurements keep counting
-// towards the gate's inconclusiveLimit. Alerts gates are queried at now,
-// webhooks are called, change windows are checked against now.
+// Evidence completes the evidence of rollout r in state s: ev holds what
+// the caller knows of the step's apply (Applied, AppliedUnknown,
+// ApplyFailed); when the step is an analysis and live, Evidence adds its
+// gates' results, measured from policy.LiveAt. It is the one evidence
+// function of ramp run, status and plan, and of the controller.
+func (g *Gatherer) Evidence(ctx context.Context, r *policy.Rollout, s policy.State, ev policy.Evidence, now time.Time) policy.Evidence {
+	a := policy.NeedsAnalysis(r, &s)
+	if a == nil || (!ev.AppliedUnknown && ev.Applied.IsZero()) {
+		return ev
+	}
+	vars := QueryVars{Rollout: r.Name(), Release: s.Release, Stable: s.Stable, Step: s.Step}
+	ev.Gates = g.Gather(ctx, r, a, vars, policy.LiveAt(s, ev), now)
+	return ev
+}
+
+// Gather gathers every gate the analysis names, for a step that went live
+// at liveAt, at time now, and returns the results by gate name. It only
+// queries: Prometheus gates are measured over the ranges policy.PlanWindow
+// and policy.JudgeWindow place, alerts gates are queried at now, webhooks
+// are called; every verdict is policy's.
 func (g *Gatherer) Gather(ctx context.Context, r *policy.Rollout, a *policy.Analysis, vars QueryVars, liveAt, now time.Time) map[string]policy.GateResult {
 	out := make(map[string]policy.GateResult)
 	if a == nil {
@@ -59,13 +64,12 @@ func (g *Gatherer) Gather(ctx context.Context, r *policy.Rollout, a *policy.Anal
 	return out
 }
 
-// gather judges one gate.
+// gather gathers one gate.
 func (g *Gatherer) gather(ctx context.Context, r *policy.Rollout, name string, window time.Duration, vars QueryVars, liveAt, now time.Time) policy.GateResult {
-	gate, ok := findGate(r, name)
-	if !ok {
-		return policy.GateResult{Name: name, Verdict: policy.Inconclusive, Severity: policy.SeverityCritical,
-			Reason: fmt.Sprintf("gate %s is not defined in spec.gates", name)}
+	if r == nil || r.Gate(name) == nil {
+		return policy.UndefinedGate(name)
 	}
+	gate := *r.Gate(name)
 	switch {
 	case gate.Prometheus != nil:
 		return g.measure(ctx, gate, window, vars, liveAt, now)
@@ -93,81 +97,30 @@ func (g *Gatherer) gather(ctx context.Context, r *policy.Rollout, name string, w
 	case gate.Schedule != nil:
 		return policy.JudgeSchedule(gate, now)
 	}
-	res := policy.Judge(gate, nil, window)
-	res.Reason = fmt.Sprintf("gate %s has no prometheus, alerts, webhook or schedule check", name)
-	return res
+	return policy.Unmeasured(gate, window, fmt.Sprintf("gate %s has no prometheus, alerts, webhook or schedule check", name))
 }
 
-// measure judges a Prometheus gate over its window.
+// measure measures a Prometheus gate over the range policy places, and
+// over the longer range policy asks for when the window needs extending.
 func (g *Gatherer) measure(ctx context.Context, gate policy.Gate, window time.Duration, vars QueryVars, liveAt, now time.Time) policy.GateResult {
-	start, end, step, ready := policy.MeasurementTimes(liveAt, now, gate, window)
-	vars.Window, vars.Interval = PromDuration(window), PromDuration(step)
-	open := liveAt.Add(gate.WarmUp.Duration)
+	q, early := policy.PlanWindow(gate, window, liveAt, now)
+	vars.Window, vars.Interval = PromDuration(window), PromDuration(q.Step)
 	if g.Prom == nil {
-		return hold(gate, nil, window, "no Prometheus configured")
+		return policy.Unmeasured(gate, window, "no Prometheus configured")
 	}
-	if end.Before(start) {
-		if now.Before(open) {
-			return hold(gate, nil, window, fmt.Sprintf("warming up: window opens in %s",
-				PromDuration(open.Sub(now).Round(time.Second))))
-		}
-		return hold(gate, nil, window, fmt.Sprintf("%s; first measurement at %s",
-			elapsed(now.Sub(open), window), start.UTC().Format(time.RFC3339)))
+	if early != nil {
+		return *early
 	}
-	ms, err := g.Prom.Measure(ctx, gate, vars, start, end, step)
+	ms, err := g.Prom.Measure(ctx, gate, vars, q.Start, q.End, q.Step)
 	if err != nil {
-		return hold(gate, nil, window, err.Error())
+		return policy.Unmeasured(gate, window, err.Error())
 	}
-	res := policy.Judge(gate, ms, window)
-	switch {
-	case res.Verdict == policy.Fail:
-		return res
-	case !ready:
-		res.Verdict = policy.Inconclusive
-		res.Reason = elapsed(now.Sub(open), window) + "; " + res.Reason
-		return res
-	case res.Verdict == policy.Pass || !now.After(end):
+	res, ext := policy.JudgeWindow(gate, window, liveAt, now, ms)
+	if ext == nil {
 		return res
 	}
-	// The window elapsed without enough conclusive measurements: extend it.
-	ext := now
-	if limit := start.Add(maxPoints * step); ext.After(limit) {
-		ext = limit
+	if ms, err = g.Prom.Measure(ctx, gate, vars, ext.Start, ext.End, ext.Step); err != nil {
+		return policy.Unmeasured(gate, window, err.Error())
 	}
-	if ms, err = g.Prom.Measure(ctx, gate, vars, start, ext, step); err != nil {
-		return hold(gate, nil, window, err.Error())
-	}
-	res = policy.Judge(gate, ms, window)
-	if res.Verdict != policy.Fail {
-		res.Reason = fmt.Sprintf("window extended to %s: %s",
-			PromDuration(ext.Sub(open).Round(time.Second)), res.Reason)
-	}
-	return res
-}
-
-// hold is an inconclusive result for gate with reason.
-func hold(gate policy.Gate, ms []policy.Measurement, window time.Duration, reason string) policy.GateResult {
-	res := policy.Judge(gate, ms, window)
-	res.Verdict = policy.Inconclusive
-	res.Reason = reason
-	res.Inconclusives = max(res.Inconclusives, 1)
-	return res
-}
-
-// elapsed says how much of the window has passed: "window 3m12s of 5m elapsed".
-func elapsed(d, window time.Duration) string {
-	return fmt.Sprintf("window %s of %s elapsed", PromDuration(d.Round(time.Second)), PromDuration(window))
-}
-
-// findGate returns the spec's gate of that name.
-func findGate(r *policy.Rollout, name string) (policy.Gate, bool) {
-	if r == nil {
-		return policy.Gate{}, false
-	}
-	for _, gate := range r.Spec.Gates {
-		if gate.Name == name {
-			return gate, true
-		}
-	}
-	return policy.Gate{}, false
+	return policy.JudgeExtended(gate, window, liveAt, *ext, ms)
 }

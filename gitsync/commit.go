@@ -23,22 +23,21 @@ type Identity struct {
 	Email string
 }
 
-// Committer turns planner decisions into signed commits on a branch. It
+// committer turns planner decisions into signed commits on a branch. It
 // edits the managed files in place (only the edited scalars change),
-// writes trailers, signs, and stores the commit; pushing is the caller's.
-type Committer struct {
-	Store    storer.EncodedObjectStorer
-	Signer   signing.CommitSigner
-	Identity Identity
-	// Now is the commit time; nil means time.Now.
-	Now func() time.Time
+// writes trailers, signs, and stores the commit; pushing is the loop's.
+type committer struct {
+	store    storer.EncodedObjectStorer
+	signer   signing.CommitSigner
+	identity Identity
+	now      func() time.Time // the commit time
 }
 
-// Commit writes decision d for rollout r as a commit whose parent is
+// commit writes decision d for rollout r as a commit whose parent is
 // parent, and returns its hash. A decision that edits no file makes an
 // empty commit: the step's start is recorded all the same.
-func (c *Committer) Commit(parent plumbing.Hash, r *policy.Rollout, d policy.Decision) (plumbing.Hash, error) {
-	pc, err := object.GetCommit(c.Store, parent)
+func (c *committer) commit(parent plumbing.Hash, r *policy.Rollout, d policy.Decision) (plumbing.Hash, error) {
+	pc, err := object.GetCommit(c.store, parent)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read commit %s: %w", parent, err)
 	}
@@ -52,23 +51,19 @@ func (c *Committer) Commit(parent plumbing.Hash, r *policy.Rollout, d policy.Dec
 	}
 	root := tree.Hash
 	if len(edits) > 0 {
-		if root, err = EditTree(c.Store, tree, edits); err != nil {
+		if root, err = EditTree(c.store, tree, edits); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("%s: write tree: %w", r.Name(), err)
 		}
 	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	sig := object.Signature{Name: c.Identity.Name, Email: c.Identity.Email, When: now()}
+	sig := object.Signature{Name: c.identity.Name, Email: c.identity.Email, When: c.now()}
 	commit := &object.Commit{
 		Author: sig, Committer: sig,
-		Message:      Message(r, d),
+		Message:      message(r, d),
 		TreeHash:     root,
 		ParentHashes: []plumbing.Hash{parent},
 	}
-	if c.Signer != nil {
-		unsigned := c.Store.NewEncodedObject()
+	if c.signer != nil {
+		unsigned := c.store.NewEncodedObject()
 		if err := commit.EncodeWithoutSignature(unsigned); err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -76,23 +71,23 @@ func (c *Committer) Commit(parent plumbing.Hash, r *policy.Rollout, d policy.Dec
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		signature, err := c.Signer.Sign(rd)
+		signature, err := c.signer.Sign(rd)
 		rd.Close()
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("sign commit for %s: %w", r.Name(), err)
 		}
 		commit.PGPSignature = string(signature)
 	}
-	obj := c.Store.NewEncodedObject()
+	obj := c.store.NewEncodedObject()
 	if err := commit.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return c.Store.SetEncodedObject(obj)
+	return c.store.SetEncodedObject(obj)
 }
 
-// Message is the commit message of decision d: a subject a person reads
+// message is the commit message of decision d: a subject a person reads
 // in `git log --oneline`, the reason, and the trailers.
-func Message(r *policy.Rollout, d policy.Decision) string {
+func message(r *policy.Rollout, d policy.Decision) string {
 	subject := fmt.Sprintf("ramp: %s %s %s", r.Name(), d.Release, d.Action)
 	if d.Step > 0 {
 		subject = fmt.Sprintf("ramp: %s %s step %d/%d %s", r.Name(), d.Release, d.Step, d.Steps, d.Action)

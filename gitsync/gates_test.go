@@ -32,14 +32,11 @@ func gatedWorld(t *testing.T) (*world, *evidencetest.App, *evidencetest.Prom) {
 		t.Fatal(err)
 	}
 	g := &evidence.Gatherer{Prom: prom}
-	w.loop.Evidence = func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
-		ev := policy.Evidence{AppliedUnknown: true}
-		if a := policy.NeedsAnalysis(r, &s); a != nil {
-			ev.Gates = g.Gather(ctx, r, a, evidence.QueryVars{Rollout: "demo", Release: s.Release, Stable: s.Stable, Step: s.Step}, s.StepAt, time.Now())
-		}
-		return ev
+	w.cfg.Evidence = func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
+		return g.Evidence(ctx, r, s, policy.Evidence{AppliedUnknown: true}, time.Now())
 	}
-	w.loop.Now = time.Now
+	w.cfg.Now = time.Now
+	w.loop = w.newLoop()
 	return w, canary, p
 }
 

@@ -30,7 +30,10 @@ type world struct {
 	rampKey   string
 	keys      map[string]person
 	loop      *gitsync.Loop
-	now       time.Time
+	// cfg is what newLoop builds the loop from, besides keys and identity.
+	cfg  gitsync.Config
+	snap *history.Snapshot // after the last pass
+	now  time.Time
 }
 
 // person is someone who pushes to the release repository.
@@ -108,14 +111,15 @@ func (w *world) newLoop() *gitsync.Loop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &gitsync.Loop{
-		Repo:       repo,
-		Deriver:    &history.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: policy.DefaultGuardrails()},
-		Committer:  &gitsync.Committer{Store: repo.Git().Storer, Signer: signer, Identity: gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}},
-		Guardrails: policy.DefaultGuardrails(),
-		Now:        func() time.Time { return w.now },
-		Backoff:    10 * time.Millisecond,
+	cfg := w.cfg
+	cfg.Keys, cfg.Signer = keys, signer
+	cfg.Guardrails = policy.DefaultGuardrails()
+	cfg.Identity = gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return w.now }
 	}
+	cfg.Backoff = 10 * time.Millisecond
+	return gitsync.NewLoop(repo, cfg)
 }
 
 // git runs the system git in the person's clone as who.
@@ -165,10 +169,12 @@ func (w *world) approve(who, release string, step int) string {
 // pass runs one loop pass and returns demo's outcome.
 func (w *world) pass() gitsync.Outcome {
 	w.t.Helper()
-	out, err := w.loop.Pass(context.Background())
+	res, err := w.loop.Pass(context.Background())
 	if err != nil {
 		w.t.Fatalf("pass: %v", err)
 	}
+	w.snap = res.Snapshot
+	out := res.Outcomes
 	for _, o := range out {
 		if o.Rollout == "demo" {
 			return o

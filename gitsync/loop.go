@@ -7,19 +7,92 @@ import (
 	"sort"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/signing"
 )
 
 // EvidenceFunc gathers the evidence the planner needs for one rollout in
 // its current state: gate results and whether its step is applied.
 type EvidenceFunc func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence
 
+// Config is everything a loop needs besides its repository.
+type Config struct {
+	// Keys verify ramp's commits and people's commands; nil trusts no one,
+	// so every rollout in flight holds.
+	Keys       *signing.Keyring
+	Guardrails policy.Guardrails
+	// Signer signs ramp's commits as Identity.
+	Signer   signing.CommitSigner
+	Identity Identity
+	// Evidence gathers gate results and applies; nil reports no applies
+	// (a step counts as live at its commit time) and no gate results.
+	Evidence EvidenceFunc
+	// RequireSignedTip refuses to commit on top of a branch tip whose
+	// signature does not verify against any key of Keys. Flux's
+	// spec.verify checks only HEAD: building on an unsigned commit would
+	// give it a trusted HEAD and smuggle it into the cluster.
+	RequireSignedTip bool
+	// DryRun plans without committing.
+	DryRun bool
+	// Now is the planner's clock (nil: time.Now); ramp's commits carry
+	// the wall-clock time.
+	Now func() time.Time
+	// Retries bounds how often a pass starts again after the branch moved
+	// under it (default 5), with Backoff doubling between tries.
+	Retries int
+	Backoff time.Duration
+	// Observe, when set, is told how long each fetch and push took and
+	// how it ended (op is "fetch" or "push"). A push that lost the race
+	// to another commit ends in ErrBranchMoved.
+	Observe func(op string, took time.Duration, err error)
+}
+
+// Loop is the reconcile of one release repository: fetch, derive, gather
+// evidence, plan, commit, push. It keeps the last snapshot only as a
+// cache: a new Loop derives the same states from git.
+type Loop struct {
+	repo      *Repo
+	deriver   *history.Deriver
+	committer *committer
+	cfg       Config
+
+	snap *history.Snapshot
+}
+
+// NewLoop returns the loop of repo. The deriver, the committer and the
+// loop all work on repo's one object store.
+func NewLoop(repo *Repo, cfg Config) *Loop {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = 5
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 200 * time.Millisecond
+	}
+	return &Loop{
+		repo:      repo,
+		deriver:   &history.Deriver{Repo: repo.Git(), Keys: cfg.Keys, Guardrails: cfg.Guardrails},
+		committer: &committer{store: repo.Git().Storer, signer: cfg.Signer, identity: cfg.Identity, now: time.Now},
+		cfg:       cfg,
+	}
+}
+
+// Repo is the repository the loop works on.
+func (l *Loop) Repo() *Repo { return l.repo }
+
+// Deriver derives and audits with the loop's keys and guardrails.
+func (l *Loop) Deriver() *history.Deriver { return l.deriver }
+
 // Outcome is what one pass decided for one rollout.
 type Outcome struct {
-	Rollout  string
+	Rollout string
+	// State is the rollout's state the decision was made from.
 	State    policy.State
 	Decision policy.Decision
 	// Commit is the commit that carries the decision; zero when it holds.
@@ -28,146 +101,126 @@ type Outcome struct {
 	Invalid error
 }
 
-// Loop is one reconcile of a release repository: fetch, derive, gather
-// evidence, plan, commit, push. It keeps the last snapshot only as a
-// cache: a new Loop derives the same states from git.
-type Loop struct {
-	Repo       *Repo
-	Deriver    *history.Deriver
-	Committer  *Committer
-	Evidence   EvidenceFunc
-	Guardrails policy.Guardrails
-	Now        func() time.Time
-	// Retries bounds how often a pass starts again after the branch moved
-	// under it (default 5), with Backoff doubling between tries.
-	Retries int
-	Backoff time.Duration
-	// DryRun plans without committing.
-	DryRun bool
-	// RequireSignedTip refuses to commit on top of a branch tip whose
-	// signature does not verify against any key of the keyring. Flux's
-	// spec.verify checks only HEAD: building on an unsigned commit would
-	// give it a trusted HEAD and smuggle it into the cluster.
-	RequireSignedTip bool
-	// Observe, when set, is told how long each fetch and push took and
-	// how it ended (op is "fetch" or "push"). A push that lost the race
-	// to another commit ends in ErrBranchMoved.
-	Observe func(op string, took time.Duration, err error)
-
-	snap *history.Snapshot
+// Result is what one pass did.
+type Result struct {
+	// Snapshot is every rollout's state at the end of the pass, ramp's
+	// own commits included (nil when the pass failed before deriving).
+	Snapshot *history.Snapshot
+	// Outcomes are the decisions, one per rollout, by name.
+	Outcomes []Outcome
 }
 
-// Snapshot returns the state the last pass derived.
-func (l *Loop) Snapshot() *history.Snapshot { return l.snap }
+// Pushed returns the outcomes that pushed a commit.
+func (r Result) Pushed() []Outcome {
+	var out []Outcome
+	for _, o := range r.Outcomes {
+		if !o.Commit.IsZero() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 // Pass runs one reconcile. When the branch moved between the fetch and
 // the push, nothing is forced: it fetches again, derives the new history
-// (someone else's commit included), plans again and retries.
-func (l *Loop) Pass(ctx context.Context) ([]Outcome, error) {
-	retries, backoff := l.Retries, l.Backoff
-	if retries <= 0 {
-		retries = 5
-	}
-	if backoff <= 0 {
-		backoff = 200 * time.Millisecond
-	}
+// (someone else's commit included), plans again and retries. It logs one
+// line per pushed commit to the logger in ctx.
+func (l *Loop) Pass(ctx context.Context) (Result, error) {
 	for attempt := 0; ; attempt++ {
-		outcomes, err := l.try(ctx)
+		res, err := l.try(ctx)
 		if !errors.Is(err, ErrBranchMoved) {
-			return outcomes, err
+			return res, err
 		}
-		if attempt >= retries {
-			return outcomes, fmt.Errorf("gave up after %d tries: %w", attempt+1, err)
+		if attempt >= l.cfg.Retries {
+			return res, fmt.Errorf("gave up after %d tries: %w", attempt+1, err)
 		}
 		select {
 		case <-ctx.Done():
-			return outcomes, ctx.Err()
-		case <-time.After(backoff << attempt):
+			return res, ctx.Err()
+		case <-time.After(l.cfg.Backoff << attempt):
 		}
 	}
 }
 
-func (l *Loop) try(ctx context.Context) ([]Outcome, error) {
+func (l *Loop) try(ctx context.Context) (Result, error) {
 	start := time.Now()
-	tip, err := l.Repo.Fetch(ctx)
+	tip, err := l.repo.Fetch(ctx)
 	l.observe("fetch", start, err)
 	if err != nil {
-		return nil, err
+		return Result{Snapshot: l.snap}, err
 	}
-	snap, err := l.Deriver.Update(l.snap, tip)
+	snap, err := l.deriver.Update(l.snap, tip)
 	if err != nil {
-		return nil, err
+		return Result{Snapshot: l.snap}, err
 	}
 	l.snap = snap
-	now := time.Now
-	if l.Now != nil {
-		now = l.Now
+	res := Result{Snapshot: snap}
+	untrusted := ""
+	if l.cfg.RequireSignedTip {
+		untrusted = l.untrustedTip(tip)
 	}
-	unsigned := ""
-	if l.RequireSignedTip {
-		unsigned = l.untrustedTip(tip)
-	}
-	var outcomes []Outcome
 	head := tip
 	for _, name := range sortedNames(snap) {
-		if bad := snap.Invalid[name]; bad != nil {
-			outcomes = append(outcomes, Outcome{Rollout: name, Invalid: bad, Decision: policy.Decision{
-				Reason: "spec does not validate: " + bad.Error(), WaitingFor: "a valid spec"}})
-			continue
-		}
 		r, s := snap.Rollouts[name], snap.States[name]
-		var ev policy.Evidence
-		if l.Evidence != nil {
-			ev = l.Evidence(ctx, r, s)
-		} else {
-			ev.AppliedUnknown = true
-		}
-		d := policy.Plan(r, &s, ev, now(), l.Guardrails)
-		if unsigned != "" && !d.Holds() {
-			d = policy.Decision{Step: s.Step, Steps: d.Steps, Weight: s.Weight, Release: s.Release,
-				Reason: unsigned + "; ramp will not build on it (next: " + string(d.Action) + ")", WaitingFor: "a signed commit at the branch tip"}
-		}
-		o := Outcome{Rollout: name, State: s, Decision: d}
-		if !d.Holds() && !l.DryRun {
-			if head, err = l.Committer.Commit(head, r, d); err != nil {
-				return nil, err
+		ev := l.evidence(ctx, r, s)
+		ev.SpecError, ev.UntrustedTip = snap.Invalid[name], untrusted
+		d := policy.Plan(r, s, ev, l.cfg.Now(), l.cfg.Guardrails)
+		o := Outcome{Rollout: name, State: s, Decision: d, Invalid: snap.Invalid[name]}
+		if !d.Holds() && !l.cfg.DryRun {
+			if head, err = l.committer.commit(head, r, d); err != nil {
+				return res, err
 			}
 			o.Commit = head
 		}
-		outcomes = append(outcomes, o)
+		res.Outcomes = append(res.Outcomes, o)
 	}
 	if head == tip {
-		return outcomes, nil
+		return res, nil
 	}
 	start = time.Now()
-	err = l.Repo.Push(ctx, tip, head)
+	err = l.repo.Push(ctx, tip, head)
 	l.observe("push", start, err)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	if l.snap, err = l.Deriver.Update(snap, head); err != nil {
-		return nil, err
+	log := logr.FromContextOrDiscard(ctx)
+	for _, o := range res.Pushed() {
+		d := o.Decision
+		log.Info("pushed commit", "rollout", o.Rollout, "release", d.Release, "step", d.Step,
+			"action", string(d.Action), "weight", d.Weight, "commit", o.Commit.String())
 	}
-	return outcomes, nil
+	if l.snap, err = l.deriver.Update(snap, head); err != nil {
+		return res, err
+	}
+	res.Snapshot = l.snap
+	return res, nil
+}
+
+// evidence is the configured evidence of a rollout with a valid spec.
+func (l *Loop) evidence(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
+	if r == nil || l.cfg.Evidence == nil {
+		return policy.Evidence{AppliedUnknown: true}
+	}
+	return l.cfg.Evidence(ctx, r, s)
 }
 
 func (l *Loop) observe(op string, start time.Time, err error) {
-	if l.Observe != nil {
-		l.Observe(op, time.Since(start), err)
+	if l.cfg.Observe != nil {
+		l.cfg.Observe(op, time.Since(start), err)
 	}
 }
 
 // untrustedTip says why the tip is not signed by a trusted key, or "".
 func (l *Loop) untrustedTip(tip plumbing.Hash) string {
-	c, err := l.Deriver.Repo.CommitObject(tip)
+	c, err := l.repo.Git().CommitObject(tip)
 	if err != nil {
-		return fmt.Sprintf("branch tip %s cannot be read: %v", tip.String()[:10], err)
+		return fmt.Sprintf("branch tip %.10s cannot be read: %v", tip, err)
 	}
-	if l.Deriver.Keys == nil {
-		return fmt.Sprintf("branch tip %s cannot be verified: no trusted keys", tip.String()[:10])
+	if l.cfg.Keys == nil {
+		return fmt.Sprintf("branch tip %.10s cannot be verified: no trusted keys", tip)
 	}
-	if _, err := l.Deriver.Keys.Verify(c); err != nil {
-		return fmt.Sprintf("branch tip %s by %s is not signed by a trusted key (%v)", tip.String()[:10], c.Author.Email, err)
+	if _, err := l.cfg.Keys.Verify(c); err != nil {
+		return fmt.Sprintf("branch tip %.10s by %s is not signed by a trusted key (%v)", tip, c.Author.Email, err)
 	}
 	return ""
 }

@@ -104,8 +104,8 @@ func TestDeriveIncrementalEqualsCold(t *testing.T) {
 	w.command("mallory", false, "forged approval", "Ramp-Approve: rollout=demo release=1.1.0 step=2")
 	w.approve("alice", "1.1.0", 2)
 	w.expect(policy.ActionSetWeight, 3, 50)
-	warm := w.loop.Snapshot()
-	cold, err := w.loop.Deriver.Derive(warm.Tip)
+	warm := w.snap
+	cold, err := w.loop.Deriver().Derive(warm.Tip)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +135,8 @@ func TestLoopHoldsOnAnUnsignedHandEditAndAuditNamesIt(t *testing.T) {
 	if !strings.Contains(o.Decision.Reason, edit[:10]) || !strings.Contains(o.Decision.WaitingFor, "Ramp-Resume") {
 		t.Fatalf("hold %q (waiting for %q), want it to name commit %s and a resume", o.Decision.Reason, o.Decision.WaitingFor, edit[:10])
 	}
-	snap := w.loop.Snapshot()
-	audit, err := w.loop.Deriver.AuditRollout(snap.Tip, snap.Rollouts["demo"], "")
+	snap := w.snap
+	audit, err := w.loop.Deriver().AuditRollout(snap.Tip, snap.Rollouts["demo"], "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,15 +160,16 @@ func TestPassIsIdempotentWithoutNewEvidence(t *testing.T) {
 	if w.tip() != tip {
 		t.Fatal("passes with no new evidence made commits")
 	}
-	out, err := w.loop.Pass(context.Background())
-	if err != nil || len(out) != 1 || !out[0].Commit.IsZero() {
+	res, err := w.loop.Pass(context.Background())
+	if out := res.Outcomes; err != nil || len(out) != 1 || !out[0].Commit.IsZero() {
 		t.Fatalf("pass: %v %+v", err, out)
 	}
 }
 
 func TestLoopRequiringASignedTipDoesNotBuildOnAnUnsignedCommit(t *testing.T) {
 	w := newWorld(t)
-	w.loop.RequireSignedTip = true
+	w.cfg.RequireSignedTip = true
+	w.loop = w.newLoop()
 	w.release("1.1.0") // signed by dev, whose key is in group sre
 	w.expect(policy.ActionSetWeight, 1, 10)
 	w.command("mallory", false, "unsigned docs change", "")

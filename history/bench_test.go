@@ -162,9 +162,8 @@ func benchRepo(b *testing.B, n int) (dir string, tip, next plumbing.Hash, keys *
 	if err := repo.Git().Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("main"), at)); err != nil {
 		b.Fatal(err)
 	}
-	loop := &gitsync.Loop{Repo: repo, Deriver: &history.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: policy.DefaultGuardrails()},
-		Committer:  &gitsync.Committer{Store: repo.Git().Storer, Signer: signer, Identity: gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}},
-		Guardrails: policy.DefaultGuardrails()}
+	loop := gitsync.NewLoop(repo, gitsync.Config{Keys: keys, Guardrails: policy.DefaultGuardrails(),
+		Signer: signer, Identity: gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}})
 	for pass := 0; pass < 2; pass++ {
 		if _, err := loop.Pass(context.Background()); err != nil {
 			b.Fatal(err)

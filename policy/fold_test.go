@@ -154,7 +154,7 @@ func TestFoldNewReleaseSupersedesOneInFlight(t *testing.T) {
 	if s.Release != "2.1" || s.Superseded != "2.0" || s.Weight != 10 || s.Step != 0 {
 		t.Fatalf("after a new release: %+v, want release 2.1 superseding 2.0 with its weight 10 still live", s)
 	}
-	d := Plan(foldRollout(), &s, live, t0, DefaultGuardrails())
+	d := Plan(foldRollout(), s, live, t0, DefaultGuardrails())
 	if d.Action != ActionRollback || d.Release != "2.0" || d.Weight != 0 {
 		t.Fatalf("plan %+v, want 2.0's traffic rolled back first", d)
 	}
@@ -162,7 +162,7 @@ func TestFoldNewReleaseSupersedesOneInFlight(t *testing.T) {
 	if s.Superseded != "" || s.Weight != 0 || s.Phase != PhaseProgressing {
 		t.Fatalf("after the rollback: %+v, want 2.1 progressing from weight 0", s)
 	}
-	d = Plan(foldRollout(), &s, live, t0, DefaultGuardrails())
+	d = Plan(foldRollout(), s, live, t0, DefaultGuardrails())
 	if d.Action != ActionSetWeight || d.Step != 1 || d.Release != "2.1" {
 		t.Fatalf("plan %+v, want 2.1 step 1", d)
 	}

@@ -10,7 +10,53 @@ import (
 // Plan decides the next action for one rollout from its spec, the state
 // derived from git, the evidence gathered for the current step and the
 // time. It never fails: when something is missing it holds and says why.
-func Plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decision {
+// A spec that does not validate holds the rollout; so does a branch tip
+// that is not trusted, for any decision that would commit on top of it.
+// A hold says when to look at it again (Wake): when a pause ends, or while
+// an analysis step runs, when its next measurement is due.
+func Plan(r *Rollout, s State, ev Evidence, now time.Time, g Guardrails) Decision {
+	if ev.SpecError != nil || r == nil {
+		why := "no spec"
+		if ev.SpecError != nil {
+			why = ev.SpecError.Error()
+		}
+		return Decision{Reason: "spec does not validate: " + why, WaitingFor: "a valid spec"}
+	}
+	d := plan(r, &s, ev, now, g)
+	if ev.UntrustedTip != "" && !d.Holds() {
+		d = Decision{Step: s.Step, Steps: d.Steps, Weight: s.Weight, Release: s.Release,
+			Reason:     ev.UntrustedTip + "; ramp will not build on it (next: " + string(d.Action) + ")",
+			WaitingFor: "a signed commit at the branch tip"}
+	}
+	if d.Holds() {
+		if a := NeedsAnalysis(r, &s); a != nil {
+			if next := now.Add(nextMeasurement(r, a)); d.Wake.IsZero() || next.Before(d.Wake) {
+				d.Wake = next
+			}
+		}
+	}
+	return d
+}
+
+// nextMeasurement is how soon an analysis step looks at its gates again:
+// the shortest measurement interval of its gates.
+func nextMeasurement(r *Rollout, a *Analysis) time.Duration {
+	var every time.Duration
+	for _, name := range a.Gates {
+		if g := r.Gate(name); g != nil {
+			if i := MeasurementInterval(*g, a.Window.Duration); every == 0 || i < every {
+				every = i
+			}
+		}
+	}
+	if every == 0 {
+		every = DefaultInterval
+	}
+	return every
+}
+
+// plan is Plan for a valid spec and a trusted tip.
+func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decision {
 	steps := r.Steps()
 	p := planner{r: r, s: s, ev: ev, now: now, steps: steps}
 	switch s.Phase {
@@ -104,13 +150,14 @@ func (p *planner) live() (bool, Decision) {
 	return false, p.hold("Flux to apply commit "+short(p.s.StepCommit), "step "+p.stepName(p.s.Step)+" is committed but not applied yet")
 }
 
-// liveAt is when the current step went live: its commit time, or when
-// Flux applied it, whichever is later.
-func (p *planner) liveAt() time.Time {
-	if !p.ev.AppliedUnknown && p.ev.Applied.After(p.s.StepAt) {
-		return p.ev.Applied
+// LiveAt is when the current step of state s went live: its commit time,
+// or when Flux applied it (as ev reports), whichever is later. Gates are
+// measured from then.
+func LiveAt(s State, ev Evidence) time.Time {
+	if !ev.AppliedUnknown && ev.Applied.After(s.StepAt) {
+		return ev.Applied
 	}
-	return p.s.StepAt
+	return s.StepAt
 }
 
 // current judges whether the current step is done, and moves on if so.
@@ -127,7 +174,7 @@ func (p *planner) current() Decision {
 	case st.SetWeight != nil:
 		return p.next(nil, nil, fmt.Sprintf("weight %d%% is live", s.Weight))
 	case st.Pause != nil && st.Pause.Duration.Duration > 0:
-		until := p.liveAt().Add(st.Pause.Duration.Duration)
+		until := LiveAt(*p.s, p.ev).Add(st.Pause.Duration.Duration)
 		if p.now.Before(until) {
 			d := p.hold("pause to end at "+until.UTC().Format(time.RFC3339),
 				fmt.Sprintf("pausing %s (%s left)", st.Pause.Duration.Duration, until.Sub(p.now).Round(time.Second)))
@@ -172,7 +219,7 @@ func (p *planner) analysis(a *Analysis) Decision {
 		switch res.Verdict {
 		case Pass:
 		case Fail:
-			if res.Severity != "warning" {
+			if res.Severity != SeverityWarning {
 				fails = append(fails, describe(res))
 			}
 		default:

@@ -157,7 +157,7 @@ func TestPlan(t *testing.T) {
 			if now.IsZero() {
 				now = t0.Add(time.Minute)
 			}
-			d := Plan(planRollout(), tt.state, tt.ev, now, DefaultGuardrails())
+			d := Plan(planRollout(), *tt.state, tt.ev, now, DefaultGuardrails())
 			if d.Action != tt.want || d.Step != tt.wantStep || d.Weight != tt.wantWeight {
 				t.Fatalf("got %q step %d weight %d (%s), want %q step %d weight %d",
 					d.Action, d.Step, d.Weight, d.Reason, tt.want, tt.wantStep, tt.wantWeight)
@@ -176,19 +176,19 @@ func TestPlanRevertsReleaseAfterAbortWhenConfigured(t *testing.T) {
 	r := planRollout()
 	r.Spec.OnFailure.RevertRelease = true
 	s := at(5, 0, func(s *State) { s.Phase = PhaseAborted })
-	d := Plan(r, s, live, t0, DefaultGuardrails())
+	d := Plan(r, *s, live, t0, DefaultGuardrails())
 	if d.Action != ActionRollback || d.SetRelease != "1.0" || d.Weight != 0 {
 		t.Fatalf("got %+v, want rollback setting the release back to 1.0 at weight 0", d)
 	}
 }
 
 func TestPlanRecordsEvidenceOfTheStepItLeaves(t *testing.T) {
-	d := Plan(planRollout(), at(2, 10, approved(2, "alice", "bob", "carol")), live, t0, DefaultGuardrails())
+	d := Plan(planRollout(), *at(2, 10, approved(2, "alice", "bob", "carol")), live, t0, DefaultGuardrails())
 	if len(d.Approved) != 2 || d.Approved[0].Commit != "c-alice" || d.Approved[1].Commit != "c-bob" {
 		t.Fatalf("approvals recorded %+v, want the first two (alice, bob)", d.Approved)
 	}
 	ev := gates(GateResult{Name: "error-rate", Verdict: Pass, Value: 0.001, HasValue: true}, GateResult{Name: "latency", Verdict: Pass})
-	d = Plan(planRollout(), at(5, 50), ev, t0, DefaultGuardrails())
+	d = Plan(planRollout(), *at(5, 50), ev, t0, DefaultGuardrails())
 	if len(d.Gates) != 2 || d.Gates[0].Name != "error-rate" || d.Gates[0].Value != 0.001 {
 		t.Fatalf("gates recorded %+v, want both gates with their values", d.Gates)
 	}
@@ -198,7 +198,7 @@ func TestPlanHoldsWhenPrometheusIsUnreachable(t *testing.T) {
 	ev := gates(
 		GateResult{Name: "error-rate", Verdict: Inconclusive, Reason: "query failed: connection refused", Inconclusives: 1},
 		GateResult{Name: "latency", Verdict: Inconclusive, Reason: "query failed: connection refused", Inconclusives: 1})
-	d := Plan(planRollout(), at(5, 50), ev, t0.Add(time.Hour), DefaultGuardrails())
+	d := Plan(planRollout(), *at(5, 50), ev, t0.Add(time.Hour), DefaultGuardrails())
 	if !d.Holds() || !strings.Contains(d.Reason, "connection refused") {
 		t.Fatalf("got %s (%s), want a hold naming the unreachable Prometheus", d.Action, d.Reason)
 	}

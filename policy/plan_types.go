@@ -44,6 +44,13 @@ type Evidence struct {
 	AppliedUnknown bool
 	// ApplyFailed says Flux failed to apply the step's commit, and why.
 	ApplyFailed string
+	// SpecError is why the rollout's spec at the branch tip does not parse
+	// or validate: the rollout holds until it does.
+	SpecError error
+	// UntrustedTip says why the branch tip is not signed by a trusted key,
+	// when ramp must not build on such a tip ("" when it may): Flux
+	// verifies only HEAD, so a commit on top would lend it a trusted HEAD.
+	UntrustedTip string
 }
 
 // Decision is the planner's answer: one action and the reason for it.

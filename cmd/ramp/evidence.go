@@ -40,11 +40,6 @@ func (e *evidenceFlags) build() (gitsync.EvidenceFunc, error) {
 		g.Prom = p
 	}
 	return func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
-		ev := policy.Evidence{AppliedUnknown: true}
-		if a := policy.NeedsAnalysis(r, &s); a != nil {
-			vars := evidence.QueryVars{Rollout: r.Name(), Release: s.Release, Stable: s.Stable, Step: s.Step}
-			ev.Gates = g.Gather(ctx, r, a, vars, s.StepAt, time.Now())
-		}
-		return ev
+		return g.Evidence(ctx, r, s, policy.Evidence{AppliedUnknown: true}, time.Now())
 	}, nil
 }

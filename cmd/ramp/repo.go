@@ -111,22 +111,37 @@ func (f *repoFlags) guard() (policy.Guardrails, error) {
 	return policy.ParseGuardrails(f.guardrails, data)
 }
 
-// deriver opens everything a read-only command needs.
-func (f *repoFlags) deriver(ctx context.Context) (*gitsync.Repo, *history.Deriver, error) {
+// loop opens the repository and builds its loop from cfg, with the keys
+// of --approvers and the guardrails of --guardrails. trust, when set, is
+// trusted as ramp's own key.
+func (f *repoFlags) loop(ctx context.Context, cfg gitsync.Config, trust signing.CommitSigner) (*gitsync.Loop, error) {
 	if err := f.check(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	repo, err := f.open(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	keys, err := f.keyring()
+	if cfg.Keys, err = f.keyring(); err != nil {
+		return nil, err
+	}
+	if cfg.Guardrails, err = f.guard(); err != nil {
+		return nil, err
+	}
+	if trust != nil {
+		if cfg.Keys == nil {
+			cfg.Keys = signing.NewKeyring()
+		}
+		cfg.Keys.Trust(policy.RampGroup, trust)
+	}
+	return gitsync.NewLoop(repo, cfg), nil
+}
+
+// deriver opens everything a read-only command needs.
+func (f *repoFlags) deriver(ctx context.Context) (*gitsync.Repo, *history.Deriver, error) {
+	l, err := f.loop(ctx, gitsync.Config{}, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	g, err := f.guard()
-	if err != nil {
-		return nil, nil, err
-	}
-	return repo, &history.Deriver{Repo: repo.Git(), Keys: keys, Guardrails: g}, nil
+	return l.Repo(), l.Deriver(), nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ramp-dev/ramp/gitsync"
-	"github.com/ramp-dev/ramp/policy"
 	"github.com/ramp-dev/ramp/signing"
 )
 
@@ -41,33 +40,26 @@ func newRun() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			repo, d, err := f.deriver(ctx)
-			if err != nil {
-				return err
-			}
-			if d.Keys == nil {
-				d.Keys = signing.NewKeyring()
-			}
-			d.Keys.Trust(policy.RampGroup, signer)
 			evf, err := ev.build()
 			if err != nil {
 				return err
 			}
-			loop := &gitsync.Loop{
-				Repo: repo, Deriver: d, Evidence: evf, Guardrails: d.Guardrails,
-				Committer:        &gitsync.Committer{Store: repo.Git().Storer, Signer: signer, Identity: id},
-				RequireSignedTip: signedTip,
+			loop, err := f.loop(ctx, gitsync.Config{
+				Signer: signer, Identity: id, Evidence: evf, RequireSignedTip: signedTip,
+			}, signer)
+			if err != nil {
+				return err
 			}
 			rep := &reporter{w: cmd.OutOrStdout(), last: map[string]string{}}
 			for {
-				outcomes, err := loop.Pass(ctx)
+				res, err := loop.Pass(ctx)
 				if err != nil {
 					if once || ctx.Err() != nil {
 						return &exitError{code: exitUsage, err: err}
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s pass failed: %v\n", time.Now().UTC().Format(time.TimeOnly), err)
 				}
-				wake := rep.report(outcomes)
+				wake := rep.report(res.Outcomes)
 				if once {
 					return nil
 				}

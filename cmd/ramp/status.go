@@ -119,16 +119,16 @@ type planOut struct {
 
 // dryRun derives and plans without committing.
 func dryRun(cmd *cobra.Command, f *repoFlags, ev *evidenceFlags) ([]gitsync.Outcome, error) {
-	repo, d, err := f.deriver(cmd.Context())
-	if err != nil {
-		return nil, err
-	}
 	evf, err := ev.build()
 	if err != nil {
 		return nil, err
 	}
-	loop := &gitsync.Loop{Repo: repo, Deriver: d, Evidence: evf, Guardrails: d.Guardrails, DryRun: true}
-	return loop.Pass(cmd.Context())
+	loop, err := f.loop(cmd.Context(), gitsync.Config{Evidence: evf, DryRun: true}, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := loop.Pass(cmd.Context())
+	return res.Outcomes, err
 }
 
 func printStatus(w io.Writer, out []rolloutStatus) {

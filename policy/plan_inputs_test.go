@@ -1,0 +1,105 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Decisions made from what the shell reports besides gates: a spec that
+// does not validate, an untrusted branch tip, and when to look again.
+
+func TestPlanHoldsOnAnInvalidSpec(t *testing.T) {
+	ev := Evidence{AppliedUnknown: true, SpecError: errors.New("releases/demo/rollout.yaml:14: steps[2].setWeight: 120 is above 100")}
+	d := Plan(nil, State{}, ev, t0, DefaultGuardrails())
+	if !d.Holds() || d.Reason != "spec does not validate: releases/demo/rollout.yaml:14: steps[2].setWeight: 120 is above 100" || d.WaitingFor != "a valid spec" {
+		t.Fatalf("got %q (%q, waiting for %q), want a hold naming the spec error and waiting for a valid spec", d.Action, d.Reason, d.WaitingFor)
+	}
+	// Even a state that would move on holds while the spec is invalid.
+	d = Plan(planRollout(), *at(0, 0), ev, t0, DefaultGuardrails())
+	if !d.Holds() || !strings.HasPrefix(d.Reason, "spec does not validate: ") {
+		t.Fatalf("got %q (%q), want a hold on the invalid spec", d.Action, d.Reason)
+	}
+}
+
+func TestPlanHoldsOnAnUntrustedTipInsteadOfActing(t *testing.T) {
+	tip := "branch tip 0123456789 by mallory@example.com is not signed by a trusted key (unsigned)"
+	tests := []struct {
+		name       string
+		state      *State
+		wantReason string
+	}{
+		{"would start step 1", at(0, 0), tip + "; ramp will not build on it (next: set-weight)"},
+		{"would set weight 50 after step 2's approvals", at(2, 10, approved(2, "alice", "bob")), tip + "; ramp will not build on it (next: set-weight)"},
+		{"would promote after the last step", at(6, 50, approved(6, "alice")), tip + "; ramp will not build on it (next: promote)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := Evidence{AppliedUnknown: true, UntrustedTip: tip}
+			d := Plan(planRollout(), *tt.state, ev, t0.Add(time.Minute), DefaultGuardrails())
+			if !d.Holds() || d.Reason != tt.wantReason || d.WaitingFor != "a signed commit at the branch tip" {
+				t.Fatalf("got %q (%q, waiting for %q), want a hold: %q", d.Action, d.Reason, d.WaitingFor, tt.wantReason)
+			}
+			if d.Step != tt.state.Step || d.Weight != tt.state.Weight || d.Release != "2.0" {
+				t.Fatalf("hold at step %d weight %d release %s, want the current step %d weight %d release 2.0",
+					d.Step, d.Weight, d.Release, tt.state.Step, tt.state.Weight)
+			}
+		})
+	}
+	// A decision that holds anyway keeps its own reason.
+	d := Plan(planRollout(), *at(2, 10), Evidence{AppliedUnknown: true, UntrustedTip: tip}, t0, DefaultGuardrails())
+	if !d.Holds() || !strings.Contains(d.Reason, "needs 2 approval(s) from group sre") {
+		t.Fatalf("got %q (%q), want the approval hold's own reason", d.Action, d.Reason)
+	}
+}
+
+func TestPlanSaysWhenToLookAgain(t *testing.T) {
+	r := planRollout()
+	r.Spec.Gates[0].Interval = Duration{30 * time.Second} // error-rate
+	r.Spec.Gates[1].Interval = Duration{2 * time.Minute}  // latency
+	now := t0.Add(time.Minute)
+	tests := []struct {
+		name  string
+		state *State
+		ev    Evidence
+		want  time.Time
+	}{
+		{"analysis waiting for conclusive results: the shortest gate interval", at(5, 50),
+			gates(GateResult{Name: "error-rate", Verdict: Inconclusive}, GateResult{Name: "latency", Verdict: Pass}), now.Add(30 * time.Second)},
+		{"analysis step not applied yet: the same", at(5, 50), Evidence{}, now.Add(30 * time.Second)},
+		{"timed pause: when it ends", at(4, 50), live, t0.Add(5 * time.Minute)},
+		{"approval: no time", at(2, 10), live, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Plan(r, *tt.state, tt.ev, now, DefaultGuardrails())
+			if !d.Holds() || !d.Wake.Equal(tt.want) {
+				t.Fatalf("got %q wake %v (%s), want a hold waking at %v", d.Action, d.Wake, d.Reason, tt.want)
+			}
+		})
+	}
+	// Without an interval a gate is measured every DefaultInterval.
+	d := Plan(planRollout(), *at(5, 50), Evidence{}, now, DefaultGuardrails())
+	if want := now.Add(DefaultInterval); !d.Wake.Equal(want) {
+		t.Fatalf("wake %v, want %v", d.Wake, want)
+	}
+}
+
+func TestLiveAtIsTheLaterOfCommitAndApply(t *testing.T) {
+	s := *at(3, 50) // step committed at t0
+	tests := []struct {
+		name string
+		ev   Evidence
+		want time.Time
+	}{
+		{"no Flux: the commit time", Evidence{AppliedUnknown: true, Applied: t0.Add(time.Hour)}, t0},
+		{"applied after the commit", Evidence{Applied: t0.Add(90 * time.Second)}, t0.Add(90 * time.Second)},
+		{"applied time before the commit (clock skew)", Evidence{Applied: t0.Add(-time.Minute)}, t0},
+	}
+	for _, tt := range tests {
+		if got := LiveAt(s, tt.ev); !got.Equal(tt.want) {
+			t.Errorf("%s: LiveAt = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

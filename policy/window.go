@@ -1,0 +1,105 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// maxWindowPoints bounds the points of one measured range (Prometheus
+// refuses a range query of more than 11,000 points).
+const maxWindowPoints = 10000
+
+// MeasureRange is the range of points a Prometheus gate is measured over:
+// Start, Start+Step, … up to End.
+type MeasureRange struct {
+	Start, End time.Time
+	Step       time.Duration
+}
+
+// PlanWindow says what to measure of gate g over an analysis window of
+// length window, for a step that went live at liveAt, at time now: the
+// points MeasurementTimes places that are due by now. When no point is due
+// yet it returns, instead of a range, the inconclusive result to report
+// ("warming up: window opens in 20s").
+func PlanWindow(g Gate, window time.Duration, liveAt, now time.Time) (MeasureRange, *GateResult) {
+	start, end, step, _ := MeasurementTimes(liveAt, now, g, window)
+	q := MeasureRange{Start: start, End: end, Step: step}
+	if !end.Before(start) {
+		return q, nil
+	}
+	open := liveAt.Add(g.WarmUp.Duration)
+	var res GateResult
+	if now.Before(open) {
+		res = Unmeasured(g, window, fmt.Sprintf("warming up: window opens in %s", promDuration(open.Sub(now).Round(time.Second))))
+	} else {
+		res = Unmeasured(g, window, fmt.Sprintf("%s; first measurement at %s",
+			elapsed(now.Sub(open), window), start.UTC().Format(time.RFC3339)))
+	}
+	return q, &res
+}
+
+// JudgeWindow judges the measurements ms of the range PlanWindow returned.
+// A failure counts at once. Until the window has elapsed anything else is
+// inconclusive ("window 3m12s of 5m elapsed; …"). Once it has elapsed and
+// still lacks conclusive measurements, JudgeWindow returns the longer
+// range to measure instead (extend, up to now): a window only ever gets
+// longer, and its inconclusive measurements keep counting towards the
+// gate's inconclusiveLimit. Judge the extended range with JudgeExtended.
+func JudgeWindow(g Gate, window time.Duration, liveAt, now time.Time, ms []Measurement) (res GateResult, extend *MeasureRange) {
+	start, end, step, ready := MeasurementTimes(liveAt, now, g, window)
+	open := liveAt.Add(g.WarmUp.Duration)
+	res = Judge(g, ms, window)
+	switch {
+	case res.Verdict == Fail:
+		return res, nil
+	case !ready:
+		res.Verdict = Inconclusive
+		res.Reason = elapsed(now.Sub(open), window) + "; " + res.Reason
+		return res, nil
+	case res.Verdict == Pass || !now.After(end):
+		return res, nil
+	}
+	ext := now
+	if limit := start.Add(maxWindowPoints * step); ext.After(limit) {
+		ext = limit
+	}
+	return res, &MeasureRange{Start: start, End: ext, Step: step}
+}
+
+// JudgeExtended judges the measurements ms of a range JudgeWindow extended.
+func JudgeExtended(g Gate, window time.Duration, liveAt time.Time, ext MeasureRange, ms []Measurement) GateResult {
+	res := Judge(g, ms, window)
+	if res.Verdict != Fail {
+		open := liveAt.Add(g.WarmUp.Duration)
+		res.Reason = fmt.Sprintf("window extended to %s: %s", promDuration(ext.End.Sub(open).Round(time.Second)), res.Reason)
+	}
+	return res
+}
+
+// Unmeasured is gate g's result when it could not be measured, and why
+// (no Prometheus, a query error, nothing due yet): inconclusive, counting
+// as one inconclusive measurement at least.
+func Unmeasured(g Gate, window time.Duration, reason string) GateResult {
+	res := Judge(g, nil, window)
+	res.Verdict = Inconclusive
+	res.Reason = reason
+	res.Inconclusives = max(res.Inconclusives, 1)
+	return res
+}
+
+// UndefinedGate is the result of a gate an analysis names that the spec
+// does not define: inconclusive and critical.
+func UndefinedGate(name string) GateResult {
+	return GateResult{Name: name, Verdict: Inconclusive, Severity: SeverityCritical,
+		Reason: fmt.Sprintf("gate %s is not defined in spec.gates", name)}
+}
+
+// elapsed says how much of the window has passed: "window 3m12s of 5m elapsed".
+func elapsed(d, window time.Duration) string {
+	return fmt.Sprintf("window %s of %s elapsed", promDuration(d.Round(time.Second)), promDuration(window))
+}
+
+// promDuration writes d as Prometheus does ("1m30s", "5m").
+func promDuration(d time.Duration) string { return model.Duration(d).String() }
