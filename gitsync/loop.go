@@ -7,8 +7,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-logr/logr"
 
 	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
