@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,99 +14,206 @@ import (
 	"github.com/ramp-dev/ramp/trailer"
 )
 
-// newCommand builds approve, abort, pause and resume: each makes an empty
-// commit carrying one command trailer, signed by the user's own git
-// (`git commit -S`, so their gpg or ssh signing configuration applies).
-func newCommand(verb, short string) *cobra.Command {
-	var f repoFlags
-	var release, reason string
+// signedCommand is what approve, abort, pause and resume share: each
+// makes an empty commit carrying one command trailer, signed by the user's
+// own git (`git commit -S`, so their gpg or ssh signing configuration
+// applies), in their working copy, and pushes it when asked.
+type signedCommand struct {
+	verb string
+	repoFlags
+	release string
+	push    bool
+}
+
+func (sc *signedCommand) add(cmd *cobra.Command) {
+	sc.repoFlags.add(cmd)
+	cmd.Flags().StringVar(&sc.release, "release", "", "release the command is for (default: the rollout's current release)")
+	cmd.Flags().BoolVar(&sc.push, "push", false, "push the commit to origin after making it")
+}
+
+// inWorkingCopy refuses a URL for --repo: the commit is made in a clone.
+func (sc *signedCommand) inWorkingCopy() error {
+	if isURL(sc.repo) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s commits in your working copy: --repo must be a directory", sc.verb)}
+	}
+	return nil
+}
+
+// find returns the rollout name at the tip of the branch and its state.
+func (sc *signedCommand) find(ctx context.Context, name string) (*policy.Rollout, policy.State, error) {
+	repo, d, err := sc.deriver(ctx)
+	if err != nil {
+		return nil, policy.State{}, err
+	}
+	tip, err := repo.Tip()
+	if err != nil {
+		return nil, policy.State{}, err
+	}
+	snap, err := d.Derive(tip)
+	if err != nil {
+		return nil, policy.State{}, err
+	}
+	r, ok := snap.Rollouts[name]
+	if !ok {
+		if bad := snap.Invalid[name]; bad != nil {
+			return nil, policy.State{}, findings("rollout %s has an invalid spec: %v", name, bad)
+		}
+		return nil, policy.State{}, &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", name, sc.branch, sc.repo)}
+	}
+	return r, snap.States[name], nil
+}
+
+// command is a command of kind for rollout name in state s: for the
+// release --release names, by default the rollout's current release.
+func (sc *signedCommand) command(kind policy.CommandKind, name string, s policy.State) policy.Command {
+	release := sc.release
+	if release == "" {
+		release = s.Release
+	}
+	return policy.Command{Kind: kind, Rollout: name, Release: release}
+}
+
+// subject is the first line of the commit giving c.
+func (sc *signedCommand) subject(c policy.Command) string {
+	return fmt.Sprintf("%s %s %s", sc.verb, c.Rollout, c.Release)
+}
+
+// commit makes the signed empty commit with subject, body (when set) and
+// c as its trailer, pushes it when --push is set and says what it committed.
+func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, body string) error {
+	t := trailer.ForCommand(c)
+	gitArgs := []string{"commit", "-S", "--allow-empty", "-m", subject}
+	if body != "" {
+		gitArgs = append(gitArgs, "-m", body)
+	}
+	gitArgs = append(gitArgs, "--trailer", t.Key+": "+t.Value)
+	if err := git(sc.repo, gitArgs...); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("git commit -S failed (is a signing key configured? see `git config user.signingkey`): %w", err)}
+	}
+	if sc.push {
+		if err := git(sc.repo, "push", "origin", "HEAD:refs/heads/"+sc.branch); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("git push: %w", err)}
+		}
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "committed %s: %s: %s\n", sc.verb, t.Key, t.Value)
+	return nil
+}
+
+// newApprove: approve a step, by default the one in progress.
+func newApprove() *cobra.Command {
+	sc := &signedCommand{verb: "approve"}
 	var step int
-	var push bool
 	cmd := &cobra.Command{
-		Use:   verb + " NAME",
-		Short: short,
+		Use:   "approve NAME",
+		Short: "Approve a step of a rollout's current release with a signed commit",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if isURL(f.repo) {
-				return &exitError{code: exitUsage, err: fmt.Errorf("%s commits in your working copy: --repo must be a directory", verb)}
+			if err := sc.inWorkingCopy(); err != nil {
+				return err
 			}
-			if verb == "abort" && strings.TrimSpace(reason) == "" {
-				return &exitError{code: exitUsage, err: fmt.Errorf("abort needs --reason")}
-			}
-			repo, d, err := f.deriver(cmd.Context())
+			r, s, err := sc.find(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
-			tip, err := repo.Tip()
-			if err != nil {
+			n, err := policy.ApprovalStep(r, s, step)
+			var rng *policy.StepRangeError
+			switch {
+			case errors.Is(err, policy.ErrNoStepInProgress):
+				return &exitError{code: exitUsage, err: fmt.Errorf("%s has no step in progress (phase %s, as far as the keys in --approvers verify ramp's commits); name one with --step", name, s.Phase)}
+			case errors.As(err, &rng):
+				return &exitError{code: exitUsage, err: fmt.Errorf("--step %d: %s has %d steps", rng.Step, name, rng.Steps)}
+			case err != nil:
 				return err
 			}
-			snap, err := d.Derive(tip)
-			if err != nil {
-				return err
-			}
-			r, ok := snap.Rollouts[name]
-			if !ok {
-				if bad := snap.Invalid[name]; bad != nil {
-					return findings("rollout %s has an invalid spec: %v", name, bad)
-				}
-				return &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", name, f.branch, f.repo)}
-			}
-			s := snap.States[name]
-			if release == "" {
-				release = s.Release
-			}
-			c := policy.Command{Rollout: name, Release: release}
-			subject := fmt.Sprintf("%s %s %s", verb, name, release)
-			switch verb {
-			case "approve":
-				c.Kind = policy.CommandApprove
-				if step == 0 {
-					step = s.Step
-				}
-				if step == 0 {
-					return &exitError{code: exitUsage, err: fmt.Errorf("%s has no step in progress (phase %s, as far as the keys in --approvers verify ramp's commits); name one with --step", name, s.Phase)}
-				}
-				if step < 0 || step > len(r.Steps()) {
-					return &exitError{code: exitUsage, err: fmt.Errorf("--step %d: %s has %d steps", step, name, len(r.Steps()))}
-				}
-				c.Step = step
-				subject += fmt.Sprintf(" step %d/%d", step, len(r.Steps()))
-			case "abort":
-				c.Kind, c.Reason = policy.CommandAbort, reason
-			case "pause":
-				c.Kind = policy.CommandPause
-			case "resume":
-				c.Kind = policy.CommandResume
-			}
-			t := trailer.ForCommand(c)
-			gitArgs := []string{"commit", "-S", "--allow-empty", "-m", subject}
-			if reason != "" {
-				gitArgs = append(gitArgs, "-m", reason)
-			}
-			gitArgs = append(gitArgs, "--trailer", t.Key+": "+t.Value)
-			if err := git(f.repo, gitArgs...); err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("git commit -S failed (is a signing key configured? see `git config user.signingkey`): %w", err)}
-			}
-			if push {
-				if err := git(f.repo, "push", "origin", "HEAD:refs/heads/"+f.branch); err != nil {
-					return &exitError{code: exitUsage, err: fmt.Errorf("git push: %w", err)}
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "committed %s: %s: %s\n", verb, t.Key, t.Value)
-			return nil
+			c := sc.command(policy.CommandApprove, name, s)
+			c.Step = n
+			return sc.commit(cmd, c, sc.subject(c)+fmt.Sprintf(" step %d/%d", n, len(r.Steps())), "")
 		},
 	}
-	f.add(cmd)
-	cmd.Flags().StringVar(&release, "release", "", "release the command is for (default: the rollout's current release)")
-	cmd.Flags().BoolVar(&push, "push", false, "push the commit to origin after making it")
-	if verb == "approve" {
-		cmd.Flags().IntVar(&step, "step", 0, "1-based step to approve (default: the current step)")
+	sc.add(cmd)
+	cmd.Flags().IntVar(&step, "step", 0, "1-based step to approve (default: the current step)")
+	return cmd
+}
+
+// newAbort: abort the release, with a reason.
+func newAbort() *cobra.Command {
+	sc := &signedCommand{verb: "abort"}
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "abort NAME",
+		Short: "Abort a rollout's current release with a signed commit",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := sc.inWorkingCopy(); err != nil {
+				return err
+			}
+			if strings.TrimSpace(reason) == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("abort needs --reason")}
+			}
+			_, s, err := sc.find(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			c := sc.command(policy.CommandAbort, name, s)
+			c.Reason = reason
+			return sc.commit(cmd, c, sc.subject(c), reason)
+		},
 	}
-	if verb == "abort" || verb == "pause" {
-		cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the commit")
+	sc.add(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the commit")
+	return cmd
+}
+
+// newPause: pause the release; the reason, if any, goes in the commit
+// message only.
+func newPause() *cobra.Command {
+	sc := &signedCommand{verb: "pause"}
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "pause NAME",
+		Short: "Pause a rollout's current release with a signed commit",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := sc.inWorkingCopy(); err != nil {
+				return err
+			}
+			_, s, err := sc.find(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			c := sc.command(policy.CommandPause, name, s)
+			return sc.commit(cmd, c, sc.subject(c), reason)
+		},
 	}
+	sc.add(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the commit")
+	return cmd
+}
+
+// newResume: resume a paused release, or one held by a hand edit.
+func newResume() *cobra.Command {
+	sc := &signedCommand{verb: "resume"}
+	cmd := &cobra.Command{
+		Use:   "resume NAME",
+		Short: "Resume a paused or held rollout with a signed commit",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := sc.inWorkingCopy(); err != nil {
+				return err
+			}
+			_, s, err := sc.find(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			c := sc.command(policy.CommandResume, name, s)
+			return sc.commit(cmd, c, sc.subject(c), "")
+		},
+	}
+	sc.add(cmd)
 	return cmd
 }
 

@@ -97,7 +97,7 @@ type gateCell struct{ Name, Verdict, Text, Reason string }
 
 // reportRow is one row of the table of decisions.
 type reportRow struct {
-	history.AuditRow
+	policy.AuditRow
 	Short, When, Weight, Signed string
 	GateCells                   []gateCell
 	Problems                    []string // findings and rejected commands
@@ -122,7 +122,7 @@ func writeHTML(w io.Writer, a *history.Audit) error {
 	return nil
 }
 
-func tableRow(r history.AuditRow) reportRow {
+func tableRow(r policy.AuditRow) reportRow {
 	row := reportRow{AuditRow: r, Short: shortSHA(r.Commit), When: r.Time.UTC().Format(timeLayout),
 		Problems: r.Findings, Signed: "no known key"}
 	if r.Weight != nil {
@@ -144,7 +144,7 @@ func tableRow(r history.AuditRow) reportRow {
 // at least commitGap apart so that commits of the same second stay
 // distinct), weights become a step line, gate values points against
 // their bounds, events markers.
-func buildTimeline(rows []history.AuditRow) timeline {
+func buildTimeline(rows []policy.AuditRow) timeline {
 	gates := gateNames(rows)
 	t := timeline{Width: svgWidth, Left: plotLeft, Right: plotRight, LaneBottom: weightTop - 18, WeightTop: weightTop}
 	t.WeightY0 = weightTop + weightH
@@ -216,7 +216,7 @@ func buildTimeline(rows []history.AuditRow) timeline {
 func weightY(w int) float64 { return weightTop + weightH - float64(w)/100*weightH }
 
 // commitXs places each row on the x axis by its time, in history order.
-func commitXs(rows []history.AuditRow) []float64 {
+func commitXs(rows []policy.AuditRow) []float64 {
 	n := len(rows)
 	xs := make([]float64, n)
 	width, left := plotRight-plotLeft-2*plotPad, plotLeft+plotPad
@@ -246,7 +246,7 @@ func commitXs(rows []history.AuditRow) []float64 {
 }
 
 // gateNames lists the gates the rows judged, in order of first appearance.
-func gateNames(rows []history.AuditRow) []string {
+func gateNames(rows []policy.AuditRow) []string {
 	var names []string
 	seen := map[string]bool{}
 	for _, r := range rows {
@@ -261,7 +261,7 @@ func gateNames(rows []history.AuditRow) []string {
 }
 
 // add records one gate result; y is placed by scale once all are in.
-func (p *gatePanel) add(x float64, r history.AuditRow, g policy.GateResult) {
+func (p *gatePanel) add(x float64, r policy.AuditRow, g policy.GateResult) {
 	if p.Bound == "" {
 		p.Bound = g.Bound
 	}
@@ -330,7 +330,7 @@ func numericBounds(s string) []bound {
 }
 
 // rowMarkers are the events a row shows on the marker lane.
-func rowMarkers(r history.AuditRow) []marker {
+func rowMarkers(r policy.AuditRow) []marker {
 	title := rowTitle(r)
 	mk := func(kind, glyph, label string) marker {
 		return marker{Kind: kind, Glyph: glyph, Label: label, Commit: r.Commit, Title: title}
@@ -357,7 +357,7 @@ func rowMarkers(r history.AuditRow) []marker {
 }
 
 // rowTitle names a row's commit and what it did, for tooltips.
-func rowTitle(r history.AuditRow) string {
+func rowTitle(r policy.AuditRow) string {
 	s := fmt.Sprintf("%s %s %s %s", shortSHA(r.Commit), r.Time.UTC().Format("15:04:05"), r.What, r.Release)
 	if r.Step != "" {
 		s += " step " + r.Step

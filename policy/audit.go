@@ -1,0 +1,103 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+)
+
+// AuditRow is one commit of a rollout's history: who did what, when, and
+// whether it checks out.
+type AuditRow struct {
+	Commit  string    `json:"commit"`
+	Time    time.Time `json:"time"`
+	Author  string    `json:"author"`
+	Signer  *Signer   `json:"signer,omitempty"`
+	Release string    `json:"release"`
+	// What happened: "start", a ramp action, a command, or an edit.
+	What     string        `json:"what"`
+	Step     string        `json:"step,omitempty"`
+	Weight   *int          `json:"weight,omitempty"`
+	Gates    []GateResult  `json:"gates,omitempty"`
+	Approved []ApprovalRef `json:"approved,omitempty"`
+	Reason   string        `json:"reason,omitempty"`
+	// Findings are what --verify fails on for this commit.
+	Findings []string `json:"findings,omitempty"`
+	// Rejected are commands in this commit that were not accepted.
+	Rejected []Rejection `json:"rejected,omitempty"`
+}
+
+// AuditRecord describes one record of r's history for the audit, given
+// the states Fold returned before and after it, or returns nil when the
+// record is not about r. Its findings are ramp trailers without ramp's
+// signature, holds the record put on r (a managed file edited by hand
+// while a release was in flight) and approvals recorded by ramp that the
+// state before does not hold.
+func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
+	row := &AuditRow{Commit: rec.Commit, Time: rec.Time, Author: rec.Author, Signer: rec.Signer, Release: after.Release}
+	ch := rec.Changes[r.Name()]
+	if after.StartCommit == rec.Commit && after.Phase != PhaseStable {
+		row.What = "start"
+		row.Reason = "release field set to " + after.Release
+		if after.Superseded != "" {
+			row.Reason += "; supersedes " + after.Superseded
+		}
+	}
+	for _, e := range rec.Entries {
+		if e.Rollout != r.Name() || !rec.Signer.In(RampGroup) {
+			continue
+		}
+		row.What, row.Release, row.Reason = string(e.Action), e.Release, e.Reason
+		if e.Step > 0 {
+			row.Step = fmt.Sprintf("%d/%d", e.Step, e.Steps)
+		}
+		w := e.Weight
+		row.Weight, row.Gates, row.Approved = &w, e.Gates, e.Approved
+		for _, ap := range e.Approved {
+			if !hasApproval(before, ap) {
+				row.Findings = append(row.Findings, fmt.Sprintf("records approval commit %s by %s that history does not hold as an accepted approval", ap.Commit, ap.Principal))
+			}
+		}
+	}
+	for _, c := range rec.Commands {
+		if c.Rollout == r.Name() && row.What == "" {
+			row.What, row.Reason = string(c.Kind), c.Reason
+			if c.Step > 0 {
+				row.Step = fmt.Sprintf("%d/%d", c.Step, len(r.Steps()))
+			}
+		}
+	}
+	for _, rj := range after.Rejected[min(len(before.Rejected), len(after.Rejected)):] {
+		if rj.Command != nil {
+			row.Rejected = append(row.Rejected, rj)
+		} else {
+			row.Findings = append(row.Findings, rj.Reason)
+		}
+	}
+	for _, h := range after.Holds[min(len(before.Holds), len(after.Holds)):] {
+		row.Findings = append(row.Findings, h.Reason)
+	}
+	if row.What == "" {
+		switch {
+		case ch.Target || ch.Stable != nil || ch.Release != nil:
+			row.What = "edit"
+		case ch.Spec:
+			row.What = "spec"
+		default:
+			if len(row.Findings)+len(row.Rejected) == 0 {
+				return nil
+			}
+			row.What = "other"
+		}
+	}
+	return row
+}
+
+// hasApproval reports whether s has accepted the approval ap.
+func hasApproval(s State, ap ApprovalRef) bool {
+	for _, a := range s.Approvals {
+		if a.Commit == ap.Commit && a.Key == ap.Key {
+			return true
+		}
+	}
+	return false
+}
