@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
+	"github.com/ramp-dev/ramp/evidence/evidencetest"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
 	"k8s.io/utils/ptr"
 )
@@ -74,7 +75,7 @@ type World struct {
 	AllowedSigners string
 
 	Apps    map[string]*App
-	Prom    *Prometheus
+	Prom    *evidencetest.Prom
 	Load    *Load
 	Ramp    *RampController
 	Applied *AppliedLog
@@ -122,7 +123,8 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 		w.Apps[v] = app
 	}
 	var err error
-	w.Prom, err = StartPrometheus(w.mkdir("prometheus"), []string{w.Apps[StableVersion].Target, w.Apps[ReleaseVersion].Target})
+	w.Prom, err = evidencetest.RunPrometheus(ctx, evidencetest.PromOptions{
+		Dir: w.mkdir("prometheus"), Targets: []string{w.Apps[StableVersion].Target, w.Apps[ReleaseVersion].Target}})
 	w.check(err)
 	t.Cleanup(w.Prom.Stop)
 	w.Load = StartLoad(c.Client, w.NS, Rollout, o.Rate, w.Apps[StableVersion], w.Apps[ReleaseVersion])
