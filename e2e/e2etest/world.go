@@ -74,7 +74,7 @@ type World struct {
 	// AllowedSigners trusts ramp, dev, alice and bob, for git verify-commit.
 	AllowedSigners string
 
-	Apps    map[string]*App
+	Apps    map[string]*evidencetest.App
 	Prom    *evidencetest.Prom
 	Load    *Load
 	Ramp    *RampController
@@ -96,7 +96,7 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w := &World{T: t, Ctx: ctx, Cluster: c, NS: "e2e-" + randomHex(4), Dir: t.TempDir(), Apps: map[string]*App{}}
+	w := &World{T: t, Ctx: ctx, Cluster: c, NS: "e2e-" + randomHex(4), Dir: t.TempDir(), Apps: map[string]*evidencetest.App{}}
 	t.Cleanup(w.dumpOnFailure)
 	w.check(c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.NS}}))
 
@@ -117,9 +117,11 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 
 	w.startFlux(o.GitInterval)
 	for _, v := range []string{StableVersion, ReleaseVersion} {
-		app, err := StartApp(v)
+		app, err := evidencetest.StartApp(v)
 		w.check(err)
 		t.Cleanup(app.Close)
+		app.SetLatency(2 * time.Millisecond)
+		app.InitSeries()
 		w.Apps[v] = app
 	}
 	var err error
