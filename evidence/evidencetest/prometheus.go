@@ -66,7 +66,7 @@ func RunPrometheus(ctx context.Context, o PromOptions) (*Prom, error) {
 			return nil, err
 		}
 	}
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -321,8 +321,8 @@ func promConfig(targets []string, rules bool, queryLog string) string {
 	return b.String()
 }
 
-// freeAddr returns a 127.0.0.1 address with a port free right now.
-func freeAddr() (string, error) {
+// FreeAddr returns a 127.0.0.1 address whose port is free right now.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("find a free port on 127.0.0.1: %w", err)
