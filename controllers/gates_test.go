@@ -45,7 +45,7 @@ func TestAnalysisJudgesPrometheusGatesOnceFluxAppliedTheStep(t *testing.T) {
 	if a := w.trailer(step2, "Ramp-Action"); a != "analysis" {
 		t.Fatalf("step 2 commit: Ramp-Action %q, want analysis", a)
 	}
-	prom.WaitFor(`count_over_time(http_requests_total{version="`+releaseVersion+`",code="500"}[1m])`, 3, 30*time.Second)
+	prom.WaitFor(t, `count_over_time(http_requests_total{version="`+releaseVersion+`",code="500"}[1m])`, 3, 30*time.Second)
 
 	// Not applied yet: the analysis has not started, whatever Prometheus says.
 	token := w.requestReconcile(repoName)

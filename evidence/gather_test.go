@@ -20,7 +20,7 @@ func TestGatherHoldsWhilePrometheusIsDownAndResumes(t *testing.T) {
 	stable.SetTraffic(100)
 	canary.SetTraffic(100)
 	p := evidencetest.StartPrometheus(t, []string{stable.Target, canary.Target}, "")
-	waitForHistory(p, "2.0.0")
+	waitForHistory(t, p, "2.0.0")
 
 	prom, err := NewPrometheus(p.URL, WithQueryTimeout(2*time.Second))
 	if err != nil {
@@ -55,7 +55,9 @@ func TestGatherHoldsWhilePrometheusIsDownAndResumes(t *testing.T) {
 		}
 	}
 
-	p.Start() // same port, same storage
+	if err := p.Start(); err != nil { // same port, same storage
+		t.Fatal(err)
+	}
 	for name, res := range verdicts("after the restart, a window before the outage", liveAt) {
 		if res.Verdict != policy.Pass {
 			t.Errorf("after the restart %s: got %s %q, want pass again", name, res.Verdict, res.Reason)

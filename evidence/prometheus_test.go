@@ -90,8 +90,9 @@ func (a apps) targets() []string {
 // waitForHistory waits until Prometheus holds enough scrapes of version
 // for a window that closed a second ago (each point's rate reaches a
 // window further back).
-func waitForHistory(p *evidencetest.Prom, version string) {
-	p.WaitFor(`count_over_time(http_requests_total{version="`+version+`",code="200"}[1m])`, 9, 30*time.Second)
+func waitForHistory(t testing.TB, p *evidencetest.Prom, version string) {
+	t.Helper()
+	p.WaitFor(t, `count_over_time(http_requests_total{version="`+version+`",code="200"}[1m])`, 9, 30*time.Second)
 }
 
 func TestGatesAgainstRealPrometheus(t *testing.T) {
@@ -99,8 +100,8 @@ func TestGatesAgainstRealPrometheus(t *testing.T) {
 	a := startApps(t)
 	began := time.Now()
 	p := evidencetest.StartPrometheus(t, a.targets(), alertRules)
-	waitForHistory(p, "2.0.0-healthy")
-	p.WaitFor(`count(ALERTS{alertname="CanaryErrors",alertstate="firing"})`, 1, 30*time.Second)
+	waitForHistory(t, p, "2.0.0-healthy")
+	p.WaitFor(t, `count(ALERTS{alertname="CanaryErrors",alertstate="firing"})`, 1, 30*time.Second)
 
 	prom, err := NewPrometheus(p.URL, WithQueryTimeout(5*time.Second))
 	if err != nil {

@@ -125,7 +125,9 @@ func TestGateHoldsWhilePrometheusIsStoppedAndResumesAfter(t *testing.T) {
 	if !strings.Contains(o.Decision.Reason, "connection refused") {
 		t.Fatalf("hold reason %q, want it to say Prometheus is unreachable", o.Decision.Reason)
 	}
-	p.Start()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
 	if o := w.until(30 * time.Second); o.Decision.Action != policy.ActionSetWeight || o.Decision.Step != 3 {
 		t.Fatalf("after Prometheus came back: %s step %d (%s), want weight 50", o.Decision.Action, o.Decision.Step, o.Decision.Reason)
 	}

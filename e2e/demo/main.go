@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ramp-dev/ramp/evidence/evidencetest"
 )
 
 // options are the demo's flags.
@@ -99,12 +101,13 @@ func run(ctx context.Context, o options, out *console) (err error) {
 	}
 	stops = append(stops, func() { stable.stop(context.Background()); canary.stop(context.Background()) })
 	out.say("demo", "demo app: stable side on %s, canary side on %s; each runs the version main gives it and exports http_requests_total{version,code}; every version answers 0.5%% of requests with 500, 1.2.0 answers 30%%", stable.addr, canary.addr)
-	prom, promURL, err := startPrometheus(setup, o.prometheus, mkdir(o.dir, "prometheus"), []string{stable.addr, canary.addr})
+	prom, err := evidencetest.RunPrometheus(setup, evidencetest.PromOptions{
+		Bin: o.prometheus, Dir: mkdir(o.dir, "prometheus"), Targets: []string{stable.addr, canary.addr}})
 	if err != nil {
 		return fmt.Errorf("start Prometheus: %w", err)
 	}
-	stops = append(stops, func() { prom.stop(10 * time.Second) })
-	out.say("demo", "Prometheus %s scrapes both apps every second (log: %s)", promURL, filepath.Join(o.dir, "prometheus", "prometheus.log"))
+	stops = append(stops, prom.Stop)
+	out.say("demo", "Prometheus %s scrapes both apps every second (log: %s)", prom.URL, filepath.Join(o.dir, "prometheus", "prometheus.log"))
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	tr := &traffic{bare: s.bare, stable: stable, canary: canary, rate: o.rate, say: out.say}
@@ -116,7 +119,7 @@ func run(ctx context.Context, o options, out *console) (err error) {
 	})
 	stops = append(stops, stopTraffic)
 
-	args := append([]string{"run", "--interval", "2s", "--signing-key", s.rampKey, "--prometheus", promURL}, s.repoFlags()...)
+	args := append([]string{"run", "--interval", "2s", "--signing-key", s.rampKey, "--prometheus", prom.URL}, s.repoFlags()...)
 	out.say("demo", "starting: ramp %s", join(args))
 	ramp, err := startChild("ramp", out.as("ramp"), s.env, o.ramp, args...)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -96,56 +95,6 @@ func (c *child) stop(grace time.Duration) {
 	case <-time.After(grace):
 		_ = c.cmd.Process.Kill()
 		<-c.exited
-	}
-}
-
-// startPrometheus runs the real Prometheus on a free loopback port,
-// scraping targets every second, with its data and log under dir, and
-// waits until it is ready.
-func startPrometheus(ctx context.Context, bin, dir string, targets []string) (*child, string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	config := fmt.Sprintf("global: {scrape_interval: 1s, scrape_timeout: 1s}\n"+
-		"scrape_configs:\n  - job_name: demo\n    static_configs: [{targets: [%q, %q]}]\n", targets[0], targets[1])
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644); err != nil {
-		return nil, "", err
-	}
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		return nil, "", err
-	}
-	p, err := startChild("prometheus", logf, os.Environ(), bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr, "--log.level=warn")
-	if err != nil {
-		return nil, "", err
-	}
-	url := "http://" + addr
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := client.Get(url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p, url, nil
-			}
-		}
-		select {
-		case <-p.exited:
-			return nil, "", fmt.Errorf("prometheus exited before it was ready: see %s", logf.Name())
-		case <-ctx.Done():
-			p.stop(5 * time.Second)
-			return nil, "", ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.stop(5 * time.Second)
-			return nil, "", errors.New("prometheus not ready after 30s: see " + logf.Name())
-		}
 	}
 }
 

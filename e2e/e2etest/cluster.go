@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
+	"github.com/ramp-dev/ramp/evidence/evidencetest"
 )
 
 // Versions of the components whose CRDs the cluster installs. The Flux
@@ -133,7 +134,7 @@ func (c *Cluster) writeKubeconfig() error {
 func (c *Cluster) startFlux(source, kustomize string) error {
 	addrs := make([]string, 5)
 	for i := range addrs {
-		a, err := FreeAddr()
+		a, err := evidencetest.FreeAddr()
 		if err != nil {
 			return err
 		}

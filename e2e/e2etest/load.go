@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ramp-dev/ramp/evidence/evidencetest"
 )
 
 // Load sends requests to the demo apps the way the gateway would route
@@ -25,7 +27,7 @@ type Load struct {
 
 	client    client.Reader
 	ns, route string
-	apps      map[string]*App // by version
+	apps      map[string]*evidencetest.App // by version
 
 	mu      sync.Mutex
 	weights Weights
@@ -39,8 +41,8 @@ type Load struct {
 // StartLoad sends rate requests per second, split by the HTTPRoute
 // ns/route, to the apps (by version), until Stop. Each backend of the
 // route is a Service whose Deployment has the same name.
-func StartLoad(c client.Reader, ns, route string, rate int, apps ...*App) *Load {
-	l := &Load{Rate: rate, client: c, ns: ns, route: route, apps: map[string]*App{},
+func StartLoad(c client.Reader, ns, route string, rate int, apps ...*evidencetest.App) *Load {
+	l := &Load{Rate: rate, client: c, ns: ns, route: route, apps: map[string]*evidencetest.App{},
 		version: map[string]string{}, sent: map[string]int{}}
 	for _, a := range apps {
 		l.apps[a.Version] = a

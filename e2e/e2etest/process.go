@@ -112,16 +112,6 @@ func tailFile(path string, n int) string {
 	return string(b)
 }
 
-// FreeAddr returns a 127.0.0.1 address whose port is free right now.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port on 127.0.0.1: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // waitTCP waits until addr accepts connections, the process ends, or
 // timeout passes.
 func waitTCP(p *Process, addr string, timeout time.Duration) error {

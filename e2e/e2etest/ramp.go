@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
+	"github.com/ramp-dev/ramp/evidence/evidencetest"
 )
 
 // RampController is `bin/ramp controller` run as a process against the
@@ -36,7 +37,7 @@ func NewRampController(kubeconfig, ns, dir string) (*RampController, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := FreeAddr()
+	addr, err := evidencetest.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

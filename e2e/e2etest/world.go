@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
+	"github.com/ramp-dev/ramp/evidence/evidencetest"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
 	"k8s.io/utils/ptr"
 )
@@ -73,8 +74,8 @@ type World struct {
 	// AllowedSigners trusts ramp, dev, alice and bob, for git verify-commit.
 	AllowedSigners string
 
-	Apps    map[string]*App
-	Prom    *Prometheus
+	Apps    map[string]*evidencetest.App
+	Prom    *evidencetest.Prom
 	Load    *Load
 	Ramp    *RampController
 	Applied *AppliedLog
@@ -95,7 +96,7 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w := &World{T: t, Ctx: ctx, Cluster: c, NS: "e2e-" + randomHex(4), Dir: t.TempDir(), Apps: map[string]*App{}}
+	w := &World{T: t, Ctx: ctx, Cluster: c, NS: "e2e-" + randomHex(4), Dir: t.TempDir(), Apps: map[string]*evidencetest.App{}}
 	t.Cleanup(w.dumpOnFailure)
 	w.check(c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.NS}}))
 
@@ -116,13 +117,16 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 
 	w.startFlux(o.GitInterval)
 	for _, v := range []string{StableVersion, ReleaseVersion} {
-		app, err := StartApp(v)
+		app, err := evidencetest.StartApp(v)
 		w.check(err)
 		t.Cleanup(app.Close)
+		app.SetLatency(2 * time.Millisecond)
+		app.InitSeries()
 		w.Apps[v] = app
 	}
 	var err error
-	w.Prom, err = StartPrometheus(w.mkdir("prometheus"), []string{w.Apps[StableVersion].Target, w.Apps[ReleaseVersion].Target})
+	w.Prom, err = evidencetest.RunPrometheus(ctx, evidencetest.PromOptions{
+		Dir: w.mkdir("prometheus"), Targets: []string{w.Apps[StableVersion].Target, w.Apps[ReleaseVersion].Target}})
 	w.check(err)
 	t.Cleanup(w.Prom.Stop)
 	w.Load = StartLoad(c.Client, w.NS, Rollout, o.Rate, w.Apps[StableVersion], w.Apps[ReleaseVersion])
