@@ -2,7 +2,6 @@ package gitsync
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
 	"github.com/ramp-dev/ramp/signing"
@@ -45,7 +45,7 @@ func (c *committer) commit(parent plumbing.Hash, r *policy.Rollout, d policy.Dec
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read tree of %s: %w", parent, err)
 	}
-	edits, err := manifest.Edits(func(path string) ([]byte, error) { return readFile(tree, path) }, r, d)
+	edits, err := manifest.Edits(func(path string) ([]byte, error) { return history.ReadFile(tree, path) }, r, d)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("%s: %w", r.Name(), err)
 	}
@@ -174,18 +174,4 @@ func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, err
 		return plumbing.ZeroHash, err
 	}
 	return s.SetEncodedObject(obj)
-}
-
-// readFile returns a file's content at tree.
-func readFile(tree *object.Tree, path string) ([]byte, error) {
-	f, err := tree.File(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	rd, err := f.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	defer rd.Close()
-	return io.ReadAll(rd)
 }

@@ -238,6 +238,20 @@ func (w *walker) readFile(tree *object.Tree, path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return readBlob(b, path)
+}
+
+// ReadFile returns the content of the file at path in tree.
+func ReadFile(tree *object.Tree, path string) ([]byte, error) {
+	f, err := tree.File(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return readBlob(&f.Blob, path)
+}
+
+// readBlob returns the content of blob b, the file at path.
+func readBlob(b *object.Blob, path string) ([]byte, error) {
 	rd, err := b.Reader()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ramp-dev/ramp/controllers"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,8 +16,8 @@ import (
 
 // The kinds the tests create and read, by their API version.
 var (
-	GitRepositoryGVK = schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "GitRepository"}
-	KustomizationGVK = schema.GroupVersionKind{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Kind: "Kustomization"}
+	GitRepositoryGVK = controllers.GitRepositoryGVK
+	KustomizationGVK = controllers.KustomizationGVK
 	HTTPRouteGVK     = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}
 	DeploymentGVK    = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 )
