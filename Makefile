@@ -27,7 +27,7 @@ lint:
 
 ## bench: derive benchmarks (cold at 10k/100k commits vs `git log`, warm vs cold)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 60m ./gitsync/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 60m ./history/
 
 ## demo: a local git server, Prometheus, two demo apps under load and `ramp run`:
 ## release 1.1.0 promoted, release 1.2.0 rolled back by its error-rate gate

@@ -225,7 +225,7 @@ func TestGatesAgainstRealPrometheus(t *testing.T) {
 	})
 }
 
-func TestRenderQuery(t *testing.T) {
+func TestRenderQueryFillsEveryTemplateVariable(t *testing.T) {
 	q := QueryVars{Rollout: "demo", Release: "2.0.0", Stable: "1.0.0", Version: "2.0.0", Window: "5m", Interval: "1m", Step: 3}
 	got, err := RenderQuery(`x{app="{{.Rollout}}",version="{{.Version}}",stable="{{.Stable}}"}[{{.Window}}:{{.Interval}}] # {{.Release}} {{.Step}}`, q)
 	want := `x{app="demo",version="2.0.0",stable="1.0.0"}[5m:1m] # 2.0.0 3`

@@ -8,9 +8,9 @@ import (
 	"github.com/ramp-dev/ramp/policy"
 )
 
-// TestApprovalsFromPlainGitCommitS drives one approval step with commits
+// TestApprovalsMadeWithPlainGitCommitSCountOnlyFromTheStepsGroup drives one approval step with commits
 // made by the system git, and checks which count.
-func TestApprovalsFromPlainGitCommitS(t *testing.T) {
+func TestApprovalsMadeWithPlainGitCommitSCountOnlyFromTheStepsGroup(t *testing.T) {
 	w := newWorld(t)
 	w.release("1.1.0") // dev@example.com starts the release (and is in sre)
 	w.expect(policy.ActionSetWeight, 1, 10)

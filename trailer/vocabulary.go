@@ -11,7 +11,7 @@ import (
 	"github.com/ramp-dev/ramp/policy"
 )
 
-// The trailer keys of ramp's own commits (see DESIGN.md "Commit trailers").
+// The trailer keys of ramp's own commits (README.md "Commit trailers").
 // Command keys are the policy.Command* kinds.
 const (
 	KeyRollout    = "Ramp-Rollout"

@@ -71,7 +71,7 @@ func TestParseFieldsRejectsMalformedInput(t *testing.T) {
 	}
 }
 
-func TestFieldsRoundTrip(t *testing.T) {
+func TestFormatFieldsThenParseFieldsGivesBackEveryField(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	const keyBytes = "abcXYZ019._-"
 	pieces := []string{"a", "Z", "0", "=", `"`, `\`, " ", "\t", "\n", "\r", "é", "\x00", "\xff", "\x7f", ">=", "u00e9", "#", ":"}
@@ -104,7 +104,7 @@ func TestFieldsRoundTrip(t *testing.T) {
 	}
 }
 
-// designEntry is the example of DESIGN.md "Commit trailers", with every
+// designEntry is the example of README.md "Commit trailers", with every
 // optional field set.
 var designEntry = policy.Entry{
 	Rollout: "payment-api", Release: "2.4.0@sha256:9f86d081884c7d65", Step: 3, Steps: 7,

@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"testing"
-
-	"github.com/ramp-dev/ramp/policy"
 )
 
 func TestVerifyAcceptsEachHostsSignatureAndRefusesOthers(t *testing.T) {
@@ -43,32 +41,5 @@ func TestVerifyAcceptsEachHostsSignatureAndRefusesOthers(t *testing.T) {
 				t.Fatalf("verify = %q, %v; want %q, ok=%v", provider, err, c.provider, c.ok)
 			}
 		})
-	}
-}
-
-func TestRevisionSHAReadsFluxRevisionFormats(t *testing.T) {
-	const sha = "0123456789abcdef0123456789abcdef01234567"
-	for rev, want := range map[string]string{
-		"main@sha1:" + sha:       sha,
-		"sha1:" + sha:            sha,
-		"main/" + sha:            sha,
-		"release/v2@sha1:" + sha: sha,
-		"main":                   "",
-		"":                       "",
-	} {
-		if got := revisionSHA(rev); got != want {
-			t.Errorf("revisionSHA(%q) = %q, want %q", rev, got, want)
-		}
-	}
-}
-
-func TestEventReasonIsTheActionInUpperCamelCase(t *testing.T) {
-	for a, want := range map[policy.Action]string{
-		policy.ActionSetWeight: "SetWeight", policy.ActionPause: "Pause", policy.ActionAbort: "Abort",
-		policy.ActionComplete: "Complete", policy.ActionRollback: "Rollback",
-	} {
-		if got := eventReason(a); got != want {
-			t.Errorf("eventReason(%s) = %q, want %q", a, got, want)
-		}
 	}
 }
