@@ -2,9 +2,8 @@
 // only the bytes of an edited scalar change, comments and quoting stay.
 // It is pure: file contents in, file contents out.
 //
-// GetField and SetField read and write one scalar at a field path
-// (policy.FieldPath, e.g. images[name=demo].newTag); RouteWeights and
-// SetRouteWeights read and write the stable/canary backend weights of a
-// Gateway API HTTPRoute; Weight and Edits apply a planner decision to a
-// rollout's files.
+// GetField reads one scalar at a field path (policy.FieldPath, e.g.
+// images[name=demo].newTag); Weight reads a rollout's canary weight (the
+// canary backend of a Gateway API HTTPRoute, or a plain field); Edits
+// applies a planner decision to a rollout's files.
 package manifest

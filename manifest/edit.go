@@ -27,7 +27,7 @@ func Edits(files func(path string) ([]byte, error), r *policy.Rollout, d policy.
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", f.File, f.Path, err)
 		}
-		out, err := SetField(data, p, value)
+		out, err := setField(data, p, value)
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", f.File, f.Path, err)
 		}
@@ -57,11 +57,11 @@ func Edits(files func(path string) ([]byte, error), r *policy.Rollout, d policy.
 	if cur != d.Weight {
 		var out []byte
 		if t := r.Spec.Target; t.HTTPRoute != nil {
-			out, err = SetRouteWeights(data, *t.HTTPRoute, d.Weight)
+			out, err = setRouteWeights(data, *t.HTTPRoute, d.Weight)
 		} else {
 			var p policy.FieldPath
 			if p, err = policy.ParseFieldPath(t.Field.Path); err == nil {
-				out, err = SetField(data, p, fmt.Sprint(d.Weight))
+				out, err = setField(data, p, fmt.Sprint(d.Weight))
 			}
 		}
 		if err != nil {
@@ -76,7 +76,7 @@ func Edits(files func(path string) ([]byte, error), r *policy.Rollout, d policy.
 func Weight(data []byte, r *policy.Rollout) (int, error) {
 	t := r.Spec.Target
 	if t.HTTPRoute != nil {
-		return RouteWeights(data, *t.HTTPRoute)
+		return routeWeights(data, *t.HTTPRoute)
 	}
 	p, err := policy.ParseFieldPath(t.Field.Path)
 	if err != nil {

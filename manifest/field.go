@@ -20,7 +20,7 @@ import (
 // its line and column, and only the bytes of that one scalar are replaced,
 // so comments, blank lines, quoting, flow style and line endings of the
 // rest of the file stay byte for byte. Missing structure is never invented;
-// the one insertion is a backendRef's absent `weight` (SetRouteWeights).
+// the one insertion is a backendRef's absent `weight` (setRouteWeights).
 
 // yamlFile is a parsed YAML stream and the byte offset of each line.
 type yamlFile struct {
@@ -86,11 +86,11 @@ func GetField(data []byte, p policy.FieldPath) (string, error) {
 	return n.Value, nil
 }
 
-// SetField returns data with the scalar at p set to value. The original
+// setField returns data with the scalar at p set to value. The original
 // quoting is kept when value is safe in it (a plain scalar also keeps its
 // type: 10 stays an integer, v1 a string); otherwise it is double-quoted.
 // A path that does not resolve is an error: no key is created.
-func SetField(data []byte, p policy.FieldPath, value string) ([]byte, error) {
+func setField(data []byte, p policy.FieldPath, value string) ([]byte, error) {
 	if !utf8.ValidString(value) {
 		return nil, fmt.Errorf("%s: new value is not valid UTF-8", p)
 	}

@@ -74,12 +74,12 @@ func TestSetFieldChangesOnlyTheScalarBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := SetField([]byte(tt.doc), mustPath(t, tt.path), tt.value)
+			got, err := setField([]byte(tt.doc), mustPath(t, tt.path), tt.value)
 			if err != nil {
-				t.Fatalf("SetField: %v", err)
+				t.Fatalf("setField: %v", err)
 			}
 			if string(got) != tt.want {
-				t.Errorf("SetField(%s=%q)\n got: %q\nwant: %q", tt.path, tt.value, got, tt.want)
+				t.Errorf("setField(%s=%q)\n got: %q\nwant: %q", tt.path, tt.value, got, tt.want)
 			}
 		})
 	}
@@ -108,9 +108,9 @@ func TestSetFieldRejectsPathsThatDoNotResolveToOneScalar(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := SetField([]byte(tt.doc), mustPath(t, tt.path), "v9")
+			out, err := setField([]byte(tt.doc), mustPath(t, tt.path), "v9")
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("SetField error = %v (output %q); want it to contain %q", err, out, tt.wantErr)
+				t.Fatalf("setField error = %v (output %q); want it to contain %q", err, out, tt.wantErr)
 			}
 		})
 	}
@@ -188,18 +188,18 @@ func TestSetRouteWeightsEditsBackendWeightsInPlace(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got, err := RouteWeights([]byte(tt.doc), tt.target); err != nil || got != tt.before {
-				t.Errorf("RouteWeights before = %d, %v; want %d", got, err, tt.before)
+			if got, err := routeWeights([]byte(tt.doc), tt.target); err != nil || got != tt.before {
+				t.Errorf("routeWeights before = %d, %v; want %d", got, err, tt.before)
 			}
-			out, err := SetRouteWeights([]byte(tt.doc), tt.target, tt.canary)
+			out, err := setRouteWeights([]byte(tt.doc), tt.target, tt.canary)
 			if err != nil {
-				t.Fatalf("SetRouteWeights: %v", err)
+				t.Fatalf("setRouteWeights: %v", err)
 			}
 			if string(out) != tt.want {
-				t.Errorf("SetRouteWeights(%d)\n got: %q\nwant: %q", tt.canary, out, tt.want)
+				t.Errorf("setRouteWeights(%d)\n got: %q\nwant: %q", tt.canary, out, tt.want)
 			}
-			if got, err := RouteWeights(out, tt.target); err != nil || got != tt.canary {
-				t.Errorf("RouteWeights after = %d, %v; want %d", got, err, tt.canary)
+			if got, err := routeWeights(out, tt.target); err != nil || got != tt.canary {
+				t.Errorf("routeWeights after = %d, %v; want %d", got, err, tt.canary)
 			}
 		})
 	}
@@ -232,9 +232,9 @@ func TestRouteWeightsRejectsRoutesRampCannotOwn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := SetRouteWeights([]byte(tt.doc), tt.target, tt.canary)
+			out, err := setRouteWeights([]byte(tt.doc), tt.target, tt.canary)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("SetRouteWeights error = %v (output %q); want it to contain %q", err, out, tt.wantErr)
+				t.Fatalf("setRouteWeights error = %v (output %q); want it to contain %q", err, out, tt.wantErr)
 			}
 		})
 	}
@@ -244,8 +244,8 @@ func TestRouteWeightsRejectsRulesThatDisagree(t *testing.T) {
 	doc := "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nspec:\n  rules:\n" +
 		"  - backendRefs: [{name: demo-stable, weight: 90}, {name: demo-canary, weight: 10}]\n" +
 		"  - backendRefs: [{name: demo-stable, weight: 80}, {name: demo-canary, weight: 20}]\n"
-	_, err := RouteWeights([]byte(doc), demo)
+	_, err := routeWeights([]byte(doc), demo)
 	if err == nil || !strings.Contains(err.Error(), "rule 0 sends 10% to demo-canary, rule 1 20%") {
-		t.Fatalf("RouteWeights error = %v; want the disagreement named", err)
+		t.Fatalf("routeWeights error = %v; want the disagreement named", err)
 	}
 }

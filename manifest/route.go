@@ -29,10 +29,10 @@ type routeRule struct {
 	stable, canary backendRef
 }
 
-// RouteWeights returns the canary's share of traffic in percent, rounded,
+// routeWeights returns the canary's share of traffic in percent, rounded,
 // over the rules of the HTTPRoute in data that name both of t's backends
 // (or rule t.Rule only). Rules that disagree are an error.
-func RouteWeights(data []byte, t policy.HTTPRouteTarget) (canary int, err error) {
+func routeWeights(data []byte, t policy.HTTPRouteTarget) (canary int, err error) {
 	f, err := parseYAML(data)
 	if err != nil {
 		return 0, err
@@ -56,11 +56,11 @@ func RouteWeights(data []byte, t policy.HTTPRouteTarget) (canary int, err error)
 	return canary, nil
 }
 
-// SetRouteWeights returns data with weight canary on t's canary backend and
+// setRouteWeights returns data with weight canary on t's canary backend and
 // 100-canary on its stable backend, in every rule that names both (or in
 // rule t.Rule only). A backendRef without a weight gets a `weight: N` line
 // (or `, weight: N` in a flow mapping) right after its name.
-func SetRouteWeights(data []byte, t policy.HTTPRouteTarget, canary int) ([]byte, error) {
+func setRouteWeights(data []byte, t policy.HTTPRouteTarget, canary int) ([]byte, error) {
 	if canary < 0 || canary > 100 {
 		return nil, fmt.Errorf("canary weight %d is outside 0..100", canary)
 	}
@@ -85,7 +85,7 @@ func SetRouteWeights(data []byte, t policy.HTTPRouteTarget, canary int) ([]byte,
 		edits = append(edits, c, s)
 	}
 	out := applySplices(data, edits)
-	if got, err := RouteWeights(out, t); err != nil || got != canary {
+	if got, err := routeWeights(out, t); err != nil || got != canary {
 		return nil, fmt.Errorf("setting canary weight %d did not round-trip (read back %d, %v); file left unchanged",
 			canary, got, err)
 	}

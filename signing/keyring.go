@@ -37,15 +37,15 @@ const (
 
 // Verification failures. Verify wraps them, so errors.Is tells them apart.
 var (
-	// ErrUnsigned: the commit has no signature.
-	ErrUnsigned = errors.New("unsigned")
-	// ErrBadSignature: the signature does not match the commit's content.
-	ErrBadSignature = errors.New("signature does not verify")
-	// ErrUnknownKey: the signature is by a key that no group trusts.
-	ErrUnknownKey = errors.New("signed by unknown key")
-	// ErrKeyNotAllowed: the key is trusted, but not for git commits at the
+	// errUnsigned: the commit has no signature.
+	errUnsigned = errors.New("unsigned")
+	// errBadSignature: the signature does not match the commit's content.
+	errBadSignature = errors.New("signature does not verify")
+	// errUnknownKey: the signature is by a key that no group trusts.
+	errUnknownKey = errors.New("signed by unknown key")
+	// errKeyNotAllowed: the key is trusted, but not for git commits at the
 	// commit's time (namespaces, valid-after, valid-before, expiry, revocation).
-	ErrKeyNotAllowed = errors.New("signing key not allowed")
+	errKeyNotAllowed = errors.New("signing key not allowed")
 )
 
 // Keyring holds the public keys trusted per group: approver groups by name,
@@ -229,11 +229,11 @@ func lineAt(text string, i int) int { return strings.Count(text[:i], "\n") + 1 }
 // Verify checks c's signature against the trusted keys and returns who
 // signed it. SSH valid-after/valid-before are judged at the committer time,
 // as git does; OpenPGP expiry and revocation at the signature's time. The
-// error wraps ErrUnsigned, ErrBadSignature, ErrUnknownKey or ErrKeyNotAllowed.
+// error says which: unsigned, a bad signature, an unknown key, or a key not allowed.
 func (k *Keyring) Verify(c *object.Commit) (*policy.Signer, error) {
 	sig := strings.TrimSpace(c.PGPSignature)
 	if sig == "" {
-		return nil, ErrUnsigned
+		return nil, errUnsigned
 	}
 	payload, err := signedPayload(c)
 	if err != nil {
@@ -245,25 +245,25 @@ func (k *Keyring) Verify(c *object.Commit) (*policy.Signer, error) {
 	case strings.HasPrefix(sig, pgpSigHeader):
 		return k.verifyPGP(payload, sig)
 	default:
-		return nil, fmt.Errorf("%w: unsupported signature format (want OpenPGP or SSH)", ErrBadSignature)
+		return nil, fmt.Errorf("%w: unsupported signature format (want OpenPGP or SSH)", errBadSignature)
 	}
 }
 
 func (k *Keyring) verifySSH(payload []byte, armored string, when time.Time) (*policy.Signer, error) {
 	sig, err := sshsig.Unarmor([]byte(armored))
 	if err != nil {
-		return nil, fmt.Errorf("%w: parse SSH signature: %v", ErrBadSignature, err)
+		return nil, fmt.Errorf("%w: parse SSH signature: %v", errBadSignature, err)
 	}
-	if sig.Namespace != SSHNamespace {
-		return nil, fmt.Errorf("%w: SSH signature namespace is %q, want %q", ErrBadSignature, sig.Namespace, SSHNamespace)
+	if sig.Namespace != sshNamespace {
+		return nil, fmt.Errorf("%w: SSH signature namespace is %q, want %q", errBadSignature, sig.Namespace, sshNamespace)
 	}
-	if err := sshsig.Verify(bytes.NewReader(payload), sig, sig.PublicKey, sig.HashAlgorithm, SSHNamespace); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	if err := sshsig.Verify(bytes.NewReader(payload), sig, sig.PublicKey, sig.HashAlgorithm, sshNamespace); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadSignature, err)
 	}
 	fp := ssh.FingerprintSHA256(sig.PublicKey)
 	entries := append([]sshEntry(nil), k.ssh[fp]...)
 	if len(entries) == 0 {
-		return nil, fmt.Errorf("%w %s", ErrUnknownKey, fp)
+		return nil, fmt.Errorf("%w %s", errUnknownKey, fp)
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].group < entries[j].group })
 	signer := &policy.Signer{Key: fp}
@@ -281,15 +281,15 @@ func (k *Keyring) verifySSH(payload []byte, armored string, when time.Time) (*po
 		}
 	}
 	if len(signer.Groups) == 0 {
-		return nil, fmt.Errorf("%w: key %s at %s: %s", ErrKeyNotAllowed, fp, when.UTC().Format(time.RFC3339), strings.Join(refused, "; "))
+		return nil, fmt.Errorf("%w: key %s at %s: %s", errKeyNotAllowed, fp, when.UTC().Format(time.RFC3339), strings.Join(refused, "; "))
 	}
 	return signer, nil
 }
 
 // refuses says why e does not allow a git signature made at when, or "".
 func (e sshEntry) refuses(when time.Time) string {
-	if e.namespaces != "" && !matchPatternList(SSHNamespace, e.namespaces) {
-		return fmt.Sprintf("namespaces=%q does not include %q", e.namespaces, SSHNamespace)
+	if e.namespaces != "" && !matchPatternList(sshNamespace, e.namespaces) {
+		return fmt.Sprintf("namespaces=%q does not include %q", e.namespaces, sshNamespace)
 	}
 	if !e.validAfter.IsZero() && when.Before(e.validAfter) {
 		return "not yet valid (valid-after " + e.validAfter.UTC().Format(time.RFC3339) + ")"
@@ -306,26 +306,26 @@ func (e sshEntry) refuses(when time.Time) string {
 func (k *Keyring) verifyPGP(payload []byte, armored string) (*policy.Signer, error) {
 	block, err := armor.Decode(strings.NewReader(armored))
 	if err != nil {
-		return nil, fmt.Errorf("%w: parse OpenPGP signature: %v", ErrBadSignature, err)
+		return nil, fmt.Errorf("%w: parse OpenPGP signature: %v", errBadSignature, err)
 	}
 	body, err := io.ReadAll(block.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: parse OpenPGP signature: %v", ErrBadSignature, err)
+		return nil, fmt.Errorf("%w: parse OpenPGP signature: %v", errBadSignature, err)
 	}
 	p, err := packet.NewReader(bytes.NewReader(body)).Next()
 	sig, ok := p.(*packet.Signature)
 	if err != nil || !ok {
-		return nil, fmt.Errorf("%w: no OpenPGP signature packet", ErrBadSignature)
+		return nil, fmt.Errorf("%w: no OpenPGP signature packet", errBadSignature)
 	}
 	config := &packet.Config{Time: func() time.Time { return sig.CreationTime }}
 	_, entity, err := openpgp.VerifyDetachedSignature(k.pgp, bytes.NewReader(payload), bytes.NewReader(body), config)
 	switch {
 	case errors.Is(err, pgperrors.ErrUnknownIssuer):
-		return nil, fmt.Errorf("%w %s", ErrUnknownKey, pgpIssuer(sig))
+		return nil, fmt.Errorf("%w %s", errUnknownKey, pgpIssuer(sig))
 	case errors.Is(err, pgperrors.ErrKeyExpired), errors.Is(err, pgperrors.ErrKeyRevoked), errors.Is(err, pgperrors.ErrSignatureExpired):
-		return nil, fmt.Errorf("%w: key %s at %s: %v", ErrKeyNotAllowed, pgpIssuer(sig), sig.CreationTime.UTC().Format(time.RFC3339), err)
+		return nil, fmt.Errorf("%w: key %s at %s: %v", errKeyNotAllowed, pgpIssuer(sig), sig.CreationTime.UTC().Format(time.RFC3339), err)
 	case err != nil:
-		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return nil, fmt.Errorf("%w: %v", errBadSignature, err)
 	}
 	fp := pgpFingerprint(entity)
 	groups := append([]string(nil), k.pgpGroups[fp]...)

@@ -125,7 +125,7 @@ func TestVerifyRejectsUnsignedCommit(t *testing.T) {
 	dir, env := newSigRepo(t)
 	c := systemGitCommit(t, dir, env, "no signature")
 	_, err := mustLoadKeyring(t, t.TempDir()).Verify(c)
-	if !errors.Is(err, ErrUnsigned) || err.Error() != "unsigned" {
+	if !errors.Is(err, errUnsigned) || err.Error() != "unsigned" {
 		t.Errorf("Verify = %v, want %q", err, "unsigned")
 	}
 }
@@ -151,7 +151,7 @@ func TestVerifyRejectsKeyInNoGroup(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := k.Verify(tc.c)
-			if want := "signed by unknown key " + tc.fingerprint; !errors.Is(err, ErrUnknownKey) || err == nil || err.Error() != want {
+			if want := "signed by unknown key " + tc.fingerprint; !errors.Is(err, errUnknownKey) || err == nil || err.Error() != want {
 				t.Errorf("Verify = %v, want %q", err, want)
 			}
 		})
@@ -169,7 +169,7 @@ func TestVerifyRejectsSignatureOfOtherContent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var dir string
 			var env []string
-			if key.kind == KindSSH {
+			if key.kind == kindSSH {
 				dir, env = sshGitRepo(t, key)
 			} else {
 				dir, env = gpgGitRepo(t, key)
@@ -182,13 +182,13 @@ func TestVerifyRejectsSignatureOfOtherContent(t *testing.T) {
 			forged := *other
 			forged.PGPSignature = signed.PGPSignature
 			_, err := k.Verify(&forged)
-			if !errors.Is(err, ErrBadSignature) || !strings.HasPrefix(err.Error(), "signature does not verify") {
+			if !errors.Is(err, errBadSignature) || !strings.HasPrefix(err.Error(), "signature does not verify") {
 				t.Errorf("Verify(forged) = %v, want %q", err, "signature does not verify")
 			}
 			edited := *signed
 			edited.Message = strings.Replace(edited.Message, "step=4", "step=5", 1)
-			if _, err := k.Verify(&edited); !errors.Is(err, ErrBadSignature) {
-				t.Errorf("Verify(edited message) = %v, want ErrBadSignature", err)
+			if _, err := k.Verify(&edited); !errors.Is(err, errBadSignature) {
+				t.Errorf("Verify(edited message) = %v, want errBadSignature", err)
 			}
 		})
 	}
@@ -229,8 +229,8 @@ func TestVerifyAppliesAllowedSignersOptions(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrKeyNotAllowed) || !strings.Contains(err.Error(), tc.refusal) || !strings.Contains(err.Error(), alice.fingerprint) {
-				t.Errorf("Verify = %v, want ErrKeyNotAllowed naming %s and %q", err, alice.fingerprint, tc.refusal)
+			if !errors.Is(err, errKeyNotAllowed) || !strings.Contains(err.Error(), tc.refusal) || !strings.Contains(err.Error(), alice.fingerprint) {
+				t.Errorf("Verify = %v, want errKeyNotAllowed naming %s and %q", err, alice.fingerprint, tc.refusal)
 			}
 			if gitErr == nil {
 				t.Errorf("git verify-commit accepted what Verify refuses:\n%s", out)

@@ -26,12 +26,12 @@ import (
 
 // Signer kinds, as returned by CommitSigner.Kind.
 const (
-	KindOpenPGP = "openpgp"
-	KindSSH     = "ssh"
+	kindOpenPGP = "openpgp"
+	kindSSH     = "ssh"
 )
 
-// SSHNamespace is the sshsig namespace git uses for commit signatures.
-const SSHNamespace = "git"
+// sshNamespace is the sshsig namespace git uses for commit signatures.
+const sshNamespace = "git"
 
 // Armor headers that tell key and signature kinds apart.
 const (
@@ -50,7 +50,7 @@ type CommitSigner interface {
 	// Fingerprint identifies the key: "SHA256:…" for SSH, upper-case hex
 	// of the primary key fingerprint for OpenPGP.
 	Fingerprint() string
-	// Kind is KindOpenPGP or KindSSH.
+	// Kind is "openpgp" or "ssh".
 	Kind() string
 }
 
@@ -92,11 +92,11 @@ func isSSHPublicKey(data []byte) bool {
 	return err == nil
 }
 
-// PublicKeyText returns the public half of a signer as text for a trust
+// publicKeyText returns the public half of a signer as text for a trust
 // file: the authorized-key form ("ssh-ed25519 AAAA…") to follow the
 // principals of an allowed_signers line, or an armored OpenPGP public key
 // for a .asc file. It returns "" for a CommitSigner not made by this package.
-func PublicKeyText(s CommitSigner) string {
+func publicKeyText(s CommitSigner) string {
 	switch s := s.(type) {
 	case *sshSigner:
 		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.signer.PublicKey())))
@@ -139,7 +139,7 @@ func parseSSHSigner(data, passphrase []byte) (*sshSigner, error) {
 
 // Sign implements CommitSigner.
 func (s *sshSigner) Sign(message io.Reader) ([]byte, error) {
-	sig, err := sshsig.Sign(message, s.signer, sshsig.HashSHA512, SSHNamespace)
+	sig, err := sshsig.Sign(message, s.signer, sshsig.HashSHA512, sshNamespace)
 	if err != nil {
 		return nil, fmt.Errorf("ssh sign with %s: %w", s.Fingerprint(), err)
 	}
@@ -150,7 +150,7 @@ func (s *sshSigner) Sign(message io.Reader) ([]byte, error) {
 func (s *sshSigner) Fingerprint() string { return ssh.FingerprintSHA256(s.signer.PublicKey()) }
 
 // Kind implements CommitSigner.
-func (s *sshSigner) Kind() string { return KindSSH }
+func (s *sshSigner) Kind() string { return kindSSH }
 
 // pgpSigner signs with a decrypted OpenPGP entity.
 type pgpSigner struct {
@@ -212,7 +212,7 @@ func (s *pgpSigner) Sign(message io.Reader) ([]byte, error) {
 func (s *pgpSigner) Fingerprint() string { return pgpFingerprint(s.entity) }
 
 // Kind implements CommitSigner.
-func (s *pgpSigner) Kind() string { return KindOpenPGP }
+func (s *pgpSigner) Kind() string { return kindOpenPGP }
 
 // pgpFingerprint is the upper-case hex fingerprint of e's primary key, the
 // form gpg prints.

@@ -29,7 +29,7 @@ type sigTestKey struct {
 func newSSHTestKey(t *testing.T, name, passphrase string) sigTestKey {
 	t.Helper()
 	priv, pub := gittest.SSHKeyWithPassphrase(t, t.TempDir(), name, passphrase)
-	return sigTestKey{kind: KindSSH, privPath: priv, passphrase: passphrase,
+	return sigTestKey{kind: kindSSH, privPath: priv, passphrase: passphrase,
 		fingerprint: gittest.SSHFingerprint(t, priv+".pub"), pubText: pub}
 }
 
@@ -40,7 +40,7 @@ func newGPGTestKey(t *testing.T, email, passphrase string) sigTestKey {
 	if err := os.WriteFile(path, []byte(priv), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return sigTestKey{kind: KindOpenPGP, privPath: path, passphrase: passphrase,
+	return sigTestKey{kind: kindOpenPGP, privPath: path, passphrase: passphrase,
 		fingerprint: fpr, pubText: pub, gpgHome: home, email: email}
 }
 
@@ -115,8 +115,8 @@ func TestPublicKeyTextIsWhatTheToolsExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ssh-keygen's .pub line is "type base64 comment"; ours has no comment.
-	if want := strings.Join(strings.Fields(sshKey.pubText)[:2], " "); PublicKeyText(s) != want {
-		t.Errorf("PublicKeyText = %q, want %q", PublicKeyText(s), want)
+	if want := strings.Join(strings.Fields(sshKey.pubText)[:2], " "); publicKeyText(s) != want {
+		t.Errorf("publicKeyText = %q, want %q", publicKeyText(s), want)
 	}
 
 	gpgKey := newGPGTestKey(t, "ramp@example.com", "")
@@ -125,13 +125,13 @@ func TestPublicKeyTextIsWhatTheToolsExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := gittest.GPGHome(t)
-	gittest.GPGImport(t, home, PublicKeyText(s))
+	gittest.GPGImport(t, home, publicKeyText(s))
 	out := gittest.GPG(t, home, "--with-colons", "--list-keys")
 	if !strings.Contains(out, "fpr:::::::::"+gpgKey.fingerprint+":") || !strings.Contains(out, "::ramp@example.com::") {
-		t.Errorf("gpg --list-keys after importing PublicKeyText lacks key %s for ramp@example.com:\n%s", gpgKey.fingerprint, out)
+		t.Errorf("gpg --list-keys after importing publicKeyText lacks key %s for ramp@example.com:\n%s", gpgKey.fingerprint, out)
 	}
-	if strings.Contains(PublicKeyText(s), "PRIVATE") {
-		t.Error("PublicKeyText of an OpenPGP signer contains a private key block")
+	if strings.Contains(publicKeyText(s), "PRIVATE") {
+		t.Error("publicKeyText of an OpenPGP signer contains a private key block")
 	}
 }
 
@@ -198,9 +198,9 @@ func TestSignedCommitsPassGitVerifyCommitAndKeyring(t *testing.T) {
 
 			keys := t.TempDir()
 			want := policy.Signer{Principal: key.email, Key: key.fingerprint, Groups: []string{policy.RampGroup}}
-			if key.kind == KindSSH {
+			if key.kind == kindSSH {
 				signers := filepath.Join(keys, policy.RampGroup+".allowed_signers")
-				writeFile(t, signers, `ramp@example.com namespaces="git" `+PublicKeyText(s)+"\n")
+				writeFile(t, signers, `ramp@example.com namespaces="git" `+publicKeyText(s)+"\n")
 				out := gitVerifyCommit(t, dir, env, "-c", "gpg.ssh.allowedSignersFile="+signers)
 				if wantOut := `Good "git" signature for ramp@example.com`; !strings.Contains(out, wantOut) || !strings.Contains(out, key.fingerprint) {
 					t.Errorf("git verify-commit output lacks %q and %s:\n%s", wantOut, key.fingerprint, out)
@@ -208,12 +208,12 @@ func TestSignedCommitsPassGitVerifyCommitAndKeyring(t *testing.T) {
 				want.Principal = "ramp@example.com"
 			} else {
 				home := gittest.GPGHome(t)
-				gittest.GPGImport(t, home, PublicKeyText(s))
+				gittest.GPGImport(t, home, publicKeyText(s))
 				out := gitVerifyCommit(t, dir, gittest.GitEnv(home), "--raw")
 				if wantOut := "VALIDSIG " + key.fingerprint; !strings.Contains(out, wantOut) {
 					t.Errorf("git verify-commit output lacks %q:\n%s", wantOut, out)
 				}
-				writeFile(t, filepath.Join(keys, policy.RampGroup+".asc"), PublicKeyText(s))
+				writeFile(t, filepath.Join(keys, policy.RampGroup+".asc"), publicKeyText(s))
 			}
 
 			k, err := LoadKeyringDir(keys)
@@ -228,7 +228,7 @@ func TestSignedCommitsPassGitVerifyCommitAndKeyring(t *testing.T) {
 				t.Fatal(err)
 			}
 			trusted.Trust(policy.RampGroup, s)
-			if key.kind == KindSSH {
+			if key.kind == kindSSH {
 				want.Principal = policy.RampGroup
 			}
 			assertSigner(t, trusted, c, want)

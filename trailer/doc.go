@@ -6,5 +6,5 @@
 // trailers and back (ForEntry, ParseRecord: Ramp-Rollout, Ramp-Step,
 // Ramp-Action, Ramp-Gate, Ramp-Approved-By, …) and people's commands
 // (ForCommand: Ramp-Approve, Ramp-Abort, Ramp-Pause, Ramp-Resume), whose
-// values are space-separated key=value fields (FormatFields, ParseFields).
+// values are space-separated key=value fields, quoted where needed.
 package trailer

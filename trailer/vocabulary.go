@@ -14,22 +14,22 @@ import (
 // The trailer keys of ramp's own commits (README.md "Commit trailers").
 // Command keys are the policy.Command* kinds.
 const (
-	KeyRollout    = "Ramp-Rollout"
-	KeyRelease    = "Ramp-Release"
-	KeyStep       = "Ramp-Step"
-	KeyAction     = "Ramp-Action"
-	KeyWeight     = "Ramp-Weight"
-	KeyGate       = "Ramp-Gate"
-	KeyApprovedBy = "Ramp-Approved-By"
-	KeyReason     = "Ramp-Reason"
-	KeyChangeID   = "Ramp-Change-Id"
+	keyRollout    = "Ramp-Rollout"
+	keyRelease    = "Ramp-Release"
+	keyStep       = "Ramp-Step"
+	keyAction     = "Ramp-Action"
+	keyWeight     = "Ramp-Weight"
+	keyGate       = "Ramp-Gate"
+	keyApprovedBy = "Ramp-Approved-By"
+	keyReason     = "Ramp-Reason"
+	keyChangeID   = "Ramp-Change-Id"
 )
 
 var commandKinds = []policy.CommandKind{policy.CommandApprove, policy.CommandAbort, policy.CommandPause, policy.CommandResume}
 
 // rampKeys are all trailer keys ramp reads.
 var rampKeys = []string{
-	KeyRollout, KeyRelease, KeyStep, KeyAction, KeyWeight, KeyGate, KeyApprovedBy, KeyReason, KeyChangeID,
+	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID,
 	string(policy.CommandApprove), string(policy.CommandAbort), string(policy.CommandPause), string(policy.CommandResume),
 }
 
@@ -44,36 +44,36 @@ var actions = []policy.Action{
 // Ramp-Approved-By per approval, Ramp-Reason and Ramp-Change-Id (when set).
 // Free text is written on one line, line breaks turned into spaces.
 func ForEntry(e policy.Entry) []Trailer {
-	ts := []Trailer{{KeyRollout, oneLine(e.Rollout)}, {KeyRelease, oneLine(e.Release)}}
+	ts := []Trailer{{keyRollout, oneLine(e.Rollout)}, {keyRelease, oneLine(e.Release)}}
 	if e.Step != 0 {
-		ts = append(ts, Trailer{KeyStep, fmt.Sprintf("%d/%d", e.Step, e.Steps)})
+		ts = append(ts, Trailer{keyStep, fmt.Sprintf("%d/%d", e.Step, e.Steps)})
 	}
 	ts = append(ts,
-		Trailer{KeyAction, string(e.Action)},
-		Trailer{KeyWeight, strconv.Itoa(e.Weight)})
+		Trailer{keyAction, string(e.Action)},
+		Trailer{keyWeight, strconv.Itoa(e.Weight)})
 	for _, g := range e.Gates {
-		ts = append(ts, Trailer{KeyGate, FormatFields(gateFields(g))})
+		ts = append(ts, Trailer{keyGate, formatFields(gateFields(g))})
 	}
 	for _, a := range e.Approved {
-		ts = append(ts, Trailer{KeyApprovedBy, FormatFields([]Field{
+		ts = append(ts, Trailer{keyApprovedBy, formatFields([]field{
 			{"principal", a.Principal}, {"key", a.Key}, {"commit", a.Commit},
 		})})
 	}
 	if r := oneLine(e.Reason); r != "" {
-		ts = append(ts, Trailer{KeyReason, r})
+		ts = append(ts, Trailer{keyReason, r})
 	}
 	if id := oneLine(e.ChangeID); id != "" {
-		ts = append(ts, Trailer{KeyChangeID, id})
+		ts = append(ts, Trailer{keyChangeID, id})
 	}
 	return ts
 }
 
 // gateFields are a gate result's fields; optional ones only when set.
-func gateFields(g policy.GateResult) []Field {
-	fs := []Field{{"name", g.Name}, {"verdict", string(g.Verdict)}}
+func gateFields(g policy.GateResult) []field {
+	fs := []field{{"name", g.Name}, {"verdict", string(g.Verdict)}}
 	add := func(key, value string, when bool) {
 		if when {
-			fs = append(fs, Field{key, value})
+			fs = append(fs, field{key, value})
 		}
 	}
 	add("value", formatFloat(g.Value), g.HasValue)
@@ -92,14 +92,14 @@ func gateFields(g policy.GateResult) []Field {
 // ForCommand returns the trailer of a person's command, e.g.
 // "Ramp-Approve: rollout=payment-api release=2.4.0 step=4".
 func ForCommand(c policy.Command) Trailer {
-	fs := []Field{{"rollout", c.Rollout}, {"release", c.Release}}
+	fs := []field{{"rollout", c.Rollout}, {"release", c.Release}}
 	if c.Kind == policy.CommandApprove {
-		fs = append(fs, Field{"step", strconv.Itoa(c.Step)})
+		fs = append(fs, field{"step", strconv.Itoa(c.Step)})
 	}
 	if r := oneLine(c.Reason); r != "" {
-		fs = append(fs, Field{"reason", r})
+		fs = append(fs, field{"reason", r})
 	}
-	return Trailer{string(c.Kind), FormatFields(fs)}
+	return Trailer{string(c.Kind), formatFields(fs)}
 }
 
 // ParseRecord reads ramp's entries and people's commands from a
@@ -129,7 +129,7 @@ func ParseRecord(ts []Trailer) (entries []policy.Entry, commands []policy.Comman
 		switch {
 		case !known:
 			malformed = append(malformed, problem(t, "unknown ramp trailer"))
-		case key == KeyRollout:
+		case key == keyRollout:
 			flush()
 			cur = &entryReader{rollout: t, seen: map[string]bool{}}
 			if t.Value == "" {
@@ -143,7 +143,7 @@ func ParseRecord(ts []Trailer) (entries []policy.Entry, commands []policy.Comman
 				commands = append(commands, c)
 			}
 		case cur == nil:
-			malformed = append(malformed, problem(t, "before any "+KeyRollout))
+			malformed = append(malformed, problem(t, "before any "+keyRollout))
 		default:
 			cur.add(key, t)
 		}
@@ -161,7 +161,7 @@ type entryReader struct {
 }
 
 func (r *entryReader) add(key string, t Trailer) {
-	repeatable := key == KeyGate || key == KeyApprovedBy
+	repeatable := key == keyGate || key == keyApprovedBy
 	if r.seen[key] && !repeatable {
 		r.problems = append(r.problems, problem(t, "repeated in the entry of rollout "+strconv.Quote(r.rollout.Value)))
 		return
@@ -169,29 +169,29 @@ func (r *entryReader) add(key string, t Trailer) {
 	r.seen[key] = true
 	var err error
 	switch key {
-	case KeyRelease:
+	case keyRelease:
 		if r.e.Release = t.Value; t.Value == "" {
 			err = errors.New("empty value")
 		}
-	case KeyStep:
+	case keyStep:
 		r.e.Step, r.e.Steps, err = parseStep(t.Value)
-	case KeyAction:
+	case keyAction:
 		r.e.Action, err = parseAction(t.Value)
-	case KeyWeight:
+	case keyWeight:
 		r.e.Weight, err = parseInt(t.Value, 0, 100)
-	case KeyGate:
+	case keyGate:
 		var g policy.GateResult
 		if g, err = parseGate(t.Value); err == nil {
 			r.e.Gates = append(r.e.Gates, g)
 		}
-	case KeyApprovedBy:
+	case keyApprovedBy:
 		var a policy.ApprovalRef
 		if a, err = parseApprovalRef(t.Value); err == nil {
 			r.e.Approved = append(r.e.Approved, a)
 		}
-	case KeyReason:
+	case keyReason:
 		r.e.Reason = t.Value
-	case KeyChangeID:
+	case keyChangeID:
 		r.e.ChangeID = t.Value
 	}
 	if err != nil {
@@ -201,7 +201,7 @@ func (r *entryReader) add(key string, t Trailer) {
 
 // finish returns the entry, or the problems that make it unreadable.
 func (r *entryReader) finish() (policy.Entry, []string) {
-	for _, key := range []string{KeyRelease, KeyAction, KeyWeight} {
+	for _, key := range []string{keyRelease, keyAction, keyWeight} {
 		if !r.seen[key] {
 			r.problems = append(r.problems, problem(r.rollout, "missing "+key))
 		}
@@ -297,7 +297,7 @@ type fieldReader struct {
 
 // readFields parses s into fields, rejecting unknown and repeated keys.
 func readFields(s string, allowed ...string) (*fieldReader, error) {
-	fs, err := ParseFields(s)
+	fs, err := parseFields(s)
 	if err != nil {
 		return nil, err
 	}
@@ -393,18 +393,18 @@ func formatDuration(d time.Duration) string {
 	return s
 }
 
-// Field is one key=value pair of a ramp trailer's value, as in
+// field is one key=value pair of a ramp trailer's value, as in
 // "Ramp-Gate: name=success-rate verdict=pass bound=\">=0.995\"".
-type Field struct {
+type field struct {
 	Key   string
 	Value string
 }
 
-// FormatFields writes fields as space-separated key=value pairs. A value
+// formatFields writes fields as space-separated key=value pairs. A value
 // that is empty or holds anything but printable ASCII other than '"',
 // '\\' and '=' is double-quoted with Go escapes, so the result is one line.
 // Keys must be letters, digits, '.', '_' and '-'.
-func FormatFields(fields []Field) string {
+func formatFields(fields []field) string {
 	var b strings.Builder
 	for i, f := range fields {
 		if i > 0 {
@@ -433,10 +433,10 @@ func needsQuote(v string) bool {
 	return false
 }
 
-// ParseFields reads space-separated key=value pairs; a value is either a
+// parseFields reads space-separated key=value pairs; a value is either a
 // run of non-space bytes without '"', or a double-quoted Go string.
-func ParseFields(s string) ([]Field, error) {
-	var fields []Field
+func parseFields(s string) ([]field, error) {
+	var fields []field
 	for i := 0; ; {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 			i++
@@ -477,7 +477,7 @@ func ParseFields(s string) ([]Field, error) {
 			}
 			value = s[vs:i]
 		}
-		fields = append(fields, Field{Key: key, Value: value})
+		fields = append(fields, field{Key: key, Value: value})
 	}
 }
 

@@ -12,22 +12,22 @@ import (
 
 func TestFormatFieldsQuotesOnlyWhenNeeded(t *testing.T) {
 	for _, tc := range []struct {
-		fields []Field
+		fields []field
 		want   string
 	}{
-		{[]Field{{"name", "success-rate"}, {"verdict", "pass"}}, "name=success-rate verdict=pass"},
-		{[]Field{{"bound", ">=0.995"}}, `bound=">=0.995"`},
-		{[]Field{{"bound", "<=1.2x stable"}}, `bound="<=1.2x stable"`},
-		{[]Field{{"release", "2.4.0@sha256:abc"}}, "release=2.4.0@sha256:abc"},
-		{[]Field{{"key", "SHA256:uO7+/x="}}, `key="SHA256:uO7+/x="`},
-		{[]Field{{"k", ""}}, `k=""`},
-		{[]Field{{"reason", `a "b" \ c`}}, `reason="a \"b\" \\ c"`},
-		{[]Field{{"reason", "two\nlines\ttab"}}, `reason="two\nlines\ttab"`},
-		{[]Field{{"who", "zoë"}}, `who="zoë"`},
+		{[]field{{"name", "success-rate"}, {"verdict", "pass"}}, "name=success-rate verdict=pass"},
+		{[]field{{"bound", ">=0.995"}}, `bound=">=0.995"`},
+		{[]field{{"bound", "<=1.2x stable"}}, `bound="<=1.2x stable"`},
+		{[]field{{"release", "2.4.0@sha256:abc"}}, "release=2.4.0@sha256:abc"},
+		{[]field{{"key", "SHA256:uO7+/x="}}, `key="SHA256:uO7+/x="`},
+		{[]field{{"k", ""}}, `k=""`},
+		{[]field{{"reason", `a "b" \ c`}}, `reason="a \"b\" \\ c"`},
+		{[]field{{"reason", "two\nlines\ttab"}}, `reason="two\nlines\ttab"`},
+		{[]field{{"who", "zoë"}}, `who="zoë"`},
 		{nil, ""},
 	} {
-		if got := FormatFields(tc.fields); got != tc.want {
-			t.Errorf("FormatFields(%q) = %s, want %s", tc.fields, got, tc.want)
+		if got := formatFields(tc.fields); got != tc.want {
+			t.Errorf("formatFields(%q) = %s, want %s", tc.fields, got, tc.want)
 		}
 	}
 }
@@ -35,18 +35,18 @@ func TestFormatFieldsQuotesOnlyWhenNeeded(t *testing.T) {
 func TestParseFieldsReadsPlainAndQuotedValues(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want []Field
+		want []field
 	}{
 		{"", nil},
 		{"  \t ", nil},
-		{"a=1 b=\"x y\"  c=", []Field{{"a", "1"}, {"b", "x y"}, {"c", ""}}},
-		{"\tq=\"a=b\"\t", []Field{{"q", "a=b"}}},
-		{`r="\"q\" \\ \u00e9\x41"`, []Field{{"r", `"q" \ éA`}}},
-		{"x.y_z-1=a=b", []Field{{"x.y_z-1", "a=b"}}},
+		{"a=1 b=\"x y\"  c=", []field{{"a", "1"}, {"b", "x y"}, {"c", ""}}},
+		{"\tq=\"a=b\"\t", []field{{"q", "a=b"}}},
+		{`r="\"q\" \\ \u00e9\x41"`, []field{{"r", `"q" \ éA`}}},
+		{"x.y_z-1=a=b", []field{{"x.y_z-1", "a=b"}}},
 	} {
-		got, err := ParseFields(tc.in)
+		got, err := parseFields(tc.in)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("ParseFields(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			t.Errorf("parseFields(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
 }
@@ -64,9 +64,9 @@ func TestParseFieldsRejectsMalformedInput(t *testing.T) {
 		{`a=x"y`, "a: quote inside an unquoted value: quote the whole value"},
 		{`a="\q"`, `a: bad quoted value "\q": invalid syntax`},
 	} {
-		got, err := ParseFields(tc.in)
+		got, err := parseFields(tc.in)
 		if err == nil || err.Error() != tc.want {
-			t.Errorf("ParseFields(%q) = %q, %v; want error %q", tc.in, got, err, tc.want)
+			t.Errorf("parseFields(%q) = %q, %v; want error %q", tc.in, got, err, tc.want)
 		}
 	}
 }
@@ -76,7 +76,7 @@ func TestFormatFieldsThenParseFieldsGivesBackEveryField(t *testing.T) {
 	const keyBytes = "abcXYZ019._-"
 	pieces := []string{"a", "Z", "0", "=", `"`, `\`, " ", "\t", "\n", "\r", "é", "\x00", "\xff", "\x7f", ">=", "u00e9", "#", ":"}
 	for i := 0; i < 3000; i++ {
-		fields := make([]Field, r.Intn(4))
+		fields := make([]field, r.Intn(4))
 		for j := range fields {
 			var k, v strings.Builder
 			for n := 1 + r.Intn(5); n > 0; n-- {
@@ -85,15 +85,15 @@ func TestFormatFieldsThenParseFieldsGivesBackEveryField(t *testing.T) {
 			for n := r.Intn(6); n > 0; n-- {
 				v.WriteString(pieces[r.Intn(len(pieces))])
 			}
-			fields[j] = Field{k.String(), v.String()}
+			fields[j] = field{k.String(), v.String()}
 		}
-		s := FormatFields(fields)
+		s := formatFields(fields)
 		if strings.ContainsAny(s, "\n\r") || s != strings.TrimSpace(s) {
-			t.Fatalf("FormatFields(%q) = %q: want one line without surrounding whitespace", fields, s)
+			t.Fatalf("formatFields(%q) = %q: want one line without surrounding whitespace", fields, s)
 		}
-		got, err := ParseFields(s)
+		got, err := parseFields(s)
 		if err != nil || len(got) != len(fields) || (len(got) > 0 && !reflect.DeepEqual(got, fields)) {
-			t.Fatalf("ParseFields(FormatFields(%q)) = %q, %v", fields, got, err)
+			t.Fatalf("parseFields(formatFields(%q)) = %q, %v", fields, got, err)
 		}
 		if i < 20 && len(fields) > 0 && !strings.Contains(s, "\x00") {
 			msg := Append("Subj\n", []Trailer{{"Ramp-Gate", s}})
