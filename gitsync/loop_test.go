@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
 	"github.com/ramp-dev/ramp/policy"
 )
@@ -183,4 +185,29 @@ func TestLoopRequiringASignedTipDoesNotBuildOnAnUnsignedCommit(t *testing.T) {
 	}
 	w.approve("alice", "1.1.0", 2) // a signed commit on top: ramp goes on
 	w.expect(policy.ActionPause, 2, 10)
+}
+
+func TestPassLogsOneLinePerPushedCommit(t *testing.T) {
+	w := newWorld(t)
+	w.release("1.1.0")
+	var lines []string
+	log := funcr.New(func(prefix, args string) { lines = append(lines, args) }, funcr.Options{})
+	res, err := w.loop.Pass(logr.NewContext(context.Background(), log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := res.Pushed()
+	if len(pushed) != 1 || len(lines) != 1 {
+		t.Fatalf("pushed %d commits, logged %q: want one line for the one commit", len(pushed), lines)
+	}
+	want := `"level"=0 "msg"="pushed commit" "rollout"="demo" "release"="1.1.0" "step"=1 "action"="set-weight" "weight"=10 "commit"="` + pushed[0].Commit.String() + `"`
+	if lines[0] != want {
+		t.Fatalf("logged\n%s\nwant\n%s", lines[0], want)
+	}
+	// A pass that holds (step 2 waits for an approval) logs nothing.
+	w.expect(policy.ActionPause, 2, 10)
+	lines = nil
+	if _, err := w.loop.Pass(logr.NewContext(context.Background(), log)); err != nil || len(lines) != 0 {
+		t.Fatalf("holding pass: %v, logged %q", err, lines)
+	}
 }
