@@ -245,11 +245,14 @@ func (p *Prometheus) rangeQuery(ctx context.Context, query string, r v1.Range) (
 	}
 	stepMs := r.Step.Milliseconds()
 	startMs := r.Start.UnixMilli()
+	// Prometheus works in milliseconds: a range whose ends are not whole
+	// milliseconds may get a point past the last one asked for.
+	last := int(r.End.Sub(r.Start) / r.Step)
 	points := make(map[int]float64, len(matrix[0].Values))
 	for _, sp := range matrix[0].Values {
 		off := int64(sp.Timestamp) - startMs
 		i := int(math.Round(float64(off) / float64(stepMs)))
-		if d := off - int64(i)*stepMs; i >= 0 && 2*max(d, -d) < stepMs {
+		if d := off - int64(i)*stepMs; i >= 0 && i <= last && 2*max(d, -d) < stepMs {
 			points[i] = float64(sp.Value)
 		}
 	}

@@ -223,6 +223,20 @@ func TestGatesAgainstRealPrometheus(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a range whose ends are not whole milliseconds gets no point past its end", func(t *testing.T) {
+		// Prometheus rounds both ends to milliseconds: start x+0.0004s is
+		// read as x and end x+1.0003s as x+1s, so it answers a point at
+		// x+1s, past the one point a range shorter than a step holds.
+		gate := r.Spec.Gates[0]
+		start := closed.Add(-2 * time.Second).Truncate(time.Millisecond).Add(400 * time.Microsecond)
+		end := start.Add(time.Second - 100*time.Microsecond)
+		q := vars("2.0.0-healthy")
+		q.Window = "3s"
+		ms, err := prom.Measure(context.Background(), gate, q, start, end, time.Second)
+		if err != nil || len(ms) != 1 || !ms[0].At.Equal(start) {
+			t.Fatalf("got %d measurements (%+v), %v; want the one at %s", len(ms), ms, err, start)
+		}
+	})
 }
 
 func TestRenderQueryFillsEveryTemplateVariable(t *testing.T) {
