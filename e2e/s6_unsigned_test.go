@@ -16,7 +16,7 @@ import (
 // unsigned HEAD, so the cluster keeps the weight ramp set; ramp neither
 // builds on the edit (a signed commit on top would smuggle it into the
 // cluster) nor ignores it: the rollout holds and says why, until a signed
-// revert and a signed Ramp-Resume clear it.
+// revert and two people's signed Ramp-Resume clear it.
 func TestUnsignedHandEditOfAWeightIsRefusedAndHoldsTheRollout(t *testing.T) {
 	defer wallTime(t)()
 	w := e2etest.NewWorld(t, cluster, e2etest.Options{Spec: spec(false,
@@ -47,13 +47,16 @@ func TestUnsignedHandEditOfAWeightIsRefusedAndHoldsTheRollout(t *testing.T) {
 		t.Fatalf("HTTPRoute in the API server: %v (%v), want the canary still at ramp's 20", weights, err)
 	}
 
-	// A signed revert and a signed resume clear the hold; HEAD is signed
+	// A signed revert and two signed resumes clear the hold; HEAD is signed
 	// again, so Flux applies, and the rollout waits for its approval.
 	w.Dev.Pull()
 	w.Dev.Git("revert", "--no-edit", "-S", edit)
 	w.Dev.Git("push", "-q", "origin", "HEAD:main")
-	resume := w.Alice.Commit(true, "resume demo after the reverted hand edit", nil,
-		"Ramp-Resume: rollout=demo release="+e2etest.ReleaseVersion)
+	// Resuming over a hold takes two people, each with a reason.
+	w.Alice.Commit(true, "resume demo after the reverted hand edit", nil,
+		"Ramp-Resume: rollout=demo release="+e2etest.ReleaseVersion+` reason="hand edit reverted"`)
+	resume := w.Bob.Commit(true, "resume demo after the reverted hand edit", nil,
+		"Ramp-Resume: rollout=demo release="+e2etest.ReleaseVersion+` reason="checked the revert"`)
 	if err := e2etest.RequestReconcile(w.Ctx, cluster.Client, e2etest.GitRepositoryGVK, w.NS, e2etest.RepoName); err != nil {
 		t.Fatal(err)
 	}

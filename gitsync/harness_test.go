@@ -113,7 +113,9 @@ func (w *world) newLoop() *gitsync.Loop {
 	}
 	cfg := w.cfg
 	cfg.Keys, cfg.Signer = keys, signer
-	cfg.Guardrails = policy.DefaultGuardrails()
+	if cfg.Guardrails.MaxWeightStep == 0 {
+		cfg.Guardrails = policy.DefaultGuardrails()
+	}
 	cfg.Identity = gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return w.now }

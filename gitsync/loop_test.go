@@ -145,8 +145,17 @@ func TestLoopHoldsOnAnUnsignedHandEditAndAuditNamesIt(t *testing.T) {
 	if audit.Findings != 1 {
 		t.Fatalf("audit found %d findings, want 1: %+v", audit.Findings, audit.Rows)
 	}
-	// A signed resume by an approver accepts the edit; ramp moves on.
+	// Signed resumes with a reason by two approvers accept the edit;
+	// one is not enough, and one without a reason is refused.
 	w.command("alice", true, "resume demo", "Ramp-Resume: rollout=demo release=1.1.0")
+	if o := w.expect(policy.ActionNone, 1, 10); !strings.Contains(o.State.Rejected[len(o.State.Rejected)-1].Reason, "needs reason=") {
+		t.Fatalf("rejections %+v, want the resume without a reason refused", o.State.Rejected)
+	}
+	w.command("alice", true, "resume demo", `Ramp-Resume: rollout=demo release=1.1.0 reason="load test, agreed"`)
+	if o := w.expect(policy.ActionNone, 1, 10); !strings.Contains(o.Decision.WaitingFor, "1 so far") {
+		t.Fatalf("waiting for %q, want a second person's resume", o.Decision.WaitingFor)
+	}
+	w.command("bob", true, "resume demo", `Ramp-Resume: rollout=demo release=1.1.0 reason="agreed"`)
 	w.expect(policy.ActionPause, 2, 10)
 }
 

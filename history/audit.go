@@ -33,7 +33,7 @@ func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 		if err != nil {
 			return nil, err
 		}
-		rec, err := d.record(w, l.commit, parentTree, map[string]*policy.Rollout{r.Name(): r})
+		rec, err := d.record(w, l, parentTree, map[string]*policy.Rollout{r.Name(): r})
 		if err != nil {
 			return nil, err
 		}
@@ -45,7 +45,7 @@ func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 	s := policy.Base(r.Name(), "", "", 0)
 	for i := len(recs) - 1; i >= 0; i-- {
 		before := s
-		s = policy.Fold(s, r, recs[i])
+		s = policy.Fold(s, r, recs[i], d.Guardrails)
 		row := policy.AuditRecord(r, before, s, recs[i])
 		if row == nil || (release != "" && row.Release != release) {
 			continue

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
@@ -93,7 +94,7 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec, err := d.record(w, l.commit, parentTree, pending)
+		rec, err := d.record(w, l, parentTree, pending)
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +122,7 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 		}
 		s := st.base
 		for i := st.index; i >= 0; i-- {
-			s = policy.Fold(s, r, recs[i])
+			s = policy.Fold(s, r, recs[i], d.Guardrails)
 		}
 		snap.States[name] = s
 	}
@@ -169,7 +170,7 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec, err := d.record(w, l.commit, parentTree, snap.Rollouts)
+		rec, err := d.record(w, l, parentTree, snap.Rollouts)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +184,7 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
 		for name, r := range snap.Rollouts {
-			snap.States[name] = policy.Fold(snap.States[name], r, recs[i])
+			snap.States[name] = policy.Fold(snap.States[name], r, recs[i], d.Guardrails)
 		}
 	}
 	for name, s := range snap.States {
@@ -270,7 +271,8 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 // changed in each rollout's files. It returns nil when the commit concerns
 // none of them; otherwise the record also has the author, the time and
 // the verified signer.
-func (d *Deriver) record(w *walker, c *object.Commit, parentTree *object.Tree, rollouts map[string]*policy.Rollout) (*policy.Record, error) {
+func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts map[string]*policy.Rollout) (*policy.Record, error) {
+	c := l.commit
 	tree, err := w.rootTree(c)
 	if err != nil {
 		return nil, err
@@ -290,34 +292,89 @@ func (d *Deriver) record(w *walker, c *object.Commit, parentTree *object.Tree, r
 	if !relevant {
 		return nil, nil
 	}
-	d.finish(c, rec)
+	if err := d.finish(w, l, rec); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 
 // readTrailers fills the record's entries and commands from the commit
 // message, and reports whether it has any.
 func (d *Deriver) readTrailers(c *object.Commit, rec *policy.Record) bool {
-	if !strings.Contains(c.Message, "Ramp-") && !strings.Contains(c.Message, "ramp-") {
+	if !mentionsRamp(c.Message) {
 		return false
 	}
 	rec.Entries, rec.Commands, rec.Malformed = trailer.ParseRecord(trailer.Parse(c.Message))
 	return len(rec.Entries)+len(rec.Commands)+len(rec.Malformed) > 0
 }
 
+// mentionsRamp reports whether msg has "ramp-" in any case: trailer keys
+// match without regard to case, as in git, so RAMP-ABORT is Ramp-Abort.
+func mentionsRamp(msg string) bool {
+	const key = "ramp-"
+	for i := 0; i+len(key) <= len(msg); i++ {
+		if msg[i]|0x20 == 'r' && strings.EqualFold(msg[i:i+len(key)], key) {
+			return true
+		}
+	}
+	return false
+}
+
 // finish adds the author, time and verified signer of a relevant commit.
-func (d *Deriver) finish(c *object.Commit, rec *policy.Record) {
+// Key validity is judged no earlier than the newest of its parents: a
+// commit cannot be older than what it builds on, whatever date it claims.
+// For a commit that starts a release and merges other commits in, it also
+// verifies the commits the merge brings in: who wrote a release is whoever
+// signed its commits.
+func (d *Deriver) finish(w *walker, l link, rec *policy.Record) error {
+	c := l.commit
 	rec.Author = c.Author.Email
 	rec.Time = c.Committer.When
 	if d.Keys == nil {
 		rec.SignatureError = "no trusted keys configured"
-		return
+		return nil
 	}
-	signer, err := d.Keys.Verify(c)
+	notBefore, err := w.parentsTime(l)
 	if err != nil {
-		rec.SignatureError = err.Error()
-		return
+		return err
 	}
-	rec.Signer = signer
+	if signer, err := d.Keys.VerifyAt(c, notBefore); err != nil {
+		rec.SignatureError = err.Error()
+	} else {
+		rec.Signer = signer
+	}
+	if len(c.ParentHashes) < 2 || !startsRelease(rec) {
+		return nil
+	}
+	merged, err := w.mergedIn(c)
+	if err != nil {
+		return err
+	}
+	for _, m := range merged {
+		mt, err := w.parentsTime(link{commit: m})
+		if err != nil {
+			return err
+		}
+		signer, err := d.Keys.VerifyAt(m, mt)
+		if err != nil {
+			rec.MergedUnverified = append(rec.MergedUnverified, fmt.Sprintf("%s by %s (%v)", short(m.Hash), m.Author.Email, err))
+			continue
+		}
+		if !slices.Contains(rec.MergedSigners, signer.Principal) {
+			rec.MergedSigners = append(rec.MergedSigners, signer.Principal)
+		}
+	}
+	return nil
+}
+
+// startsRelease reports whether rec changes any rollout's release field.
+func startsRelease(rec *policy.Record) bool {
+	for _, ch := range rec.Changes {
+		if ch.Release != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func short(h plumbing.Hash) string { return h.String()[:10] }

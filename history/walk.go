@@ -6,6 +6,7 @@ import (
 	"io"
 	"iter"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -89,6 +90,72 @@ func (w *walker) firstParents(tip plumbing.Hash) iter.Seq2[link, error] {
 			c = parent
 		}
 	}
+}
+
+// parentsTime is the newest committer time of l.commit's parents (zero
+// for a root commit). l.parent, when set, is its first parent.
+func (w *walker) parentsTime(l link) (time.Time, error) {
+	var newest time.Time
+	for i, h := range l.commit.ParentHashes {
+		p := l.parent
+		if i > 0 || p == nil {
+			var err error
+			if p, err = w.repo.CommitObject(h); err != nil {
+				return newest, fmt.Errorf("read parent %s of %s: %w", h, short(l.commit.Hash), err)
+			}
+		}
+		if p.Committer.When.After(newest) {
+			newest = p.Committer.When
+		}
+	}
+	return newest, nil
+}
+
+// maxMerged bounds how many commits mergedIn reads for one merge.
+const maxMerged = 1000
+
+// mergedIn returns the commits merge c brings into its first parent's
+// history: those reachable from its other parents but not from the merge
+// base(s) with the first parent, newest first, at most maxMerged.
+func (w *walker) mergedIn(c *object.Commit) ([]*object.Commit, error) {
+	first, err := w.repo.CommitObject(c.ParentHashes[0])
+	if err != nil {
+		return nil, fmt.Errorf("read parent of %s: %w", short(c.Hash), err)
+	}
+	stop := map[plumbing.Hash]bool{first.Hash: true}
+	var queue []*object.Commit
+	for _, h := range c.ParentHashes[1:] {
+		p, err := w.repo.CommitObject(h)
+		if err != nil {
+			return nil, fmt.Errorf("read parent %s of %s: %w", h, short(c.Hash), err)
+		}
+		bases, err := first.MergeBase(p)
+		if err != nil {
+			return nil, fmt.Errorf("merge base of %s: %w", short(c.Hash), err)
+		}
+		for _, b := range bases {
+			stop[b.Hash] = true
+		}
+		queue = append(queue, p)
+	}
+	var out []*object.Commit
+	for len(queue) > 0 && len(out) < maxMerged {
+		m := queue[0]
+		queue = queue[1:]
+		if stop[m.Hash] {
+			continue
+		}
+		stop[m.Hash] = true
+		out = append(out, m)
+		for _, h := range m.ParentHashes {
+			p, err := w.repo.CommitObject(h)
+			if err != nil {
+				return nil, fmt.Errorf("read parent %s of %s: %w", h, short(m.Hash), err)
+			}
+			queue = append(queue, p)
+		}
+	}
+	return out, nil
 }
 
 // sameEntry reports whether path names the same object (or nothing) in
@@ -180,6 +247,13 @@ func (w *walker) change(tree, parent *object.Tree, r *policy.Rollout) (policy.Ch
 		return ch, err
 	}
 	ch.Target = !w.sameEntry(tree, parent, r.TargetFile())
+	if ch.Target {
+		if data, err := w.readFile(tree, r.TargetFile()); err == nil {
+			if weight, err := manifest.Weight(data, r); err == nil {
+				ch.Weight = &weight
+			}
+		}
+	}
 	ch.Spec = !w.sameEntry(tree, parent, r.Path)
 	return ch, nil
 }

@@ -18,10 +18,11 @@ func Base(name, release, stable string, weight int) State {
 	return s
 }
 
-// Fold returns the state after one commit of the release branch. Records
-// are folded oldest first; the same records always give the same state,
-// so a restarted ramp derives exactly what it had.
-func Fold(s State, r *Rollout, rec *Record) State {
+// Fold returns the state after one commit of the release branch, with the
+// guardrails' rules on who may give which command. Records are folded
+// oldest first; the same records always give the same state, so a
+// restarted ramp derives exactly what it had.
+func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	name := r.Name()
 	ch := rec.Changes[name]
 	isRamp := rec.Signer.In(RampGroup)
@@ -42,8 +43,8 @@ func Fold(s State, r *Rollout, rec *Record) State {
 
 	if ch.Stable != nil && *ch.Stable != s.Stable {
 		if !isRamp && s.InProgress() {
-			s.Holds = append(s.Holds, Hold{Commit: rec.Commit, Reason: fmt.Sprintf(
-				"commit %s by %s changed the stable field %s by hand", short(rec.Commit), rec.Author, r.Spec.Stable.File)})
+			s = hold(s, rec, fmt.Sprintf(
+				"commit %s by %s changed the stable field %s by hand", short(rec.Commit), rec.Author, r.Spec.Stable.File))
 		}
 		s.Stable = *ch.Stable
 	}
@@ -63,21 +64,28 @@ func Fold(s State, r *Rollout, rec *Record) State {
 			started = true
 		}
 	}
-	if ch.Target && !isRamp && s.InProgress() && !started {
-		s.Holds = append(s.Holds, Hold{Commit: rec.Commit, Reason: fmt.Sprintf(
-			"commit %s by %s edited the traffic target %s without ramp's signature", short(rec.Commit), rec.Author, r.TargetFile())})
+	if ch.Target && !isRamp && s.InProgress() {
+		what := "edited the traffic target"
+		if started {
+			what = "started release " + s.Release + " and also edited the traffic target"
+		}
+		s = hold(s, rec, fmt.Sprintf(
+			"commit %s by %s %s %s without ramp's signature", short(rec.Commit), rec.Author, what, r.TargetFile()))
+	}
+	if ch.Target && !isRamp && !s.InProgress() && !started {
+		s = drift(s, r, rec, ch)
 	}
 	if ch.Spec && !isRamp && s.InProgress() && !started {
-		s.Holds = append(s.Holds, Hold{Commit: rec.Commit, Reason: fmt.Sprintf(
+		s = hold(s, rec, fmt.Sprintf(
 			"commit %s by %s edited %s while release %s is in progress; a signed Ramp-Resume accepts the new spec",
-			short(rec.Commit), rec.Author, r.Path, s.Release)})
+			short(rec.Commit), rec.Author, r.Path, s.Release))
 	}
 	for _, e := range entries {
 		s = apply(s, rec, e)
 	}
 	for _, c := range rec.Commands {
 		if c.Rollout == name {
-			s = command(s, r, rec, c)
+			s = command(s, r, rec, c, g)
 		}
 	}
 	return s
@@ -91,6 +99,11 @@ func start(s State, rec *Record, release string) State {
 	prev := s
 	s = State{Rollout: prev.Rollout, Release: release, Stable: prev.Stable, Weight: prev.Weight,
 		Superseded: prev.Superseded, StartCommit: rec.Commit, StartAuthor: rec.Author, StartedAt: rec.Time}
+	if prev.DriftWeight != nil {
+		// A release does not start on top of a drift nobody accepted.
+		s.DriftWeight, s.Holds, s.Resumes = prev.DriftWeight, prev.Holds, prev.Resumes
+	}
+	s.StartSigners, s.StartUnverified = startSigners(rec)
 	switch {
 	case release != s.Stable:
 		s.Phase = PhaseProgressing
@@ -130,13 +143,34 @@ func apply(s State, rec *Record, e Entry) State {
 		s = settle(s)
 	case ActionAbort:
 		s.Phase = PhaseAborted
-		s.AbortBy, s.PausedBy, s.Holds = nil, nil, nil
+		s.AbortBy, s.PausedBy, s.Holds, s.Resumes = nil, nil, nil, nil
 	case ActionRollback:
 		if s.Release == s.Stable && s.Weight == 0 {
 			s = settle(s)
 		}
+	case ActionRestore:
+		s.DriftWeight, s.Holds, s.Resumes = nil, nil, nil
 	}
 	return s
+}
+
+// drift folds a change of the traffic target that ramp did not make while
+// no release is in flight: a weight other than the one ramp wrote holds
+// the rollout until people resume over it (or ramp restores it); one that
+// puts ramp's weight back ends the drift.
+func drift(s State, r *Rollout, rec *Record, ch Change) State {
+	switch {
+	case ch.Weight == nil:
+		return hold(s, rec, fmt.Sprintf("commit %s by %s edited the traffic target %s without ramp's signature, and its weight cannot be read",
+			short(rec.Commit), rec.Author, r.TargetFile()))
+	case *ch.Weight == s.Weight:
+		s.DriftWeight, s.Holds, s.Resumes = nil, nil, nil
+		return s
+	}
+	w := *ch.Weight
+	s.DriftWeight = &w
+	return hold(s, rec, fmt.Sprintf("commit %s by %s set the canary weight in %s to %d%% without ramp's signature (ramp's weight is %d%%)",
+		short(rec.Commit), rec.Author, r.TargetFile(), w, s.Weight))
 }
 
 // settle returns the state of a rollout with no release in flight: the
@@ -145,8 +179,19 @@ func settle(s State) State {
 	return Base(s.Rollout, s.Release, s.Stable, s.Weight)
 }
 
+// hold adds a hold caused by rec; resumes given before it do not cover it.
+func hold(s State, rec *Record, reason string) State {
+	h := Hold{Commit: rec.Commit, Reason: reason}
+	if rec.Signer != nil {
+		h.By = rec.Signer.Principal
+	}
+	s.Holds = append(s.Holds, h)
+	s.Resumes = nil
+	return s
+}
+
 // command folds one command a person gave, accepting or rejecting it.
-func command(s State, r *Rollout, rec *Record, c Command) State {
+func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 	reject := func(why string) State {
 		cc := c
 		s.Rejected = append(s.Rejected, Rejection{Commit: rec.Commit, Author: rec.Author, Command: &cc, Reason: why})
@@ -162,7 +207,7 @@ func command(s State, r *Rollout, rec *Record, c Command) State {
 	if c.Release != s.Release {
 		return reject(fmt.Sprintf("names release %s but the current release is %s", c.Release, s.Release))
 	}
-	if !s.InProgress() {
+	if !s.InProgress() && !(c.Kind == CommandResume && s.DriftWeight != nil) {
 		return reject(fmt.Sprintf("release %s is not in progress (phase %s)", s.Release, s.Phase))
 	}
 	by := &Rejection{Commit: rec.Commit, Author: rec.Author, Command: &c}
@@ -180,26 +225,51 @@ func command(s State, r *Rollout, rec *Record, c Command) State {
 					rec.Signer.Key, rec.Signer.Principal, st.Approval.Group, c.Step))
 			}
 		case st.Pause != nil && st.Pause.Duration.Duration == 0:
+			if why := g.Commands.Approve.refuses(rec.Signer); why != "" {
+				return reject(why + ", which approves pause steps")
+			}
 		default:
 			return reject(fmt.Sprintf("step %d is not an approval step", c.Step))
 		}
-		if sameperson(s.StartAuthor, rec.Author, rec.Signer.Principal) {
-			return reject(fmt.Sprintf("%s authored the start of release %s and cannot approve it", s.StartAuthor, s.Release))
+		if samePrincipal(s.StartSigners, rec.Signer.Principal) {
+			return reject(fmt.Sprintf("%s signed the start of release %s and cannot approve it", rec.Signer.Principal, s.Release))
 		}
 		for _, a := range s.Approvals {
-			if a.Step == c.Step && a.Key == rec.Signer.Key {
-				return s // the same key counts once
+			if a.Step == c.Step && (a.Key == rec.Signer.Key || samePrincipal([]string{a.Principal}, rec.Signer.Principal)) {
+				return s // a person counts once, whatever keys they hold
 			}
 		}
 		s.Approvals = append(s.Approvals, Approval{Step: c.Step, Principal: rec.Signer.Principal,
 			Key: rec.Signer.Key, Groups: groups, Commit: rec.Commit})
 	case CommandAbort:
+		if why := g.Commands.Abort.refuses(rec.Signer); why != "" {
+			return reject(why + ", which may abort")
+		}
 		s.AbortBy = by
 	case CommandPause:
+		if why := g.Commands.Pause.refuses(rec.Signer); why != "" {
+			return reject(why + ", which may pause")
+		}
 		s.PausedBy = by
 		s.Phase = PhasePaused
 	case CommandResume:
-		s.PausedBy, s.Holds = nil, nil
+		if why := (CommandRule{Groups: g.Commands.Resume.Groups}).refuses(rec.Signer); why != "" {
+			return reject(why + ", which may resume")
+		}
+		if len(s.Holds) > 0 {
+			var why string
+			if s, why = resumeOverHolds(s, rec, c, g); why != "" {
+				return reject(why)
+			}
+			if len(s.Holds) > 0 {
+				return s // more people must resume
+			}
+			if s.DriftWeight != nil {
+				// The edit is accepted: its weight is what the file holds.
+				s.Weight, s.DriftWeight = *s.DriftWeight, nil
+			}
+		}
+		s.PausedBy = nil
 		if s.Phase == PhasePaused {
 			s.Phase = PhaseProgressing
 		}
@@ -209,15 +279,75 @@ func command(s State, r *Rollout, rec *Record, c Command) State {
 	return s
 }
 
-// sameperson reports whether the author of a release's start commit is
-// among the given identities (the approval commit's author and the
-// signing key's principal), compared case-insensitively.
-func sameperson(startAuthor string, identities ...string) bool {
-	if startAuthor == "" {
-		return false
+// resumeOverHolds counts a resume over the current holds: by someone in a
+// group other than the engineers', who signed none of the commits that
+// caused them, with a reason when the rule asks for one. Once Count
+// distinct people have resumed, the holds are cleared. It returns why a
+// resume is refused, or "".
+func resumeOverHolds(s State, rec *Record, c Command, g Guardrails) (State, string) {
+	rule := g.Commands.Resume
+	reviewer := slices.ContainsFunc(rec.Signer.Groups, func(gr string) bool {
+		return gr != RampGroup && !slices.Contains(g.EngineerGroups, gr) && (len(rule.Groups) == 0 || slices.Contains(rule.Groups, gr))
+	})
+	if !reviewer {
+		return s, fmt.Sprintf("key %s (%s) is only in engineer groups %s and cannot resume over a hold",
+			rec.Signer.Key, rec.Signer.Principal, strings.Join(g.EngineerGroups, ", "))
 	}
-	for _, id := range identities {
-		if strings.EqualFold(strings.TrimSpace(id), strings.TrimSpace(startAuthor)) {
+	for _, h := range s.Holds {
+		if h.By != "" && samePrincipal([]string{h.By}, rec.Signer.Principal) {
+			return s, fmt.Sprintf("%s signed commit %s that caused the hold and cannot resume over it", rec.Signer.Principal, short(h.Commit))
+		}
+	}
+	if rule.RequireReason && strings.TrimSpace(c.Reason) == "" {
+		return s, "resuming over a hold needs reason=\"…\" (why the edit is accepted)"
+	}
+	for _, a := range s.Resumes {
+		if samePrincipal([]string{a.Principal}, rec.Signer.Principal) {
+			return s, "" // a person counts once
+		}
+	}
+	s.Resumes = append(s.Resumes, Approval{Principal: rec.Signer.Principal, Key: rec.Signer.Key, Groups: rec.Signer.Groups, Commit: rec.Commit})
+	if len(s.Resumes) >= max(rule.Count, 1) {
+		s.Holds, s.Resumes = nil, nil
+	}
+	return s, ""
+}
+
+// refuses says why signer may not give a command this rule governs, or "".
+func (cr CommandRule) refuses(signer *Signer) string {
+	if len(cr.Groups) == 0 || slices.ContainsFunc(cr.Groups, signer.In) {
+		return ""
+	}
+	return fmt.Sprintf("key %s (%s) is in none of the groups %s", signer.Key, signer.Principal, strings.Join(cr.Groups, ", "))
+}
+
+// startSigners are the verified principals of a release's start commit
+// and of the commits it merged in, and which of those commits are not
+// signed by a trusted key.
+func startSigners(rec *Record) (signers []string, unverified string) {
+	var missing []string
+	if rec.Signer != nil {
+		signers = append(signers, rec.Signer.Principal)
+	} else {
+		missing = append(missing, fmt.Sprintf("start commit %s by %s (%s)", short(rec.Commit), rec.Author, signatureProblem(rec)))
+	}
+	for _, p := range rec.MergedSigners {
+		if !slices.Contains(signers, p) {
+			signers = append(signers, p)
+		}
+	}
+	missing = append(missing, rec.MergedUnverified...)
+	if len(missing) > 0 {
+		unverified = "not signed by a trusted key: " + strings.Join(missing, "; ")
+	}
+	return signers, unverified
+}
+
+// samePrincipal reports whether p is among principals, compared
+// case-insensitively.
+func samePrincipal(principals []string, p string) bool {
+	for _, q := range principals {
+		if strings.EqualFold(strings.TrimSpace(q), strings.TrimSpace(p)) {
 			return true
 		}
 	}

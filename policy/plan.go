@@ -59,6 +59,9 @@ func nextMeasurement(r *Rollout, a *Analysis) time.Duration {
 func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decision {
 	steps := r.Steps()
 	p := planner{r: r, s: s, ev: ev, now: now, steps: steps}
+	if s.DriftWeight != nil {
+		return p.drift(g)
+	}
 	switch s.Phase {
 	case PhaseStable:
 		if s.Weight > 0 {
@@ -98,12 +101,21 @@ func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decisi
 	if err := CheckRelease(r, g, s.Release); err != nil {
 		return p.hold("a release that meets the guardrails", err.Error())
 	}
+	if g.RequireSignedStart && s.StartUnverified != "" {
+		return p.hold("a release started by signed commits",
+			"guardrail requireSignedStart: separation of duties cannot be verified for release "+s.Release+": "+s.StartUnverified)
+	}
 	if len(s.Holds) > 0 {
 		var rs []string
 		for _, h := range s.Holds {
 			rs = append(rs, h.Reason)
 		}
-		return p.hold("a signed Ramp-Resume or Ramp-Abort", strings.Join(rs, "; "))
+		need := max(g.Commands.Resume.Count, 1)
+		waiting := fmt.Sprintf("a signed Ramp-Resume or Ramp-Abort (resuming takes %d people", need)
+		if g.Commands.Resume.RequireReason {
+			waiting += " with reason="
+		}
+		return p.hold(waiting+fmt.Sprintf(", %d so far)", len(s.Resumes)), strings.Join(rs, "; "))
 	}
 	if s.Phase == PhasePaused {
 		who := "a person"
@@ -119,6 +131,22 @@ func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decisi
 		return p.promote(nil, nil)
 	}
 	return p.current()
+}
+
+// drift answers a traffic target changed by someone else while no release
+// was in flight: ramp restores its weight (spec.onDrift: restore) or holds
+// until people resume over the change; a new release waits as well.
+func (p *planner) drift(g Guardrails) Decision {
+	var rs []string
+	for _, h := range p.s.Holds {
+		rs = append(rs, h.Reason)
+	}
+	why := strings.Join(rs, "; ")
+	if p.r.Spec.OnDrift == OnDriftRestore {
+		return p.act(ActionRestore, 0, p.s.Weight, fmt.Sprintf("onDrift: restore: canary weight back to %d%%: %s", p.s.Weight, why))
+	}
+	need := max(g.Commands.Resume.Count, 1)
+	return p.hold(fmt.Sprintf("a signed Ramp-Resume accepting the change (resuming takes %d people, %d so far), or spec.onDrift: restore", need, len(p.s.Resumes)), why)
 }
 
 type planner struct {

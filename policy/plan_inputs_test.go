@@ -103,3 +103,52 @@ func TestLiveAtIsTheLaterOfCommitAndApply(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanHoldsAnUnsignedStartWhenTheGuardrailsRequireSignedStarts(t *testing.T) {
+	s := *at(0, 0, func(s *State) {
+		s.StartUnverified = "not signed by a trusted key: start commit start by dev@example.com (unsigned)"
+	})
+	g := DefaultGuardrails()
+	if d := Plan(planRollout(), s, live, t0, g); d.Action != ActionSetWeight {
+		t.Fatalf("without the guardrail: %q (%s), want step 1 to start", d.Action, d.Reason)
+	}
+	g.RequireSignedStart = true
+	d := Plan(planRollout(), s, live, t0, g)
+	want := "guardrail requireSignedStart: separation of duties cannot be verified for release 2.0: not signed by a trusted key: start commit start by dev@example.com (unsigned)"
+	if !d.Holds() || d.Reason != want || d.WaitingFor != "a release started by signed commits" {
+		t.Fatalf("got %q (%q, waiting for %q), want a hold: %q", d.Action, d.Reason, d.WaitingFor, want)
+	}
+}
+
+func TestPlanSaysHowManyPeopleMustResumeOverAHold(t *testing.T) {
+	s := *at(3, 50, func(s *State) {
+		s.Holds = []Hold{{Commit: "edit", Reason: "commit edit by bob@example.com edited the traffic target"}}
+		s.Resumes = []Approval{{Principal: "alice@example.com"}}
+	})
+	d := Plan(planRollout(), s, live, t0, DefaultGuardrails())
+	if want := "a signed Ramp-Resume or Ramp-Abort (resuming takes 2 people with reason=, 1 so far)"; !d.Holds() || d.WaitingFor != want {
+		t.Fatalf("waiting for %q, want %q", d.WaitingFor, want)
+	}
+}
+
+func TestPlanAnswersDriftByHoldingOrRestoring(t *testing.T) {
+	drifted := State{Rollout: "demo", Phase: PhaseStable, Release: "1.0", Stable: "1.0", Weight: 0, DriftWeight: intp(77),
+		Holds: []Hold{{Commit: "edit", Reason: "commit edit by bob@example.com set the canary weight in apps/demo/route.yaml to 77% without ramp's signature (ramp's weight is 0%)"}}}
+	d := Plan(planRollout(), drifted, live, t0, DefaultGuardrails())
+	if !d.Holds() || !strings.Contains(d.Reason, "to 77% without ramp's signature") ||
+		d.WaitingFor != "a signed Ramp-Resume accepting the change (resuming takes 2 people, 0 so far), or spec.onDrift: restore" {
+		t.Fatalf("got %q (%q, waiting for %q), want a hold naming the drift", d.Action, d.Reason, d.WaitingFor)
+	}
+	r := planRollout()
+	r.Spec.OnDrift = OnDriftRestore
+	d = Plan(r, drifted, live, t0, DefaultGuardrails())
+	if d.Action != ActionRestore || d.Weight != 0 || !strings.HasPrefix(d.Reason, "onDrift: restore: canary weight back to 0%") {
+		t.Fatalf("got %q weight %d (%q), want a restore to weight 0", d.Action, d.Weight, d.Reason)
+	}
+	// A release that started on top of the drift holds too.
+	started := drifted
+	started.Phase, started.Release = PhaseProgressing, "2.0"
+	if d := Plan(planRollout(), started, live, t0, DefaultGuardrails()); !d.Holds() || !strings.Contains(d.Reason, "77%") {
+		t.Fatalf("got %q (%q), want the new release to hold on the drift", d.Action, d.Reason)
+	}
+}

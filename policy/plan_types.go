@@ -102,9 +102,49 @@ type Guardrails struct {
 	// HighRiskNeedsCheck requires an analysis or approval step before the
 	// final step for riskTier high.
 	HighRiskNeedsCheck bool `json:"highRiskNeedsCheck" yaml:"highRiskNeedsCheck"`
+	// RequireSignedStart holds a release whose start commit, or a commit
+	// it merged in, is not signed by a trusted key: without signatures
+	// separation of duties cannot be verified.
+	RequireSignedStart bool `json:"requireSignedStart" yaml:"requireSignedStart"`
+	// EngineerGroups are the key groups of the people who make changes
+	// (trusted for a signed branch tip, say) as opposed to those who
+	// review them: their keys do not count towards resuming over a hold.
+	EngineerGroups []string `json:"engineerGroups" yaml:"engineerGroups"`
+	// Commands say which key groups may give each command.
+	Commands CommandRules `json:"commands" yaml:"commands"`
 }
 
-// DefaultGuardrails are used when none are configured.
+// CommandRules say who may give each command. An empty list of groups
+// means any approver group (any group but ramp's own).
+type CommandRules struct {
+	// Approve lists the groups that may approve a `pause: {}` step (an
+	// approval step names its own group).
+	Approve CommandRule `json:"approve" yaml:"approve"`
+	Abort   CommandRule `json:"abort" yaml:"abort"`
+	Pause   CommandRule `json:"pause" yaml:"pause"`
+	// Resume of a person's pause takes one key of these groups. Resuming
+	// over a hold (a hand edit, a spec edited mid-release) takes Count
+	// distinct people of these groups but EngineerGroups, none of whom
+	// signed a commit that caused the hold, each with a reason when
+	// RequireReason is set.
+	Resume ResumeRule `json:"resume" yaml:"resume"`
+}
+
+// CommandRule is who may give one command.
+type CommandRule struct {
+	Groups []string `json:"groups" yaml:"groups"`
+}
+
+// ResumeRule is who may resume, and how many people accept a hold.
+type ResumeRule struct {
+	Groups        []string `json:"groups" yaml:"groups"`
+	Count         int      `json:"count" yaml:"count"`
+	RequireReason bool     `json:"requireReason" yaml:"requireReason"`
+}
+
+// DefaultGuardrails are used when none are configured. Resuming over a
+// hold takes two people with a reason each.
 func DefaultGuardrails() Guardrails {
-	return Guardrails{MaxWeightStep: 50, HighRiskNeedsCheck: true}
+	return Guardrails{MaxWeightStep: 50, HighRiskNeedsCheck: true,
+		Commands: CommandRules{Resume: ResumeRule{Count: 2, RequireReason: true}}}
 }

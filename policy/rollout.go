@@ -69,7 +69,17 @@ type Spec struct {
 	Strategy  Strategy  `yaml:"strategy"`
 	Gates     []Gate    `yaml:"gates"`
 	OnFailure OnFailure `yaml:"onFailure"`
+	// OnDrift says what a change to the traffic target that ramp did not
+	// make does while no release is in flight: hold (the default) until
+	// people resume over it, or restore ramp's weight.
+	OnDrift string `yaml:"onDrift"`
 }
+
+// What spec.onDrift may say.
+const (
+	OnDriftHold    = "hold"
+	OnDriftRestore = "restore"
+)
 
 // FieldRef names one scalar in one YAML file of the repository, by a field
 // path such as `images[name=demo].newTag` or `spec.rules[0].backendRefs[1].weight`.

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -147,7 +148,7 @@ func TestParseRejects(t *testing.T) {
 		{"a misspelt field, suggesting the right one", replace("  release: {", "  relase: {"),
 			file + `:9: spec.relase: unknown field (did you mean "release"?)`},
 		{"an unknown field, listing the known ones", insertAfter(6, "  colour: blue"),
-			file + ":7: spec.colour: unknown field (known fields: changeId, gates, kustomizations, onFailure, owner, release, riskTier, stable, strategy, target)"},
+			file + ":7: spec.colour: unknown field (known fields: changeId, gates, kustomizations, onDrift, onFailure, owner, release, riskTier, stable, strategy, target)"},
 		{"a misspelt field in a step", replace("- pause: {duration: 2m}", "- pause: {duraton: 2m}"),
 			file + `:21: spec.strategy.canary.steps[4].pause.duraton: unknown field (did you mean "duration"?)`},
 		{"a weight that is a word", replace("setWeight: 50", "setWeight: ten"),
@@ -274,6 +275,9 @@ func TestDurationIsWrittenAsInASpec(t *testing.T) {
 	}
 }
 
+// resumeByTwo is the default rule: two people resume over a hold, with a reason.
+var resumeByTwo = policy.CommandRules{Resume: policy.ResumeRule{Count: 2, RequireReason: true}}
+
 func TestParseGuardrails(t *testing.T) {
 	def := policy.DefaultGuardrails()
 	tests := []struct {
@@ -283,14 +287,19 @@ func TestParseGuardrails(t *testing.T) {
 	}{
 		{"empty file: defaults", "", def},
 		{"absent fields keep defaults", "requireDigest: true\n",
-			policy.Guardrails{MaxWeightStep: 50, RequireDigest: true, HighRiskNeedsCheck: true}},
-		{"every field", "maxWeightStep: 25\nrequireDigest: true\nrequireChangeId: true\nhighRiskNeedsCheck: false\n",
-			policy.Guardrails{MaxWeightStep: 25, RequireDigest: true, RequireChangeID: true, HighRiskNeedsCheck: false}},
+			policy.Guardrails{MaxWeightStep: 50, RequireDigest: true, HighRiskNeedsCheck: true, Commands: resumeByTwo}},
+		{"every field", "maxWeightStep: 25\nrequireDigest: true\nrequireChangeId: true\nhighRiskNeedsCheck: false\n" +
+			"requireSignedStart: true\nengineerGroups: [dev]\ncommands:\n  approve: {groups: [sre]}\n  abort: {groups: [sre, oncall]}\n" +
+			"  pause: {groups: [sre]}\n  resume: {groups: [sre], count: 3, requireReason: false}\n",
+			policy.Guardrails{MaxWeightStep: 25, RequireDigest: true, RequireChangeID: true, HighRiskNeedsCheck: false,
+				RequireSignedStart: true, EngineerGroups: []string{"dev"}, Commands: policy.CommandRules{
+					Approve: policy.CommandRule{Groups: []string{"sre"}}, Abort: policy.CommandRule{Groups: []string{"sre", "oncall"}},
+					Pause: policy.CommandRule{Groups: []string{"sre"}}, Resume: policy.ResumeRule{Groups: []string{"sre"}, Count: 3}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g, err := policy.ParseGuardrails("guardrails.yaml", []byte(tt.yaml))
-			if err != nil || g != tt.want {
+			if err != nil || !reflect.DeepEqual(g, tt.want) {
 				t.Errorf("ParseGuardrails = %+v, %v, want %+v", g, err, tt.want)
 			}
 		})

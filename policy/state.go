@@ -33,6 +33,9 @@ const (
 	ActionComplete  Action = "complete"
 	ActionAbort     Action = "abort"
 	ActionRollback  Action = "rollback"
+	// ActionRestore puts back the weight ramp last wrote after a change
+	// ramp did not make (spec.onDrift: restore).
+	ActionRestore Action = "restore"
 )
 
 // CommandKind is a command a person gives in a signed commit's trailers.
@@ -113,6 +116,9 @@ type Change struct {
 	Target bool
 	// Spec is set when releases/<name>/rollout.yaml changed.
 	Spec bool
+	// Weight is the canary weight in the target file when Target is set
+	// and it can be read.
+	Weight *int
 }
 
 // Record is one commit of the release branch, read by the shell and
@@ -125,6 +131,10 @@ type Record struct {
 	// verify against any trusted key; SignatureError then says why.
 	Signer         *Signer
 	SignatureError string
+	// For a merge that starts a release: the principals who signed the
+	// commits it brings in, and those commits that did not verify.
+	MergedSigners    []string
+	MergedUnverified []string
 	// Entries are the Ramp-* entries of the commit, when it has any.
 	Entries []Entry
 	// Commands are the command trailers of the commit.
@@ -163,10 +173,19 @@ type State struct {
 	Step int `json:"step"`
 	// Weight is the canary weight ramp last wrote.
 	Weight int `json:"weight"`
+	// DriftWeight is the canary weight in the target file when a commit
+	// ramp did not make changed it while no release was in flight.
+	DriftWeight *int `json:"driftWeight,omitempty"`
 
 	StartCommit string    `json:"startCommit,omitempty"`
 	StartAuthor string    `json:"startAuthor,omitempty"`
 	StartedAt   time.Time `json:"startedAt,omitempty"`
+	// StartSigners are the verified principals who signed the start
+	// commit and the commits it merged in: none of them may approve the
+	// release. StartUnverified says which of those commits are not signed
+	// by a trusted key, so that separation of duties cannot be verified.
+	StartSigners    []string `json:"startSigners,omitempty"`
+	StartUnverified string   `json:"startUnverified,omitempty"`
 	// StepCommit is ramp's commit that entered Step, and StepAt its time.
 	StepCommit string    `json:"stepCommit,omitempty"`
 	StepAt     time.Time `json:"stepAt,omitempty"`
@@ -186,17 +205,23 @@ type State struct {
 	AbortBy *Rejection `json:"abortBy,omitempty"`
 	// Holds are reasons ramp must not move on: hand edits of managed
 	// files, a spec edited mid-release. A signed Ramp-Resume clears them.
-	Holds    []Hold      `json:"holds,omitempty"`
+	Holds []Hold `json:"holds,omitempty"`
+	// Resumes are the accepted resumes over the current holds so far, one
+	// per person, until there are enough to clear them.
+	Resumes  []Approval  `json:"resumes,omitempty"`
 	Rejected []Rejection `json:"rejected,omitempty"`
 	// Malformed lists unreadable ramp trailers (not from ramp's key they
 	// are rejected instead).
 	Malformed []string `json:"malformed,omitempty"`
 }
 
-// Hold is a reason found in history to stop until a person resumes.
+// Hold is a reason found in history to stop until people resume.
 type Hold struct {
 	Commit string `json:"commit"`
 	Reason string `json:"reason"`
+	// By is who signed the commit that caused the hold, if anyone did:
+	// they cannot resume over it.
+	By string `json:"by,omitempty"`
 }
 
 // InProgress reports whether a release is being exposed.

@@ -120,6 +120,11 @@ func (v *validator) spec() {
 	default:
 		v.fail("spec.riskTier", "%q is not one of low, medium, high", s.RiskTier)
 	}
+	switch s.OnDrift {
+	case "", OnDriftHold, OnDriftRestore:
+	default:
+		v.fail("spec.onDrift", "%q is not one of hold, restore", s.OnDrift)
+	}
 	if v.g.RequireChangeID && strings.TrimSpace(s.ChangeID) == "" {
 		v.fail("spec.changeId", "required by guardrail requireChangeId")
 	}

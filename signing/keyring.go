@@ -231,6 +231,15 @@ func lineAt(text string, i int) int { return strings.Count(text[:i], "\n") + 1 }
 // as git does; OpenPGP expiry and revocation at the signature's time. The
 // error says which: unsigned, a bad signature, an unknown key, or a key not allowed.
 func (k *Keyring) Verify(c *object.Commit) (*policy.Signer, error) {
+	return k.VerifyAt(c, time.Time{})
+}
+
+// VerifyAt is Verify with key validity judged no earlier than notBefore.
+// The times in a commit and in its signature are the signer's to choose;
+// a commit cannot have been made before the commits it descends from, so
+// passing the newest of its parents' times keeps a backdated commit from
+// using a key that had expired by then.
+func (k *Keyring) VerifyAt(c *object.Commit, notBefore time.Time) (*policy.Signer, error) {
 	sig := strings.TrimSpace(c.PGPSignature)
 	if sig == "" {
 		return nil, errUnsigned
@@ -241,12 +250,20 @@ func (k *Keyring) Verify(c *object.Commit) (*policy.Signer, error) {
 	}
 	switch {
 	case strings.HasPrefix(sig, sshSigHeader):
-		return k.verifySSH(payload, sig, c.Committer.When)
+		return k.verifySSH(payload, sig, later(c.Committer.When, notBefore))
 	case strings.HasPrefix(sig, pgpSigHeader):
-		return k.verifyPGP(payload, sig)
+		return k.verifyPGP(payload, sig, notBefore)
 	default:
 		return nil, fmt.Errorf("%w: unsupported signature format (want OpenPGP or SSH)", errBadSignature)
 	}
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (k *Keyring) verifySSH(payload []byte, armored string, when time.Time) (*policy.Signer, error) {
@@ -301,9 +318,10 @@ func (e sshEntry) refuses(when time.Time) string {
 }
 
 // verifyPGP judges key validity (expiry, revocation) at the signature's
-// own creation time, not the committer time: gpg stamps the signature a
-// moment after git stamps the commit, often in the next second.
-func (k *Keyring) verifyPGP(payload []byte, armored string) (*policy.Signer, error) {
+// own creation time, not the committer time (gpg stamps the signature a
+// moment after git stamps the commit, often in the next second), or at
+// notBefore when that is later.
+func (k *Keyring) verifyPGP(payload []byte, armored string, notBefore time.Time) (*policy.Signer, error) {
 	block, err := armor.Decode(strings.NewReader(armored))
 	if err != nil {
 		return nil, fmt.Errorf("%w: parse OpenPGP signature: %v", errBadSignature, err)
@@ -317,13 +335,14 @@ func (k *Keyring) verifyPGP(payload []byte, armored string) (*policy.Signer, err
 	if err != nil || !ok {
 		return nil, fmt.Errorf("%w: no OpenPGP signature packet", errBadSignature)
 	}
-	config := &packet.Config{Time: func() time.Time { return sig.CreationTime }}
+	when := later(sig.CreationTime, notBefore)
+	config := &packet.Config{Time: func() time.Time { return when }}
 	_, entity, err := openpgp.VerifyDetachedSignature(k.pgp, bytes.NewReader(payload), bytes.NewReader(body), config)
 	switch {
 	case errors.Is(err, pgperrors.ErrUnknownIssuer):
 		return nil, fmt.Errorf("%w %s", errUnknownKey, pgpIssuer(sig))
 	case errors.Is(err, pgperrors.ErrKeyExpired), errors.Is(err, pgperrors.ErrKeyRevoked), errors.Is(err, pgperrors.ErrSignatureExpired):
-		return nil, fmt.Errorf("%w: key %s at %s: %v", errKeyNotAllowed, pgpIssuer(sig), sig.CreationTime.UTC().Format(time.RFC3339), err)
+		return nil, fmt.Errorf("%w: key %s at %s: %v", errKeyNotAllowed, pgpIssuer(sig), when.UTC().Format(time.RFC3339), err)
 	case err != nil:
 		return nil, fmt.Errorf("%w: %v", errBadSignature, err)
 	}

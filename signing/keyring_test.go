@@ -322,3 +322,33 @@ func TestMatchPatternListFollowsOpenSSH(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyAtJudgesKeyValidityNoEarlierThanNotBefore: a commit signed
+// while its key was valid is refused when judged at a later time that
+// history proves (the newest commit it descends from).
+func TestVerifyAtJudgesKeyValidityNoEarlierThanNotBefore(t *testing.T) {
+	week := time.Now().Add(8 * 24 * time.Hour)
+
+	home, fpr, _, pub := gittest.GPGKeyExpiring(t, "bob@example.com", "1d")
+	dir, env := gpgGitRepo(t, sigTestKey{gpgHome: home, fingerprint: fpr})
+	c := systemGitCommit(t, dir, env, "approve", "-S")
+	k := mustLoadKeyring(t, keyDir(t, map[string]string{"sre.asc": pub}))
+	if s, err := k.VerifyAt(c, time.Time{}); err != nil || s.Principal != "bob@example.com" {
+		t.Fatalf("OpenPGP, judged at the signature's time: %+v, %v; want bob", s, err)
+	}
+	if _, err := k.VerifyAt(c, week); !errors.Is(err, errKeyNotAllowed) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("OpenPGP, judged 8 days later: %v, want the expired key refused", err)
+	}
+
+	alice := newSSHTestKey(t, "alice", "")
+	dir, env = sshGitRepo(t, alice)
+	c = systemGitCommit(t, dir, env, "approve", "-S")
+	until := time.Now().Add(24 * time.Hour).UTC().Format("20060102150405Z")
+	k = mustLoadKeyring(t, keyDir(t, map[string]string{"sre.allowed_signers": `alice@example.com valid-before="` + until + `" ` + alice.pubText + "\n"}))
+	if s, err := k.VerifyAt(c, time.Time{}); err != nil || s.Principal != "alice@example.com" {
+		t.Fatalf("SSH, judged at the committer time: %+v, %v; want alice", s, err)
+	}
+	if _, err := k.VerifyAt(c, week); !errors.Is(err, errKeyNotAllowed) || !strings.Contains(err.Error(), "expired (valid-before") {
+		t.Fatalf("SSH, judged 8 days later: %v, want the expired key refused", err)
+	}
+}

@@ -35,7 +35,7 @@ var rampKeys = []string{
 
 var actions = []policy.Action{
 	policy.ActionSetWeight, policy.ActionPause, policy.ActionAnalysis, policy.ActionPromote,
-	policy.ActionComplete, policy.ActionAbort, policy.ActionRollback,
+	policy.ActionComplete, policy.ActionAbort, policy.ActionRollback, policy.ActionRestore,
 }
 
 // ForEntry returns the trailers of one ramp commit for one rollout,

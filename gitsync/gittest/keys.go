@@ -83,13 +83,25 @@ func GPGKey(t testing.TB, email string) (home, fingerprint, armoredPriv, armored
 // exported private key is protected by it too.
 func GPGKeyWithPassphrase(t testing.TB, email, passphrase string) (home, fingerprint, armoredPriv, armoredPub string) {
 	t.Helper()
+	return gpgKey(t, email, passphrase, "never")
+}
+
+// GPGKeyExpiring is GPGKey for a key that expires after expire (gpg's
+// form: "1d", "2w").
+func GPGKeyExpiring(t testing.TB, email, expire string) (home, fingerprint, armoredPriv, armoredPub string) {
+	t.Helper()
+	return gpgKey(t, email, "", expire)
+}
+
+func gpgKey(t testing.TB, email, passphrase, expire string) (home, fingerprint, armoredPriv, armoredPub string) {
+	t.Helper()
 	home = GPGHome(t)
 	env := GitEnv(home)
 	gpg := func(args ...string) string {
 		base := []string{"--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", passphrase}
 		return run(t, env, nil, "gpg", append(base, args...)...)
 	}
-	gpg("--quick-gen-key", email, "ed25519", "sign", "never")
+	gpg("--quick-gen-key", email, "ed25519", "sign", expire)
 	for _, line := range strings.Split(gpg("--with-colons", "--list-secret-keys", email), "\n") {
 		if f := strings.Split(line, ":"); f[0] == "fpr" && len(f) > 9 && fingerprint == "" {
 			fingerprint = f[9]
