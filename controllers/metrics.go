@@ -117,7 +117,7 @@ func recordOutcomes(repo string, outcomes []gitsync.Outcome, states map[string]p
 			rolloutPhase.WithLabelValues(repo, o.Rollout, string(p)).Set(boolFloat(p == s.Phase))
 		}
 		rolloutStep.WithLabelValues(repo, o.Rollout).Set(float64(s.Step))
-		rolloutWeight.WithLabelValues(repo, o.Rollout).Set(float64(s.Weight))
+		rolloutWeight.WithLabelValues(repo, o.Rollout).Set(float64(s.LiveWeight()))
 		switch {
 		case len(o.Decision.Gates) > 0:
 			gates.forget(repo, o.Rollout)

@@ -28,7 +28,7 @@ func rolloutStatuses(prev []rampv1.RolloutStatus, outcomes []gitsync.Outcome, st
 			continue
 		}
 		st.Release, st.Stable, st.Phase = s.Release, s.Stable, string(s.Phase)
-		st.Step, st.Weight, st.LastCommit = s.Step, s.Weight, s.LastCommit
+		st.Step, st.Weight, st.LastCommit = s.Step, s.LiveWeight(), s.LastCommit
 		if s.InProgress() {
 			progressing++
 		}

@@ -224,6 +224,15 @@ type Hold struct {
 	By string `json:"by,omitempty"`
 }
 
+// LiveWeight is the canary weight the target file holds as far as history
+// tells: the drifted weight when someone else changed it, else ramp's.
+func (s *State) LiveWeight() int {
+	if s.DriftWeight != nil {
+		return *s.DriftWeight
+	}
+	return s.Weight
+}
+
 // InProgress reports whether a release is being exposed.
 func (s *State) InProgress() bool {
 	return s.Phase == PhaseProgressing || s.Phase == PhasePaused || s.Phase == PhasePromoted

@@ -32,7 +32,7 @@ type rolloutStatus struct {
 func toStatus(o gitsync.Outcome) rolloutStatus {
 	s, d := o.State, o.Decision
 	st := rolloutStatus{Name: o.Rollout, Release: s.Release, Stable: s.Stable, Phase: string(s.Phase),
-		Weight: s.Weight, WaitingFor: d.WaitingFor, Reason: d.Reason, Gates: d.Gates, Rejected: s.Rejected}
+		Weight: s.LiveWeight(), WaitingFor: d.WaitingFor, Reason: d.Reason, Gates: d.Gates, Rejected: s.Rejected}
 	if st.Rejected == nil {
 		st.Rejected = []policy.Rejection{}
 	}
