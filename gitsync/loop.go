@@ -36,6 +36,10 @@ type Config struct {
 	// spec.verify checks only HEAD: building on an unsigned commit would
 	// give it a trusted HEAD and smuggle it into the cluster.
 	RequireSignedTip bool
+	// CommandsRef, when set, is a branch (e.g. "ramp/commands") where
+	// people without push rights to the release branch push their signed
+	// commands; they count after the release branch's history.
+	CommandsRef string
 	// DryRun plans without committing.
 	DryRun bool
 	// Now is the planner's clock (nil: time.Now); ramp's commits carry
@@ -155,13 +159,17 @@ func (l *Loop) try(ctx context.Context) (Result, error) {
 	}
 	l.snap = snap
 	res := Result{Snapshot: snap}
+	states, err := l.withCommands(ctx, snap)
+	if err != nil {
+		return res, err
+	}
 	untrusted := ""
 	if l.cfg.RequireSignedTip {
 		untrusted = l.untrustedTip(tip)
 	}
 	head := tip
 	for _, name := range sortedNames(snap) {
-		r, s := snap.Rollouts[name], snap.States[name]
+		r, s := snap.Rollouts[name], states[name]
 		ev := l.evidence(ctx, r, s)
 		ev.SpecError, ev.UntrustedTip = snap.Invalid[name], untrusted
 		d := policy.Plan(r, s, ev, l.cfg.Now(), l.cfg.Guardrails)
@@ -194,6 +202,31 @@ func (l *Loop) try(ctx context.Context) (Result, error) {
 	}
 	res.Snapshot = l.snap
 	return res, nil
+}
+
+// commandsSlack is how much earlier than a release's start a command on
+// the commands ref may be dated and still be read: clocks differ.
+const commandsSlack = time.Hour
+
+// withCommands returns the states of snap with the commands of the
+// commands ref, when one is configured and a release is in flight.
+func (l *Loop) withCommands(ctx context.Context, snap *history.Snapshot) (map[string]policy.State, error) {
+	since, needed := history.CommandsSince(snap)
+	if l.cfg.CommandsRef == "" || !needed {
+		return snap.States, nil
+	}
+	tip, err := l.repo.FetchCommands(ctx, l.cfg.CommandsRef)
+	if err != nil {
+		return nil, err
+	}
+	if !since.IsZero() {
+		since = since.Add(-commandsSlack)
+	}
+	recs, err := l.deriver.Commands(tip, snap.Tip, since)
+	if err != nil {
+		return nil, fmt.Errorf("read commands ref %s: %w", l.cfg.CommandsRef, err)
+	}
+	return l.deriver.WithCommands(snap, recs), nil
 }
 
 // evidence is the configured evidence of a rollout with a valid spec.

@@ -21,7 +21,11 @@ type Audit struct {
 // is set only that release's rows are kept. Findings: ramp trailers
 // without ramp's signature, a managed file edited by hand while a release
 // was in flight, and approvals recorded by ramp that history does not hold.
-func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release string) (*Audit, error) {
+//
+// commands are the records of a commands ref (Commands): an approval a
+// step commit names that is not on the release branch is looked up there,
+// judged by the same rules, and listed just before the step that used it.
+func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release string, commands ...*policy.Record) (*Audit, error) {
 	// Read the records newest first, then fold them oldest first.
 	w := newWalker(d.Repo)
 	var recs []*policy.Record
@@ -43,15 +47,36 @@ func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 	}
 	a := &Audit{Rollout: r.Name(), Release: release}
 	s := policy.Base(r.Name(), "", "", 0)
-	for i := len(recs) - 1; i >= 0; i-- {
+	fold := func(rec *policy.Record) {
 		before := s
-		s = policy.Fold(s, r, recs[i], d.Guardrails)
-		row := policy.AuditRecord(r, before, s, recs[i])
+		s = policy.Fold(s, r, rec, d.Guardrails)
+		row := policy.AuditRecord(r, before, s, rec)
 		if row == nil || (release != "" && row.Release != release) {
-			continue
+			return
 		}
 		a.Findings += len(row.Findings)
 		a.Rows = append(a.Rows, *row)
+	}
+	byCommit := map[string]*policy.Record{}
+	for _, c := range commands {
+		byCommit[c.Commit] = c
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		for _, e := range recs[i].Entries {
+			for _, ap := range e.Approved {
+				if c := byCommit[ap.Commit]; c != nil {
+					delete(byCommit, ap.Commit)
+					fold(c)
+				}
+			}
+		}
+		// The commands a merge brought in get rows of their own, after it.
+		rec := *recs[i]
+		rec.Merged = nil
+		fold(&rec)
+		for _, m := range recs[i].Merged {
+			fold(m)
+		}
 	}
 	return a, nil
 }

@@ -279,6 +279,16 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 	}
 	rec := &policy.Record{Commit: c.Hash.String(), Changes: map[string]policy.Change{}}
 	relevant := d.readTrailers(c, rec)
+	var merged []*object.Commit
+	if len(c.ParentHashes) > 1 {
+		if merged, err = w.mergedIn(c); err != nil {
+			return nil, err
+		}
+		if rec.Merged, err = d.commandRecords(w, merged); err != nil {
+			return nil, err
+		}
+		relevant = relevant || len(rec.Merged) > 0
+	}
 	for name, r := range rollouts {
 		ch, err := w.change(tree, parentTree, r)
 		if err != nil {
@@ -295,7 +305,61 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 	if err := d.finish(w, l, rec); err != nil {
 		return nil, err
 	}
+	if startsRelease(rec) {
+		if err := d.mergedSigners(w, merged, rec); err != nil {
+			return nil, err
+		}
+	}
 	return rec, nil
+}
+
+// commandRecords returns the records of the commits cs (newest first)
+// that give commands, oldest first: their commands and verified signers
+// only. Ramp's own trailers never count outside the release branch's
+// first-parent history.
+func (d *Deriver) commandRecords(w *walker, cs []*object.Commit) ([]*policy.Record, error) {
+	var out []*policy.Record
+	for i := len(cs) - 1; i >= 0; i-- {
+		c := cs[i]
+		rec := &policy.Record{Commit: c.Hash.String()}
+		if !d.readTrailers(c, rec) || len(rec.Commands) == 0 {
+			continue
+		}
+		rec.Entries, rec.Malformed = nil, nil
+		if err := d.finish(w, link{commit: c}, rec); err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// mergedSigners records who signed the commits merged (newest first)
+// that change files, for a merge that starts a release: they wrote it.
+func (d *Deriver) mergedSigners(w *walker, merged []*object.Commit, rec *policy.Record) error {
+	if d.Keys == nil {
+		return nil
+	}
+	for _, m := range merged {
+		if len(m.ParentHashes) > 0 {
+			if p, err := w.repo.CommitObject(m.ParentHashes[0]); err == nil && p.TreeHash == m.TreeHash {
+				continue // changes nothing: a command, not authorship
+			}
+		}
+		mt, err := w.parentsTime(link{commit: m})
+		if err != nil {
+			return err
+		}
+		signer, err := d.Keys.VerifyAt(m, mt)
+		if err != nil {
+			rec.MergedUnverified = append(rec.MergedUnverified, fmt.Sprintf("%s by %s (%v)", short(m.Hash), m.Author.Email, err))
+			continue
+		}
+		if !slices.Contains(rec.MergedSigners, signer.Principal) {
+			rec.MergedSigners = append(rec.MergedSigners, signer.Principal)
+		}
+	}
+	return nil
 }
 
 // readTrailers fills the record's entries and commands from the commit
@@ -323,9 +387,6 @@ func mentionsRamp(msg string) bool {
 // finish adds the author, time and verified signer of a relevant commit.
 // Key validity is judged no earlier than the newest of its parents: a
 // commit cannot be older than what it builds on, whatever date it claims.
-// For a commit that starts a release and merges other commits in, it also
-// verifies the commits the merge brings in: who wrote a release is whoever
-// signed its commits.
 func (d *Deriver) finish(w *walker, l link, rec *policy.Record) error {
 	c := l.commit
 	rec.Author = c.Author.Email
@@ -342,27 +403,6 @@ func (d *Deriver) finish(w *walker, l link, rec *policy.Record) error {
 		rec.SignatureError = err.Error()
 	} else {
 		rec.Signer = signer
-	}
-	if len(c.ParentHashes) < 2 || !startsRelease(rec) {
-		return nil
-	}
-	merged, err := w.mergedIn(c)
-	if err != nil {
-		return err
-	}
-	for _, m := range merged {
-		mt, err := w.parentsTime(link{commit: m})
-		if err != nil {
-			return err
-		}
-		signer, err := d.Keys.VerifyAt(m, mt)
-		if err != nil {
-			rec.MergedUnverified = append(rec.MergedUnverified, fmt.Sprintf("%s by %s (%v)", short(m.Hash), m.Author.Email, err))
-			continue
-		}
-		if !slices.Contains(rec.MergedSigners, signer.Principal) {
-			rec.MergedSigners = append(rec.MergedSigners, signer.Principal)
-		}
 	}
 	return nil
 }

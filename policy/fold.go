@@ -83,9 +83,11 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	for _, e := range entries {
 		s = apply(s, rec, e)
 	}
-	for _, c := range rec.Commands {
-		if c.Rollout == name {
-			s = command(s, r, rec, c, g)
+	for _, m := range append([]*Record{rec}, rec.Merged...) {
+		for _, c := range m.Commands {
+			if c.Rollout == name {
+				s = command(s, r, m, c, g)
+			}
 		}
 	}
 	return s

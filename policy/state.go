@@ -135,6 +135,10 @@ type Record struct {
 	// commits it brings in, and those commits that did not verify.
 	MergedSigners    []string
 	MergedUnverified []string
+	// Merged are the records of the commits a merge brought in that give
+	// commands (an approval made in a pull request), oldest first. Their
+	// commands count as if given right after the merge.
+	Merged []*Record
 	// Entries are the Ramp-* entries of the commit, when it has any.
 	Entries []Entry
 	// Commands are the command trailers of the commit.

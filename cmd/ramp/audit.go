@@ -5,8 +5,10 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ramp-dev/ramp/history"
+	"github.com/ramp-dev/ramp/policy"
 	"github.com/spf13/cobra"
 )
 
@@ -49,7 +51,17 @@ func newAudit() *cobra.Command {
 				}
 				return &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", args[0], f.branch, f.repo)}
 			}
-			a, err := d.AuditRollout(tip, r, release)
+			var cmds []*policy.Record
+			if f.commandsRef != "" {
+				ctip, err := repo.FetchCommands(cmd.Context(), f.commandsRef)
+				if err != nil {
+					return err
+				}
+				if cmds, err = d.Commands(ctip, tip, time.Time{}); err != nil {
+					return err
+				}
+			}
+			a, err := d.AuditRollout(tip, r, release, cmds...)
 			if err != nil {
 				return err
 			}

@@ -80,8 +80,12 @@ func (sc *signedCommand) subject(c policy.Command) string {
 
 // commit makes the signed empty commit with subject, body (when set) and
 // c as its trailer, pushes it when --push is set and says what it committed.
+// With --commands-ref the commit goes on that branch instead.
 func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, body string) error {
 	t := trailer.ForCommand(c)
+	if sc.commandsRef != "" {
+		return sc.commitToCommandsRef(cmd, t, subject, body)
+	}
 	gitArgs := []string{"commit", "-S", "--allow-empty", "-m", subject}
 	if body != "" {
 		gitArgs = append(gitArgs, "-m", body)
@@ -97,6 +101,51 @@ func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, b
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "committed %s: %s: %s\n", sc.verb, t.Key, t.Value)
 	return nil
+}
+
+// commitToCommandsRef makes the signed command commit on top of the
+// commands ref (origin's, fetched; or the release branch when there is
+// none yet) without touching the working tree, points the local branch
+// of that name at it, and pushes it when --push is set. A push that is
+// not a fast-forward fails: fetch and run the command again.
+func (sc *signedCommand) commitToCommandsRef(cmd *cobra.Command, t trailer.Trailer, subject, body string) error {
+	ref := "refs/heads/" + sc.commandsRef
+	tracking := "refs/remotes/origin/" + sc.commandsRef
+	parent := "HEAD"
+	if _, err := gitOutput(sc.repo, "fetch", "-q", "origin", "+"+ref+":"+tracking); err == nil {
+		parent = tracking
+	} else if _, err := gitOutput(sc.repo, "rev-parse", "-q", "--verify", ref); err == nil {
+		parent = ref
+	}
+	msg := subject + "\n"
+	if body != "" {
+		msg += "\n" + body + "\n"
+	}
+	msg = trailer.Append(msg, []trailer.Trailer{t})
+	sha, err := gitOutput(sc.repo, "commit-tree", "-S", "-p", parent, "-m", strings.TrimRight(msg, "\n"), parent+"^{tree}")
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("git commit-tree -S failed (is a signing key configured? see `git config user.signingkey`): %w", err)}
+	}
+	if _, err := gitOutput(sc.repo, "update-ref", ref, sha); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("git update-ref %s: %w", ref, err)}
+	}
+	if sc.push {
+		if err := git(sc.repo, "push", "origin", sha+":"+ref); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("git push to %s: %w", ref, err)}
+		}
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "committed %s on %s (%.10s): %s: %s\n", sc.verb, sc.commandsRef, sha, t.Key, t.Value)
+	return nil
+}
+
+// gitOutput runs the user's git in dir and returns what it printed,
+// trimmed; its errors go to stderr.
+func gitOutput(dir string, args ...string) (string, error) {
+	c := exec.Command("git", args...)
+	c.Dir = dir
+	c.Stderr = os.Stderr
+	out, err := c.Output()
+	return strings.TrimSpace(string(out)), err
 }
 
 // newApprove: approve a step, by default the one in progress.

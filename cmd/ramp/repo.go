@@ -27,6 +27,9 @@ type repoFlags struct {
 	cache      string
 	sshKey     string
 	knownHosts string
+	// commandsRef is the branch people push signed commands to when
+	// they may not push to the release branch.
+	commandsRef string
 }
 
 func (f *repoFlags) add(cmd *cobra.Command) {
@@ -39,6 +42,7 @@ func (f *repoFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.cache, "cache-dir", "", "where clones of URLs are kept (default: the user cache dir)")
 	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for ssh:// URLs")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for ssh:// URLs (default ~/.ssh/known_hosts)")
+	fl.StringVar(&f.commandsRef, "commands-ref", "", "branch where people push signed commands when the release branch is protected, e.g. ramp/commands")
 }
 
 func (f *repoFlags) check() error {
@@ -128,6 +132,7 @@ func (f *repoFlags) loop(ctx context.Context, cfg gitsync.Config, trust signing.
 	if cfg.Guardrails, err = f.guard(); err != nil {
 		return nil, err
 	}
+	cfg.CommandsRef = f.commandsRef
 	if trust != nil {
 		if cfg.Keys == nil {
 			cfg.Keys = signing.NewKeyring()
