@@ -28,6 +28,8 @@ type repoConfig struct {
 	keys   *signing.Keyring
 	// promToken is Prometheus' bearer token.
 	promToken string
+	// guardrails are the platform's (spec.guardrailsRef), or the defaults.
+	guardrails policy.Guardrails
 	// versions are the resourceVersions of everything read: when one
 	// changes, the repository's loop is built again.
 	versions []string
@@ -78,6 +80,9 @@ func (c *configReader) read(ctx context.Context, obj *rampv1.ReleaseRepository) 
 		return nil, err
 	}
 	cfg.keys.Trust(policy.RampGroup, cfg.signer)
+	if cfg.guardrails, err = c.guardrails(ctx, obj, cfg); err != nil {
+		return nil, err
+	}
 	if p := obj.Spec.Prometheus; p != nil && p.SecretRef != nil {
 		s, err := c.secret(ctx, obj.Namespace, p.SecretRef.Name, "spec.prometheus.secretRef", cfg)
 		if err != nil {
@@ -204,6 +209,33 @@ func (c *configReader) loadKeyring(files map[string][]byte, what string) (*signi
 		return nil, &configError{ReasonInvalidSecret, fmt.Sprintf("spec.approvers: %s: %s", what, err)}
 	}
 	return keys, nil
+}
+
+// guardrails reads spec.guardrailsRef: the guardrails.yaml key of a
+// ConfigMap, parsed as `ramp --guardrails` does.
+func (c *configReader) guardrails(ctx context.Context, obj *rampv1.ReleaseRepository, cfg *repoConfig) (policy.Guardrails, error) {
+	ref := obj.Spec.GuardrailsRef
+	if ref == nil {
+		return policy.DefaultGuardrails(), nil
+	}
+	cm := &corev1.ConfigMap{}
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}
+	if err := c.reader.Get(ctx, key, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return policy.Guardrails{}, &configError{ReasonSecretNotFound, fmt.Sprintf("spec.guardrailsRef: ConfigMap %s not found", key)}
+		}
+		return policy.Guardrails{}, fmt.Errorf("spec.guardrailsRef: get ConfigMap %s: %w", key, err)
+	}
+	cfg.versions = append(cfg.versions, "configmap/"+cm.Name+"@"+cm.ResourceVersion)
+	data, ok := cm.Data[rampv1.GuardrailsKey]
+	if !ok {
+		return policy.Guardrails{}, &configError{ReasonInvalidSecret, fmt.Sprintf("spec.guardrailsRef: ConfigMap %s has no %s key", key, rampv1.GuardrailsKey)}
+	}
+	g, err := policy.ParseGuardrails("ConfigMap "+key.String()+" "+rampv1.GuardrailsKey, []byte(data))
+	if err != nil {
+		return policy.Guardrails{}, &configError{ReasonInvalidSecret, "spec.guardrailsRef: " + err.Error()}
+	}
+	return g, nil
 }
 
 // invalidKey is a configError about a key of Secret s.

@@ -16,7 +16,6 @@ import (
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/evidence"
 	"github.com/ramp-dev/ramp/gitsync"
-	"github.com/ramp-dev/ramp/policy"
 )
 
 // repoLoop is one ReleaseRepository's loop and the clone it works in.
@@ -133,13 +132,14 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		}
 	}
 	loop := gitsync.NewLoop(repo, gitsync.Config{
-		Keys:       cfg.keys,
-		Guardrails: policy.DefaultGuardrails(),
-		Signer:     cfg.signer,
-		Identity:   id,
-		Evidence:   flux.evidence,
-		Observe:    observeGit(key.String()),
-		Now:        r.now,
+		Keys:        cfg.keys,
+		Guardrails:  cfg.guardrails,
+		CommandsRef: obj.Spec.CommandsRef,
+		Signer:      cfg.signer,
+		Identity:    id,
+		Evidence:    flux.evidence,
+		Observe:     observeGit(key.String()),
+		Now:         r.now,
 		// A signed tip is checked against the same keyring.
 		RequireSignedTip: obj.Spec.RequireSignedTip == nil || *obj.Spec.RequireSignedTip,
 	})

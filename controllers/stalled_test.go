@@ -19,6 +19,7 @@ func TestBadSecretsStallWithAMessageNamingThem(t *testing.T) {
 	w.create(&corev1.Secret{ObjectMeta: w.meta("user-only"), Data: map[string][]byte{rampv1.UsernameKey: []byte("ramp")}})
 	w.create(&corev1.Secret{ObjectMeta: w.meta("ssh-no-hosts"), Data: map[string][]byte{rampv1.IdentityKey: w.rampKey}})
 	w.create(&corev1.ConfigMap{ObjectMeta: w.meta("no-trust"), Data: map[string]string{"README": "keys go here"}})
+	w.create(&corev1.ConfigMap{ObjectMeta: w.meta("bad-guardrails"), Data: map[string]string{rampv1.GuardrailsKey: "maxWeightStep: 20\ncommands:\n  resume: {count: two}\n"}})
 	w.start(nil)
 
 	cases := []struct {
@@ -40,6 +41,12 @@ func TestBadSecretsStallWithAMessageNamingThem(t *testing.T) {
 		{"approvers-empty", func(rr *rampv1.ReleaseRepository) {
 			rr.Spec.Approvers.ConfigMapRef.Name = "no-trust"
 		}, controllers.ReasonInvalidSecret, "ConfigMap " + w.ns + "/no-trust has no <group>.allowed_signers"},
+		{"guardrails-invalid", func(rr *rampv1.ReleaseRepository) {
+			rr.Spec.GuardrailsRef = &meta.LocalObjectReference{Name: "bad-guardrails"}
+		}, controllers.ReasonInvalidSecret, "spec.guardrailsRef: ConfigMap " + w.ns + "/bad-guardrails guardrails.yaml:3: commands.resume.count"},
+		{"guardrails-missing", func(rr *rampv1.ReleaseRepository) {
+			rr.Spec.GuardrailsRef = &meta.LocalObjectReference{Name: "no-guardrails"}
+		}, controllers.ReasonSecretNotFound, "spec.guardrailsRef: ConfigMap " + w.ns + "/no-guardrails not found"},
 		{"approvers-missing", func(rr *rampv1.ReleaseRepository) {
 			rr.Spec.Approvers.ConfigMapRef.Name = "gone"
 		}, controllers.ReasonSecretNotFound, "spec.approvers.configMapRef: ConfigMap " + w.ns + "/gone not found"},

@@ -33,6 +33,8 @@ const (
 	// Secret or ConfigMap: <group>.allowed_signers and <group>.asc.
 	AllowedSignersSuffix = ".allowed_signers"
 	ASCSuffix            = ".asc"
+	// GuardrailsKey is the key of the guardrails ConfigMap.
+	GuardrailsKey = "guardrails.yaml"
 )
 
 // ReleaseRepositorySpec says where a release repository is, how ramp
@@ -104,6 +106,21 @@ type ReleaseRepositorySpec struct {
 	// +optional
 	// +kubebuilder:default=true
 	RequireSignedTip *bool `json:"requireSignedTip,omitempty"`
+
+	// CommandsRef is a branch where people without push rights to Branch
+	// (a protected branch) push their signed commands (Ramp-Approve, …),
+	// e.g. ramp/commands. They count after Branch's history, by the same
+	// rules; the step commit on Branch names the approval it relied on.
+	// +optional
+	// +kubebuilder:validation:MaxLength=250
+	CommandsRef string `json:"commandsRef,omitempty"`
+
+	// GuardrailsRef names a ConfigMap whose guardrails.yaml key holds the
+	// platform's guardrails (the YAML `ramp --guardrails` reads): weight
+	// steps, digests, change ids, signed release starts, engineer groups
+	// and which groups may give which command. Without it, the defaults.
+	// +optional
+	GuardrailsRef *meta.LocalObjectReference `json:"guardrailsRef,omitempty"`
 
 	// Identity is the author and committer of ramp's commits.
 	// +optional

@@ -204,6 +204,11 @@ func (in *ReleaseRepositorySpec) DeepCopyInto(out *ReleaseRepositorySpec) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.GuardrailsRef != nil {
+		in, out := &in.GuardrailsRef, &out.GuardrailsRef
+		*out = new(meta.LocalObjectReference)
+		**out = **in
+	}
 	if in.Identity != nil {
 		in, out := &in.Identity, &out.Identity
 		*out = new(Identity)
