@@ -210,3 +210,21 @@ func TestDriftAfterCompletionIsSeenAndHoldsTheNextRelease(t *testing.T) {
 		t.Fatalf("next release: %q, want it held on the drift", o.Decision.Reason)
 	}
 }
+
+func TestDriftIsRestoredWhenTheSpecSaysSo(t *testing.T) {
+	w := newWorldWithSpec(t, policytest.CanaryYAML("demo", "setWeight: 10")+"  onDrift: restore\n")
+	w.pull()
+	gittest.WriteFiles(t, w.work, map[string]string{"apps/demo/route.yaml": gittest.Route("demo", 30)})
+	edit := commitAs(w, "mallory", "-am", "route 70/30 by hand")
+	o := w.expect(policy.ActionRestore, 0, 0)
+	if !strings.Contains(o.Decision.Reason, edit[:10]) {
+		t.Fatalf("restore %q, want it to name the edit %s", o.Decision.Reason, edit[:10])
+	}
+	w.pull()
+	if route, err := os.ReadFile(filepath.Join(w.work, "apps/demo/route.yaml")); err != nil || string(route) != gittest.Route("demo", 0) {
+		t.Fatalf("route after the restore:\n%s (%v)\nwant ramp's 100/0 back", route, err)
+	}
+	w.expect(policy.ActionNone, 0, 0)
+	w.release("1.1.0") // the next release starts normally
+	w.expect(policy.ActionSetWeight, 1, 10)
+}

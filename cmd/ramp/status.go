@@ -26,13 +26,19 @@ type rolloutStatus struct {
 	Next       string              `json:"next,omitempty"`
 	Gates      []policy.GateResult `json:"gates,omitempty"`
 	Invalid    string              `json:"invalid,omitempty"`
-	Rejected   []policy.Rejection  `json:"rejected"`
+	// Unverified says why separation of duties cannot be verified for
+	// the release: commits of its start not signed by a trusted key.
+	Unverified string             `json:"separationOfDutiesUnverified,omitempty"`
+	Rejected   []policy.Rejection `json:"rejected"`
 }
 
 func toStatus(o gitsync.Outcome) rolloutStatus {
 	s, d := o.State, o.Decision
 	st := rolloutStatus{Name: o.Rollout, Release: s.Release, Stable: s.Stable, Phase: string(s.Phase),
 		Weight: s.LiveWeight(), WaitingFor: d.WaitingFor, Reason: d.Reason, Gates: d.Gates, Rejected: s.Rejected}
+	if s.InProgress() {
+		st.Unverified = s.StartUnverified
+	}
 	if st.Rejected == nil {
 		st.Rejected = []policy.Rejection{}
 	}
@@ -144,6 +150,9 @@ func printStatus(w io.Writer, out []rolloutStatus) {
 		}
 		if s.Reason != "" && s.WaitingFor != "" {
 			fmt.Fprintf(w, "\n%s: %s\n", s.Name, s.Reason)
+		}
+		if s.Unverified != "" {
+			fmt.Fprintf(w, "%s: separation of duties cannot be verified: %s\n", s.Name, s.Unverified)
 		}
 		for _, g := range s.Gates {
 			fmt.Fprintf(w, "%s: gate %s\n", s.Name, gateLine(g))
