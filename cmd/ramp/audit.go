@@ -99,7 +99,7 @@ func printAudit(w io.Writer, a *history.Audit, verify bool) {
 	tw.Flush()
 	for _, r := range a.Rows {
 		for _, g := range r.Gates {
-			fmt.Fprintf(w, "%.10s gate %s\n", r.Commit, gateLine(g))
+			fmt.Fprintf(w, "%.10s gate %s\n", r.Commit, gateLine(g.GateResult))
 		}
 		for _, ap := range r.Approved {
 			fmt.Fprintf(w, "%.10s approved by %s key %s in commit %.10s\n", r.Commit, ap.Principal, ap.Key, ap.Commit)

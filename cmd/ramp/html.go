@@ -132,7 +132,7 @@ func tableRow(r policy.AuditRow) reportRow {
 		row.Signed = fmt.Sprintf("%s (%s)", r.Signer.Principal, strings.Join(r.Signer.Groups, ","))
 	}
 	for _, g := range r.Gates {
-		row.GateCells = append(row.GateCells, gateCell{Name: g.Name, Verdict: string(g.Verdict), Text: gateValues(g), Reason: g.Reason})
+		row.GateCells = append(row.GateCells, gateCell{Name: g.Name, Verdict: string(g.Verdict), Text: gateValues(g.GateResult), Reason: g.Reason})
 	}
 	for _, rj := range r.Rejected {
 		row.Problems = append(row.Problems, fmt.Sprintf("rejected %s by %s: %s", commandName(rj.Command), rj.Author, rj.Reason))
@@ -184,7 +184,7 @@ func buildTimeline(rows []policy.AuditRow) timeline {
 		for _, g := range r.Gates {
 			for j := range t.Gates {
 				if t.Gates[j].Name == g.Name {
-					t.Gates[j].add(x, r, g)
+					t.Gates[j].add(x, r, g.GateResult)
 				}
 			}
 		}
