@@ -1,9 +1,13 @@
 package history
 
 import (
+	"strings"
+
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ramp-dev/ramp/policy"
+	"github.com/ramp-dev/ramp/trailer"
 )
 
 // Audit is a rollout's history, oldest first.
@@ -13,23 +17,39 @@ type Audit struct {
 	Rows    []policy.AuditRow `json:"rows"`
 	// Findings counts the findings in Rows.
 	Findings int `json:"findings"`
+	// Releases are the complete records of the releases Rows start.
+	Releases []policy.ReleaseRecord `json:"releases,omitempty"`
 }
 
 // AuditRollout walks the whole first-parent history up to tip and lists
 // every commit that started a release of r, carried ramp's trailers for
-// it, gave a command for it or edited the files it manages. When release
-// is set only that release's rows are kept. Findings: ramp trailers
-// without ramp's signature, a managed file edited by hand while a release
-// was in flight, and approvals recorded by ramp that history does not hold.
+// it, gave a command for it or edited the files it manages, each read and
+// folded with the spec as it was at that commit (r, the spec at tip, where
+// the file is absent or invalid). When release is set only that release's
+// rows and record are kept. Findings: ramp trailers without ramp's
+// signature, a managed file edited by hand (or drifted), approvals
+// recorded by ramp that history does not hold, and gate results whose
+// query hash does not match the spec's query.
 //
 // commands are the records of a commands ref (Commands): an approval a
 // step commit names that is not on the release branch is looked up there,
 // judged by the same rules, and listed just before the step that used it.
+// The commands a merge brought in are listed right after the merge.
 func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release string, commands ...*policy.Record) (*Audit, error) {
 	// Read the records newest first, then fold them oldest first.
+	type audited struct {
+		rec     *policy.Record
+		spec    *specAt
+		message string
+	}
 	w := newWalker(d.Repo)
-	var recs []*policy.Record
+	specs := &specReader{w: w, tip: r, guardrails: d.Guardrails, seen: map[plumbing.Hash]*specAt{}}
+	var items []audited
 	for l, err := range w.firstParents(tip) {
+		if err != nil {
+			return nil, err
+		}
+		tree, err := w.rootTree(l.commit)
 		if err != nil {
 			return nil, err
 		}
@@ -37,46 +57,151 @@ func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 		if err != nil {
 			return nil, err
 		}
-		rec, err := d.record(w, l, parentTree, map[string]*policy.Rollout{r.Name(): r})
+		spec := specs.at(tree)
+		rec, err := d.record(w, l, parentTree, map[string]*policy.Rollout{r.Name(): spec.fold})
 		if err != nil {
 			return nil, err
 		}
 		if rec != nil {
-			recs = append(recs, rec)
+			items = append(items, audited{rec: rec, spec: spec, message: l.commit.Message})
 		}
-	}
-	a := &Audit{Rollout: r.Name(), Release: release}
-	s := policy.Base(r.Name(), "", "", 0)
-	fold := func(rec *policy.Record) {
-		before := s
-		s = policy.Fold(s, r, rec, d.Guardrails)
-		row := policy.AuditRecord(r, before, s, rec)
-		if row == nil || (release != "" && row.Release != release) {
-			return
-		}
-		a.Findings += len(row.Findings)
-		a.Rows = append(a.Rows, *row)
 	}
 	byCommit := map[string]*policy.Record{}
 	for _, c := range commands {
 		byCommit[c.Commit] = c
 	}
-	for i := len(recs) - 1; i >= 0; i-- {
-		for _, e := range recs[i].Entries {
+	a := &Audit{Rollout: r.Name(), Release: release}
+	s := policy.Base(r.Name(), "", "", 0)
+	var rows []policy.AuditRow
+	changedIn := ""
+	fold := func(rec *policy.Record, spec *specAt, message string) {
+		before := s
+		s = policy.Fold(s, spec.fold, rec, d.Guardrails)
+		row := policy.AuditRecord(spec.fold, before, s, rec)
+		if row == nil {
+			return
+		}
+		row.Spec = spec.version(r.Path, rec.Commit, changedIn)
+		if len(rec.Commands) > 0 {
+			row.Message = messageBody(message)
+		}
+		rows = append(rows, *row)
+	}
+	for i := len(items) - 1; i >= 0; i-- {
+		it := items[i]
+		if it.rec.Changes[r.Name()].Spec {
+			changedIn = it.rec.Commit
+		}
+		for _, e := range it.rec.Entries {
 			for _, ap := range e.Approved {
 				if c := byCommit[ap.Commit]; c != nil {
 					delete(byCommit, ap.Commit)
-					fold(c)
+					fold(c, it.spec, "")
 				}
 			}
 		}
-		// The commands a merge brought in get rows of their own, after it.
-		rec := *recs[i]
+		rec := *it.rec
 		rec.Merged = nil
-		fold(&rec)
-		for _, m := range recs[i].Merged {
-			fold(m)
+		fold(&rec, it.spec, it.message)
+		for _, m := range it.rec.Merged {
+			fold(m, it.spec, "")
+		}
+	}
+	for _, row := range rows {
+		if release == "" || row.Release == release {
+			a.Findings += len(row.Findings)
+			a.Rows = append(a.Rows, row)
+		}
+	}
+	for _, rec := range policy.ReleaseRecords(r.Name(), rows, specs.parsed()) {
+		if release == "" || rec.Release == release {
+			a.Releases = append(a.Releases, rec)
 		}
 	}
 	return a, nil
+}
+
+// specAt is a rollout's spec file at one commit.
+type specAt struct {
+	blob plumbing.Hash // zero when the file is absent
+	// rollout is the parsed file, nil when it did not parse; err says
+	// why it did not parse or validate.
+	rollout *policy.Rollout
+	err     error
+	// fold is the spec the audit folds the commit with: rollout when it
+	// validates, else the spec at the tip.
+	fold *policy.Rollout
+}
+
+// version describes the spec at commit, last changed in changedIn.
+func (s *specAt) version(path, commit, changedIn string) *policy.SpecVersion {
+	v := &policy.SpecVersion{Path: path, Commit: commit}
+	if s.blob.IsZero() {
+		return v
+	}
+	v.Blob, v.ChangedIn = s.blob.String(), changedIn
+	if s.err != nil {
+		v.Error = s.err.Error()
+	}
+	return v
+}
+
+// specReader reads one rollout's spec at the commits of a walk, parsing
+// each version of the file once.
+type specReader struct {
+	w          *walker
+	tip        *policy.Rollout
+	guardrails policy.Guardrails
+	seen       map[plumbing.Hash]*specAt
+	absent     *specAt
+}
+
+// at returns the spec in tree.
+func (sr *specReader) at(tree *object.Tree) *specAt {
+	h := sr.w.blobHash(tree, sr.tip.Path)
+	if h.IsZero() {
+		if sr.absent == nil {
+			sr.absent = &specAt{fold: sr.tip}
+		}
+		return sr.absent
+	}
+	if s, ok := sr.seen[h]; ok {
+		return s
+	}
+	s := &specAt{blob: h, fold: sr.tip}
+	data, err := sr.w.readFile(tree, sr.tip.Path)
+	if err == nil {
+		s.rollout, err = policy.Parse(sr.tip.Path, data)
+	}
+	if err == nil {
+		err = policy.Validate(s.rollout, sr.guardrails).Err()
+		if err == nil {
+			s.fold = s.rollout
+		}
+	}
+	s.err = err
+	sr.seen[h] = s
+	return s
+}
+
+// parsed returns the versions of the spec that parsed, by blob hash.
+func (sr *specReader) parsed() map[string]*policy.Rollout {
+	out := map[string]*policy.Rollout{}
+	for h, s := range sr.seen {
+		if s.rollout != nil {
+			out[h.String()] = s.rollout
+		}
+	}
+	return out
+}
+
+// messageBody is a commit message without its trailer block (its last
+// paragraph, when that holds trailers).
+func messageBody(message string) string {
+	message = strings.TrimSpace(message)
+	if len(trailer.Parse(message)) > 0 {
+		i := strings.LastIndex(message, "\n\n")
+		message = message[:max(i, 0)]
+	}
+	return strings.TrimSpace(message)
 }

@@ -17,21 +17,36 @@ type AuditRow struct {
 	What     string        `json:"what"`
 	Step     string        `json:"step,omitempty"`
 	Weight   *int          `json:"weight,omitempty"`
-	Gates    []GateResult  `json:"gates,omitempty"`
+	Gates    []AuditGate   `json:"gates,omitempty"`
 	Approved []ApprovalRef `json:"approved,omitempty"`
 	Reason   string        `json:"reason,omitempty"`
 	// Findings are what --verify fails on for this commit.
 	Findings []string `json:"findings,omitempty"`
 	// Rejected are commands in this commit that were not accepted.
 	Rejected []Rejection `json:"rejected,omitempty"`
+	// ChangeID is the change id ramp recorded (Ramp-Change-Id).
+	ChangeID string `json:"changeId,omitempty"`
+	// Spec is the version of the rollout spec at this commit.
+	Spec *SpecVersion `json:"spec,omitempty"`
+	// Message is the message of a commit giving commands, without its
+	// trailers: where a reason given outside the trailers is.
+	Message string `json:"message,omitempty"`
+}
+
+// AuditGate is a gate result ramp recorded, with the text of the query
+// whose hash the result carries, as the spec at the commit has it.
+type AuditGate struct {
+	GateResult
+	QueryText string `json:"queryText,omitempty"`
 }
 
 // AuditRecord describes one record of r's history for the audit, given
 // the states Fold returned before and after it, or returns nil when the
-// record is not about r. Its findings are ramp trailers without ramp's
-// signature, holds the record put on r (a managed file edited by hand
-// while a release was in flight) and approvals recorded by ramp that the
-// state before does not hold.
+// record is not about r; r is the spec at the record's commit. Its
+// findings are ramp trailers without ramp's signature, holds the record
+// put on r (a managed file edited by hand while a release was in flight),
+// approvals recorded by ramp that the state before does not hold, and
+// recorded gate results whose query hash does not match the query of r.
 func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	row := &AuditRow{Commit: rec.Commit, Time: rec.Time, Author: rec.Author, Signer: rec.Signer, Release: after.Release}
 	ch := rec.Changes[r.Name()]
@@ -51,7 +66,15 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 			row.Step = fmt.Sprintf("%d/%d", e.Step, e.Steps)
 		}
 		w := e.Weight
-		row.Weight, row.Gates, row.Approved = &w, e.Gates, e.Approved
+		row.Weight, row.Approved, row.ChangeID = &w, e.Approved, e.ChangeID
+		row.Gates = nil
+		for _, g := range e.Gates {
+			ag, finding := auditGate(r, g)
+			row.Gates = append(row.Gates, ag)
+			if finding != "" {
+				row.Findings = append(row.Findings, finding)
+			}
+		}
 		for _, ap := range e.Approved {
 			if !hasApproval(before, ap) {
 				row.Findings = append(row.Findings, fmt.Sprintf("records approval commit %s by %s that history does not hold as an accepted approval", ap.Commit, ap.Principal))
@@ -90,6 +113,37 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 		}
 	}
 	return row
+}
+
+// auditGate pairs a recorded gate result with the query text of r's gate
+// of that name, and says when the recorded query hash does not match it.
+func auditGate(r *Rollout, g GateResult) (AuditGate, string) {
+	ag := AuditGate{GateResult: g}
+	if g.Query == "" {
+		return ag, ""
+	}
+	gate := r.Gate(g.Name)
+	if gate == nil {
+		return ag, fmt.Sprintf("gate %s: recorded with query %s, but %s defines no gate %s", g.Name, g.Query, r.Path, g.Name)
+	}
+	ag.QueryText = gate.QueryText()
+	if h := QueryHash(ag.QueryText); h != g.Query {
+		return ag, fmt.Sprintf("gate %s: recorded query hash %s does not match the query in %s (%s)", g.Name, g.Query, r.Path, h)
+	}
+	return ag, ""
+}
+
+// QueryText is the query whose hash a gate's results carry: a Prometheus
+// gate's query template, or an alerts gate's query for its selector; ""
+// for a gate that queries nothing.
+func (g *Gate) QueryText() string {
+	switch {
+	case g.Prometheus != nil:
+		return g.Prometheus.Query
+	case g.Alerts != nil:
+		return AlertsQuery(g.Alerts.Selector)
+	}
+	return ""
 }
 
 // hasApproval reports whether s has accepted the approval ap.

@@ -80,7 +80,7 @@ func TestAuditRecord(t *testing.T) {
 			rec: recorded(rampStep("s3", "2.0", 3, ActionAnalysis, 50), func(e *Entry) {
 				e.Gates, e.Reason = []GateResult{passed}, "error-rate passed"
 			}),
-			want: &AuditRow{Release: "2.0", What: "analysis", Step: "3/4", Weight: weight(50), Gates: []GateResult{passed}, Reason: "error-rate passed"}},
+			want: &AuditRow{Release: "2.0", What: "analysis", Step: "3/4", Weight: weight(50), Gates: []AuditGate{{GateResult: passed}}, Reason: "error-rate passed"}},
 		{name: "ramp's entry without a step: no step, weight 0 still shown",
 			before: with(progressing, step(4), func(s *State) { s.Phase = PhasePromoted; s.Stable = "2.0"; s.Weight = 50 }),
 			after:  Base("demo", "2.0", "2.0", 0),
@@ -255,7 +255,7 @@ func TestAuditRowJSON(t *testing.T) {
 	row := AuditRow{
 		Commit: "c1", Time: t0, Author: "ramp@localhost", Signer: rampKey, Release: "2.0",
 		What: "set-weight", Step: "3/4", Weight: &fifty,
-		Gates:    []GateResult{{Name: "error-rate", Verdict: Pass, Value: 0.001, HasValue: true, Window: Duration{10 * time.Minute}}},
+		Gates:    []AuditGate{{GateResult: GateResult{Name: "error-rate", Verdict: Pass, Value: 0.001, HasValue: true, Window: Duration{10 * time.Minute}}}},
 		Approved: []ApprovalRef{{Principal: "alice@example.com", Key: "SHA256:alice", Commit: "a1"}},
 		Reason:   "why", Findings: []string{"f"},
 		Rejected: []Rejection{{Commit: "a2", Author: "dan@example.com", Command: &approve, Reason: "r"}},
@@ -281,5 +281,56 @@ func TestAuditRowJSON(t *testing.T) {
 	want = `{"commit":"c2","time":"2026-11-25T10:00:00Z","author":"bob@example.com","release":"2.0","what":"edit"}`
 	if string(got) != want {
 		t.Fatalf("JSON of a bare row\n %s\nwant\n %s", got, want)
+	}
+	got, err = json.Marshal(AuditRow{Commit: "c3", Time: t0, Author: "ramp@localhost", Release: "2.0", What: "abort",
+		Gates:    []AuditGate{{GateResult: GateResult{Name: "error-rate", Verdict: Fail, Window: Duration{3 * time.Second}, Query: "q-75a288c0"}, QueryText: "up"}},
+		ChangeID: "CHG-7", Message: "m",
+		Spec: &SpecVersion{Path: "releases/demo/rollout.yaml", Commit: "c3", Blob: "b1", ChangedIn: "c1", Error: "e"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `{"commit":"c3","time":"2026-11-25T10:00:00Z","author":"ramp@localhost","release":"2.0","what":"abort",` +
+		`"gates":[{"name":"error-rate","verdict":"fail","value":0,"hasValue":false,"window":"3s","query":"q-75a288c0","queryText":"up"}],` +
+		`"changeId":"CHG-7","spec":{"path":"releases/demo/rollout.yaml","commit":"c3","blob":"b1","changedIn":"c1","error":"e"},"message":"m"}`
+	if string(got) != want {
+		t.Fatalf("JSON of a row with the record's fields\n %s\nwant\n %s", got, want)
+	}
+}
+
+func TestAuditRecordShowsTheQueryTextAndChecksItsHash(t *testing.T) {
+	r := foldRollout()
+	r.Spec.Gates[0].Prometheus = &PrometheusGate{Query: "up"} // QueryHash("up") is q-75a288c0
+	progressing := State{Rollout: "demo", Phase: PhaseProgressing, Release: "2.0", Stable: "1.0", Step: 2, Weight: 10}
+	for _, tt := range []struct {
+		name, gate, hash string
+		want             AuditGate
+		finding          string
+	}{
+		{name: "hash of the spec's query: its text, no finding", gate: "error-rate", hash: "q-75a288c0",
+			want: AuditGate{GateResult: GateResult{Name: "error-rate", Query: "q-75a288c0"}, QueryText: "up"}},
+		{name: "hash of another query: the spec's text, and a finding", gate: "error-rate", hash: "q-00000000",
+			want:    AuditGate{GateResult: GateResult{Name: "error-rate", Query: "q-00000000"}, QueryText: "up"},
+			finding: "gate error-rate: recorded query hash q-00000000 does not match the query in releases/demo/rollout.yaml (q-75a288c0)"},
+		{name: "gate the spec does not define: a finding", gate: "p99", hash: "q-75a288c0",
+			want:    AuditGate{GateResult: GateResult{Name: "p99", Query: "q-75a288c0"}},
+			finding: "gate p99: recorded with query q-75a288c0, but releases/demo/rollout.yaml defines no gate p99"},
+		{name: "no hash recorded (a webhook): nothing to check", gate: "latency",
+			want: AuditGate{GateResult: GateResult{Name: "latency"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := rampStep("s3", "2.0", 3, ActionSetWeight, 50)
+			rec.Entries[0].Gates = []GateResult{{Name: tt.gate, Query: tt.hash}}
+			rec.Entries[0].ChangeID = "CHG-7"
+			row := AuditRecord(r, progressing, progressing, rec)
+			if len(row.Gates) != 1 || !reflect.DeepEqual(row.Gates[0], tt.want) {
+				t.Errorf("gates %+v, want %+v", row.Gates, tt.want)
+			}
+			if want := []string{tt.finding}; tt.finding == "" && len(row.Findings) > 0 || tt.finding != "" && !reflect.DeepEqual(row.Findings, want) {
+				t.Errorf("findings %q, want %q", row.Findings, tt.finding)
+			}
+			if row.ChangeID != "CHG-7" {
+				t.Errorf("change id %q, want CHG-7", row.ChangeID)
+			}
+		})
 	}
 }

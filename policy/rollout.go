@@ -84,8 +84,8 @@ const (
 // FieldRef names one scalar in one YAML file of the repository, by a field
 // path such as `images[name=demo].newTag` or `spec.rules[0].backendRefs[1].weight`.
 type FieldRef struct {
-	File string `yaml:"file"`
-	Path string `yaml:"path"`
+	File string `yaml:"file" json:"file"`
+	Path string `yaml:"path" json:"path"`
 }
 
 // Target is where the canary's share of traffic is written. Exactly one of

@@ -60,6 +60,7 @@ type Keyring struct {
 
 // sshEntry is one allowed_signers line (or one Trust call) for one key.
 type sshEntry struct {
+	pub         ssh.PublicKey
 	group       string
 	principals  []string
 	namespaces  string    // OpenSSH pattern list; "" allows any namespace
@@ -170,7 +171,7 @@ func (k *Keyring) Trust(group string, s CommitSigner) {
 	case *sshSigner:
 		k.groups[group] = true
 		fp := ssh.FingerprintSHA256(s.signer.PublicKey())
-		k.ssh[fp] = append(k.ssh[fp], sshEntry{group: group, principals: []string{group}, source: "trusted by ramp"})
+		k.ssh[fp] = append(k.ssh[fp], sshEntry{pub: s.signer.PublicKey(), group: group, principals: []string{group}, source: "trusted by ramp"})
 	case *pgpSigner:
 		// Keep only the public half: the keyring never holds secrets.
 		text, err := armoredPublicKey(s.entity)
@@ -367,7 +368,7 @@ func (k *Keyring) loadAllowedSigners(text, path, group string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
-		e.group, e.source = group, source
+		e.pub, e.group, e.source = pub, group, source
 		fp := ssh.FingerprintSHA256(pub)
 		k.ssh[fp] = append(k.ssh[fp], e)
 	}

@@ -28,11 +28,11 @@ func TestApproveOnTheCommandsRefLeavesTheReleaseBranchAlone(t *testing.T) {
 	devKey, _ := gittest.SSHKey(t, keys, "dev")
 	dev := gittest.GitEnv(t.TempDir(), "GIT_AUTHOR_EMAIL=dev@example.com", "GIT_COMMITTER_EMAIL=dev@example.com",
 		"GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=gpg.format", "GIT_CONFIG_VALUE_0=ssh", "GIT_CONFIG_KEY_1=user.signingkey", "GIT_CONFIG_VALUE_1="+devKey)
-	h := &releaseHistory{t: t, repo: repo, people: map[string][]string{"dev": dev}}
-	h.release(t, "1.0.0", "1.1.0")
 	cref := []string{"--repo", repo, "--approvers", approvers, "--commands-ref", "ramp/commands"}
-	run := append([]string{"run", "--once", "--signing-key", rampKey}, cref...)
-	h.until(t, run, "ramp: demo 1.1.0 step 2/4 pause")
+	h := &releaseHistory{t: t, repo: repo, people: map[string][]string{"dev": dev},
+		run: append([]string{"run", "--once", "--signing-key", rampKey}, cref...)}
+	h.release(t, "1.0.0", "1.1.0")
+	h.until(t, "ramp: demo 1.1.0 step 2/4 pause")
 	main := h.git("dev", "rev-parse", "HEAD")
 
 	// alice approves with her own git and key, as `ramp approve` does.
@@ -52,7 +52,7 @@ func TestApproveOnTheCommandsRefLeavesTheReleaseBranchAlone(t *testing.T) {
 	if msg := h.git("dev", "log", "-1", "--format=%B", approval); !strings.Contains(msg, "Ramp-Approve: rollout=demo release=1.1.0 step=2") {
 		t.Fatalf("commands ref tip %s says %q, want the approval trailer", approval, msg)
 	}
-	h.until(t, run, "ramp: demo 1.1.0 step 3/4 set-weight")
+	h.until(t, "ramp: demo 1.1.0 step 3/4 set-weight")
 	if body := h.git("dev", "log", "-1", "--format=%B"); !strings.Contains(body, "commit="+approval) {
 		t.Fatalf("step 3 commit says %q, want it to name approval %s", body, approval)
 	}

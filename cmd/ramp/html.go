@@ -41,6 +41,13 @@ type reportPage struct {
 	Last             string
 	Chart            timeline
 	Rows             []reportRow
+	Releases         []releaseSection
+}
+
+// releaseSection is one release's record.
+type releaseSection struct {
+	Release, Outcome string
+	Lines            []recordLine
 }
 
 // timeline is the SVG picture, every coordinate computed here.
@@ -93,12 +100,13 @@ type tick struct {
 }
 
 // gateCell is one gate result in the table.
-type gateCell struct{ Name, Verdict, Text, Reason string }
+type gateCell struct{ Name, Verdict, Text, Reason, Query string }
 
 // reportRow is one row of the table of decisions.
 type reportRow struct {
 	policy.AuditRow
 	Short, When, Weight, Signed string
+	ShortRelease                string // a pinned release with its digest cut short
 	GateCells                   []gateCell
 	Problems                    []string // findings and rejected commands
 }
@@ -116,6 +124,9 @@ func writeHTML(w io.Writer, a *history.Audit) error {
 	for _, r := range a.Rows {
 		p.Rows = append(p.Rows, tableRow(r))
 	}
+	for _, rec := range a.Releases {
+		p.Releases = append(p.Releases, releaseSection{Release: rec.Release, Outcome: rec.Outcome, Lines: recordLines(rec)})
+	}
 	if err := reportTemplate.Execute(w, p); err != nil {
 		return fmt.Errorf("render the HTML audit of %s: %w", a.Rollout, err)
 	}
@@ -124,7 +135,10 @@ func writeHTML(w io.Writer, a *history.Audit) error {
 
 func tableRow(r policy.AuditRow) reportRow {
 	row := reportRow{AuditRow: r, Short: shortSHA(r.Commit), When: r.Time.UTC().Format(timeLayout),
-		Problems: r.Findings, Signed: "no known key"}
+		Problems: r.Findings, Signed: "no known key", ShortRelease: r.Release}
+	if a := policy.ParseArtifact(r.Release); a.Digest != "" {
+		row.ShortRelease = strings.TrimPrefix(a.Tag+"@", "@") + a.Digest[:len("sha256:")+8] + "…"
+	}
 	if r.Weight != nil {
 		row.Weight = fmt.Sprintf("%d%%", *r.Weight)
 	}
@@ -132,7 +146,8 @@ func tableRow(r policy.AuditRow) reportRow {
 		row.Signed = fmt.Sprintf("%s (%s)", r.Signer.Principal, strings.Join(r.Signer.Groups, ","))
 	}
 	for _, g := range r.Gates {
-		row.GateCells = append(row.GateCells, gateCell{Name: g.Name, Verdict: string(g.Verdict), Text: gateValues(g), Reason: g.Reason})
+		row.GateCells = append(row.GateCells, gateCell{Name: g.Name, Verdict: string(g.Verdict), Text: gateValues(g.GateResult),
+			Reason: g.Reason, Query: strings.TrimSpace(g.Query + " " + g.QueryText)})
 	}
 	for _, rj := range r.Rejected {
 		row.Problems = append(row.Problems, fmt.Sprintf("rejected %s by %s: %s", commandName(rj.Command), rj.Author, rj.Reason))
@@ -184,7 +199,7 @@ func buildTimeline(rows []policy.AuditRow) timeline {
 		for _, g := range r.Gates {
 			for j := range t.Gates {
 				if t.Gates[j].Name == g.Name {
-					t.Gates[j].add(x, r, g)
+					t.Gates[j].add(x, r, g.GateResult)
 				}
 			}
 		}
@@ -420,6 +435,7 @@ a:hover circle{stroke:#111827;stroke-width:2}
 table{border-collapse:collapse;margin-top:20px;width:100%;font-size:12.5px;table-layout:fixed}td{overflow-wrap:break-word}
 th,td{border-bottom:1px solid #e5e7eb;padding:5px 6px;text-align:left;vertical-align:top}
 th{background:#f3f4f6}tr:target{background:#fef3c7}
+h2{font-size:16px;margin:28px 0 0}table.record th{background:none;font-weight:600;white-space:nowrap}
 .mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
 ul{margin:0;padding-left:16px}.what-abort .what,.what-rollback .what,.what-Ramp-Abort .what,.finding{color:#b91c1c;font-weight:600}
 .badge{color:#fff;border-radius:3px;padding:0 4px;font-size:11px}span.v-pass{background:#16a34a}span.v-fail{background:#dc2626}span.v-inconclusive{background:#6b7280}.note{color:#6b7280;font-size:11.5px}
@@ -445,10 +461,13 @@ ul{margin:0;padding-left:16px}.what-abort .what,.what-rollback .what,.what-Ramp-
 {{range .Markers}}<a class="marker m-{{.Kind}}" href="#c-{{.Commit}}"><title>{{.Title}}</title><circle class="m-{{.Kind}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f (sub $.Chart.LaneBottom 10)}}" r="8"/><text class="glyph" x="{{f .X}}" y="{{f (sub $.Chart.LaneBottom 6)}}">{{.Glyph}}</text>{{if .Label}}<text class="mid" x="{{f .X}}" y="{{f .LabelY}}">{{.Label}}</text>{{end}}</a>{{end}}
 </svg>{{end}}
 <table><colgroup><col style="width:8.5%"><col style="width:8%"><col style="width:5%"><col style="width:7%"><col style="width:4%"><col style="width:5.5%"><col style="width:12.5%"><col style="width:12.5%"><col style="width:16.5%"><col style="width:11.5%"><col style="width:9%"></colgroup><thead><tr><th>time (UTC)</th><th>commit</th><th>release</th><th>what</th><th>step</th><th>weight</th><th>by</th><th>signed by</th><th>gates</th><th>reason</th><th>findings</th></tr></thead>
-<tbody>{{range .Rows}}<tr id="c-{{.Commit}}" class="what-{{.What}}"><td class="mono">{{.When}}</td><td class="mono"><a href="#c-{{.Commit}}" title="{{.Commit}}">{{.Short}}</a></td><td>{{.Release}}</td><td class="what">{{.What}}</td><td>{{.Step}}</td><td>{{.Weight}}</td><td>{{.Author}}</td><td>{{.Signed}}</td>
-<td>{{range .GateCells}}<div><b>{{.Name}}</b> <span class="badge v-{{.Verdict}}">{{.Verdict}}</span> {{.Text}}{{with .Reason}}<div class="note">{{.}}</div>{{end}}</div>{{end}}</td>
+<tbody>{{range .Rows}}<tr id="c-{{.Commit}}" class="what-{{.What}}"><td class="mono">{{.When}}</td><td class="mono"><a href="#c-{{.Commit}}" title="{{.Commit}}">{{.Short}}</a></td><td title="{{.Release}}">{{.ShortRelease}}</td><td class="what">{{.What}}</td><td>{{.Step}}</td><td>{{.Weight}}</td><td>{{.Author}}</td><td>{{.Signed}}</td>
+<td>{{range .GateCells}}<div{{with .Query}} title="{{.}}"{{end}}><b>{{.Name}}</b> <span class="badge v-{{.Verdict}}">{{.Verdict}}</span> {{.Text}}{{with .Reason}}<div class="note">{{.}}</div>{{end}}</div>{{end}}</td>
 <td>{{.Reason}}{{if .Approved}}<ul>{{range .Approved}}<li>approved by {{.Principal}} in <a class="mono" href="#c-{{.Commit}}">{{printf "%.10s" .Commit}}</a></li>{{end}}</ul>{{end}}</td>
 <td>{{if .Problems}}<ul class="finding">{{range .Problems}}<li>{{.}}</li>{{end}}</ul>{{end}}</td></tr>
 {{end}}</tbody></table>
-</body></html>
+{{range .Releases}}<section class="release"><h2>release {{.Release}}: {{.Outcome}}</h2>
+<table class="record"><colgroup><col style="width:14%"><col></colgroup><tbody>{{range .Lines}}<tr><th>{{.Label}}</th><td>{{.Text}}{{range .Details}}<div class="note mono">{{.}}</div>{{end}}</td></tr>
+{{end}}</tbody></table></section>
+{{end}}</body></html>
 `))

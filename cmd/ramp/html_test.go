@@ -30,17 +30,19 @@ var gatedRollout = policytest.GatedYAML("demo",
 	"setWeight: 50",
 	"approval: {group: sre, count: 1}")
 
-// releaseHistory is a release repository on disk whose rollout demo took 1.1.0
-// through a passed gate and an approval to promotion, then had 1.2.0 (50%
-// errors) aborted by the gate and rolled back, all by `ramp run` against
-// a real Prometheus.
+// releaseHistory is a release repository on disk with rollout demo
+// (gatedRollout), the keys of ramp, alice (group sre) and dev (group dev),
+// and, once started, `ramp run --once` against a real Prometheus.
 type releaseHistory struct {
-	t               *testing.T
-	repo, approvers string
-	people          map[string][]string // system git environment per person
+	t                              *testing.T
+	repo, approvers, keys, rampKey string              // keys: the private keys, by name
+	people                         map[string][]string // system git environment per person
+	run                            []string            // ramp run --once and its flags
 }
 
-func newHistory(t *testing.T) *releaseHistory {
+// newReleaseRepo creates the repository with `ramp init` and dev's signed
+// commit of gatedRollout.
+func newReleaseRepo(t *testing.T) *releaseHistory {
 	t.Helper()
 	global := filepath.Join(t.TempDir(), "gitconfig")
 	if err := os.WriteFile(global, nil, 0o644); err != nil {
@@ -48,11 +50,11 @@ func newHistory(t *testing.T) *releaseHistory {
 	}
 	t.Setenv("GIT_CONFIG_GLOBAL", global) // for the git that `ramp init` runs
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	keys := t.TempDir()
-	h := &releaseHistory{t: t, repo: filepath.Join(t.TempDir(), "repo"), approvers: t.TempDir(), people: map[string][]string{}}
-	rampKey, rampPub := gittest.SSHKey(t, keys, "ramp")
+	h := &releaseHistory{t: t, repo: filepath.Join(t.TempDir(), "repo"), approvers: t.TempDir(), keys: t.TempDir(), people: map[string][]string{}}
+	var rampPub string
+	h.rampKey, rampPub = gittest.SSHKey(t, h.keys, "ramp")
 	for _, who := range []string{"alice", "dev"} {
-		key, pub := gittest.SSHKey(t, keys, who)
+		key, pub := gittest.SSHKey(t, h.keys, who)
 		email := who + "@example.com"
 		group := map[string]string{"alice": "sre", "dev": "dev"}[who]
 		writeFile(t, filepath.Join(h.approvers, group+".allowed_signers"), email+" "+pub+"\n")
@@ -67,23 +69,55 @@ func newHistory(t *testing.T) *releaseHistory {
 	}
 	writeFile(t, filepath.Join(h.repo, "releases/demo/rollout.yaml"), gatedRollout)
 	h.git("dev", "commit", "-q", "-S", "-am", "demo: gate the canary on its error rate")
+	return h
+}
 
-	stable, good, bad := evidencetest.NewApp(t, "1.0.0"), evidencetest.NewApp(t, "1.1.0"), evidencetest.NewApp(t, "1.2.0")
-	for _, app := range []*evidencetest.App{stable, good, bad} {
+// serve starts a real Prometheus scraping apps and sets up `ramp run`
+// against it.
+func (h *releaseHistory) serve(t *testing.T, apps ...*evidencetest.App) {
+	t.Helper()
+	var targets []string
+	for _, app := range apps {
 		app.SetTraffic(50)
+		targets = append(targets, app.Target)
 	}
-	bad.SetErrorRate(0.5)
-	prom := evidencetest.StartPrometheus(t, []string{stable.Target, good.Target, bad.Target}, "")
-	run := []string{"run", "--once", "--repo", h.repo, "--signing-key", rampKey, "--approvers", h.approvers, "--prometheus", prom.URL}
+	prom := evidencetest.StartPrometheus(t, targets, "")
+	h.run = []string{"run", "--once", "--repo", h.repo, "--signing-key", h.rampKey, "--approvers", h.approvers, "--prometheus", prom.URL}
+}
+
+// newCompletedHistory is a release repository whose rollout demo took
+// 1.1.0 through a passed gate and an approval to completion, by `ramp run`
+// against a real Prometheus that also scrapes version bad, which answers
+// half its requests with 500.
+func newCompletedHistory(t *testing.T, bad string) *releaseHistory {
+	t.Helper()
+	h := newReleaseRepo(t)
+	failing := evidencetest.NewApp(t, bad)
+	failing.SetErrorRate(0.5)
+	h.serve(t, evidencetest.NewApp(t, "1.0.0"), evidencetest.NewApp(t, "1.1.0"), failing)
 
 	h.release(t, "1.0.0", "1.1.0")
-	h.until(t, run, "ramp: demo 1.1.0 step 4/4 pause")
-	h.git("alice", "commit", "-q", "-S", "--allow-empty", "-m", "approve demo 1.1.0 step 4/4",
-		"--trailer", "Ramp-Approve: rollout=demo release=1.1.0 step=4")
-	h.until(t, run, "ramp: demo 1.1.0 complete")
-	h.release(t, "1.1.0", "1.2.0")
-	h.until(t, run, "ramp: demo 1.2.0 rollback")
+	h.until(t, "ramp: demo 1.1.0 step 4/4 pause")
+	h.command("approve demo 1.1.0 step 4/4", "Ramp-Approve: rollout=demo release=1.1.0 step=4")
+	h.until(t, "ramp: demo 1.1.0 complete")
 	return h
+}
+
+// newHistory is newCompletedHistory, then 1.2.0 (50% errors) aborted by
+// the gate and rolled back.
+func newHistory(t *testing.T) *releaseHistory {
+	t.Helper()
+	h := newCompletedHistory(t, "1.2.0")
+	h.release(t, "1.1.0", "1.2.0")
+	h.until(t, "ramp: demo 1.2.0 rollback")
+	return h
+}
+
+// command has alice give a command: a signed empty commit with subject
+// and the trailer, e.g. "Ramp-Approve: rollout=demo release=1.1.0 step=4".
+func (h *releaseHistory) command(subject, trailer string) {
+	h.t.Helper()
+	h.git("alice", "commit", "-q", "-S", "--allow-empty", "-m", subject, "--trailer", trailer)
 }
 
 // release has dev change the canary's tag with a signed commit.
@@ -100,12 +134,12 @@ func (h *releaseHistory) release(t *testing.T, from, to string) {
 
 // until runs `ramp run --once` every half second until main's subject
 // starts with want, failing after a minute.
-func (h *releaseHistory) until(t *testing.T, run []string, want string) {
+func (h *releaseHistory) until(t *testing.T, want string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if out, err := runRamp(run...); err != nil {
-			t.Fatalf("ramp %s: %v\n%s", strings.Join(run, " "), err, out)
+		if out, err := runRamp(h.run...); err != nil {
+			t.Fatalf("ramp %s: %v\n%s", strings.Join(h.run, " "), err, out)
 		}
 		subject := h.git("dev", "log", "-1", "--format=%s")
 		if strings.HasPrefix(subject, want) {

@@ -12,8 +12,8 @@ import (
 // TestReadmeWalkthrough runs the README's walkthrough as pasted (through
 // e2e/walkthrough.sh, which `make demo` also runs) and checks what a
 // newcomer should see: release 1.1.0 promoted with its approvals, audit
-// verified, then an unsigned hand edit holds the rollout and fails
-// `audit --verify`, naming the commit.
+// verified, its evidence bundle verified, then an unsigned hand edit holds
+// the rollout and fails `audit --verify`, naming the commit.
 func TestReadmeWalkthrough(t *testing.T) {
 	for _, tool := range []string{"git", "ssh-keygen", "make", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -87,6 +87,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	if !strings.Contains(text, "verified: ") || !strings.Contains(text, "no findings") {
 		t.Errorf("first audit --verify did not pass:\n%s", text)
+	}
+	if !strings.Contains(text, "verified: evidence bundle of rollout demo release 1.1.0") {
+		t.Errorf("the evidence bundle of 1.1.0 did not verify:\n%s", text)
 	}
 	// The hand edit: the rollout holds naming it, and audit --verify exits 1 naming it.
 	edit := git("log", "--format=%H", "--grep", "^canary to 40% by hand", "-n1")
