@@ -56,6 +56,9 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 		if after.Superseded != "" {
 			row.Reason += "; supersedes " + after.Superseded
 		}
+		if after.StartUnverified != "" {
+			row.Reason += "; separation of duties cannot be verified: " + after.StartUnverified
+		}
 	}
 	for _, e := range rec.Entries {
 		if e.Rollout != r.Name() || !rec.Signer.In(RampGroup) {
