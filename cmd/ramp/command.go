@@ -39,8 +39,12 @@ func (sc *signedCommand) inWorkingCopy() error {
 	return nil
 }
 
-// find returns the rollout name at the tip of the branch and its state.
+// find returns the rollout name at the tip of the branch and its state,
+// after checking that --repo is a working copy.
 func (sc *signedCommand) find(ctx context.Context, name string) (*policy.Rollout, policy.State, error) {
+	if err := sc.inWorkingCopy(); err != nil {
+		return nil, policy.State{}, err
+	}
 	repo, d, err := sc.deriver(ctx)
 	if err != nil {
 		return nil, policy.State{}, err
@@ -158,9 +162,6 @@ func newApprove() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := sc.inWorkingCopy(); err != nil {
-				return err
-			}
 			r, s, err := sc.find(cmd.Context(), name)
 			if err != nil {
 				return err
@@ -215,8 +216,7 @@ func newAbort() *cobra.Command {
 	return cmd
 }
 
-// newPause: pause the release; the reason, if any, goes in the commit
-// message only.
+// newPause: pause the release, with an optional reason.
 func newPause() *cobra.Command {
 	sc := &signedCommand{verb: "pause"}
 	var reason string
@@ -225,15 +225,12 @@ func newPause() *cobra.Command {
 		Short: "Pause a rollout's current release with a signed commit",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := sc.inWorkingCopy(); err != nil {
-				return err
-			}
-			_, s, err := sc.find(cmd.Context(), name)
+			_, s, err := sc.find(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			c := sc.command(policy.CommandPause, name, s)
+			c := sc.command(policy.CommandPause, args[0], s)
+			c.Reason = reason
 			return sc.commit(cmd, c, sc.subject(c), reason)
 		},
 	}
@@ -242,27 +239,27 @@ func newPause() *cobra.Command {
 	return cmd
 }
 
-// newResume: resume a paused release, or one held by a hand edit.
+// newResume: resume a paused release, or accept what holds it (a hand
+// edit, a spec edit, drift), which takes a reason.
 func newResume() *cobra.Command {
 	sc := &signedCommand{verb: "resume"}
+	var reason string
 	cmd := &cobra.Command{
 		Use:   "resume NAME",
 		Short: "Resume a paused or held rollout with a signed commit",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := sc.inWorkingCopy(); err != nil {
-				return err
-			}
-			_, s, err := sc.find(cmd.Context(), name)
+			_, s, err := sc.find(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			c := sc.command(policy.CommandResume, name, s)
-			return sc.commit(cmd, c, sc.subject(c), "")
+			c := sc.command(policy.CommandResume, args[0], s)
+			c.Reason = reason
+			return sc.commit(cmd, c, sc.subject(c), reason)
 		},
 	}
 	sc.add(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why the hold is accepted (required to resume over a hand edit, a spec edit or drift), recorded as reason= in the trailer")
 	return cmd
 }
 

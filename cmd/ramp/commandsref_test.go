@@ -64,4 +64,11 @@ func TestApproveOnTheCommandsRefLeavesTheReleaseBranchAlone(t *testing.T) {
 	if out, err := runRamp("audit", "demo", "--verify", "--repo", repo, "--approvers", approvers); err == nil || !strings.Contains(out, approval) {
 		t.Fatalf("audit --verify without the commands ref: %v\n%s\nwant a finding naming %s", err, out, approval)
 	}
+	// A resume's reason goes into its trailer, where ramp reads it.
+	if out, err := runRamp(append([]string{"resume", "demo", "--reason", "hand edit reviewed"}, cref...)...); err != nil {
+		t.Fatalf("ramp resume: %v\n%s", err, out)
+	}
+	if msg := h.git("dev", "log", "-1", "--format=%B", "refs/heads/ramp/commands"); !strings.Contains(msg, `Ramp-Resume: rollout=demo release=1.1.0 reason="hand edit reviewed"`) {
+		t.Fatalf("resume commit says %q, want the reason in its trailer", msg)
+	}
 }
