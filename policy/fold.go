@@ -83,11 +83,18 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	for _, e := range entries {
 		s = apply(s, rec, e)
 	}
-	for _, m := range append([]*Record{rec}, rec.Merged...) {
-		for _, c := range m.Commands {
-			if c.Rollout == name {
-				s = command(s, r, m, c, g)
-			}
+	s = commands(s, r, rec, g)
+	for _, m := range rec.Merged {
+		s = commands(s, r, m, g)
+	}
+	return s
+}
+
+// commands folds the commands of rec for r.
+func commands(s State, r *Rollout, rec *Record, g Guardrails) State {
+	for _, c := range rec.Commands {
+		if c.Rollout == r.Name() {
+			s = command(s, r, rec, c, g)
 		}
 	}
 	return s
