@@ -75,12 +75,17 @@ func NewLoop(repo *Repo, cfg Config) *Loop {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 200 * time.Millisecond
 	}
-	return &Loop{
-		repo:      repo,
-		deriver:   &history.Deriver{Repo: repo.Git(), Keys: cfg.Keys, Guardrails: cfg.Guardrails},
-		committer: &committer{store: repo.Git().Storer, signer: cfg.Signer, identity: cfg.Identity, now: time.Now},
-		cfg:       cfg,
-	}
+	l := &Loop{repo: repo, cfg: cfg}
+	l.wire()
+	return l
+}
+
+// wire builds the deriver and the committer on the repository's object
+// store, again after the clone was rebuilt.
+func (l *Loop) wire() {
+	l.deriver = &history.Deriver{Repo: l.repo.Git(), Keys: l.cfg.Keys, Guardrails: l.cfg.Guardrails}
+	l.committer = &committer{store: l.repo.Git().Storer, signer: l.cfg.Signer, identity: l.cfg.Identity, now: time.Now}
+	l.snap = nil
 }
 
 // Repo is the repository the loop works on.
@@ -123,11 +128,25 @@ func (r Result) Pushed() []Outcome {
 
 // Pass runs one reconcile. When the branch moved between the fetch and
 // the push, nothing is forced: it fetches again, derives the new history
-// (someone else's commit included), plans again and retries. It logs one
-// line per pushed commit to the logger in ctx.
+// (someone else's commit included), plans again and retries. When a pass
+// fails otherwise, it checks ramp's clone as Open does and, if the clone
+// is damaged, rebuilds it and runs the pass once more. It logs one line
+// per pushed commit to the logger in ctx.
 func (l *Loop) Pass(ctx context.Context) (Result, error) {
+	healed := false
 	for attempt := 0; ; attempt++ {
 		res, err := l.try(ctx)
+		if err != nil && !healed && !errors.Is(err, ErrBranchMoved) && ctx.Err() == nil {
+			rebuilt, herr := l.repo.heal(ctx)
+			if herr != nil {
+				return res, fmt.Errorf("%w (and checking the clone failed: %v)", err, herr)
+			}
+			if rebuilt {
+				healed = true
+				l.wire()
+				continue
+			}
+		}
 		if !errors.Is(err, ErrBranchMoved) {
 			return res, err
 		}
