@@ -11,8 +11,9 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ramp ./cmd/ramp
 
-## test: lint, build the tools the integration tests need, run every test
-test: lint tools
+## test: lint, build ramp and the tools the integration tests need, run
+## every test (the crash test kills bin/ramp)
+test: lint build tools
 	$(GO) test -count=1 -timeout 30m ./...
 
 ## test-unit: the pure core only (no tools needed)
