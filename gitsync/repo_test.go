@@ -527,3 +527,44 @@ func TestOpenLocalPushesToItsOriginAndOnlyMovesForward(t *testing.T) {
 		t.Errorf("refused ResetTo moved the branch to %s", local)
 	}
 }
+
+// TestPushToALocalRepositoryWithALinkOutsideItSeesNoLocalChanges: a
+// tracked symbolic link to a directory outside the working copy, whose
+// timestamp is not older than the index (so that the status hashes it
+// again), is not a local change: the push moves the branch, as `git
+// status` (clean) says it may. It used to be refused, depending on timing.
+func TestPushToALocalRepositoryWithALinkOutsideItSeesNoLocalChanges(t *testing.T) {
+	work, outside := t.TempDir(), t.TempDir()
+	gittest.InitRepo(t, work, map[string]string{"route.yaml": "weight: 0\n"})
+	for _, link := range []struct{ name, target string }{{"shared", outside}, {"docs", "../" + filepath.Base(outside)}} {
+		if err := os.Symlink(link.target, filepath.Join(work, link.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gittest.CommitAll(t, work, nil, "links")
+	env := gittest.GitEnv(t.TempDir())
+	if st := gittest.Git(t, work, env, "status", "--porcelain"); st != "" {
+		t.Fatalf("git status:\n%s", st)
+	}
+	// After git status, which rewrites the index: now the links are not
+	// older than the index.
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(work, ".git/index"), past, past); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenLocal(work, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expected, _ := r.Tip()
+	next := sideCommit(t, work, map[string]string{"route.yaml": "weight: 10\n"})
+	if err := r.Push(context.Background(), expected, next); err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(work, "route.yaml")); string(b) != "weight: 10\n" {
+		t.Errorf("route.yaml = %q after the push", b)
+	}
+	if st := gittest.Git(t, work, env, "status", "--porcelain"); st != "" {
+		t.Errorf("git status after the push:\n%s", st)
+	}
+}
