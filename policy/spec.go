@@ -138,10 +138,10 @@ func ParseGuardrails(file string, data []byte) (Guardrails, error) {
 	return g, nil
 }
 
-// line returns the line of field in the file the rollout was parsed
-// from, or of its nearest enclosing field that has one; 0 when the
-// rollout was not parsed.
-func (r *Rollout) line(field string) int {
+// Line returns the line of field (a path such as "spec.release.file") in
+// the file the rollout was parsed from, or of its nearest enclosing field
+// that has one; 0 when the rollout was not parsed.
+func (r *Rollout) Line(field string) int {
 	return lineIn(r.lines, field)
 }
 
