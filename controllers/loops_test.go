@@ -1,7 +1,6 @@
 package controllers_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/controllers"
+	"github.com/ramp-dev/ramp/gitsync/gittest"
 )
 
 // TestRestartOverADamagedCloneRebuildsItAndGoesOn: the manager stops and
@@ -31,13 +31,7 @@ func TestRestartOverADamagedCloneRebuildsItAndGoesOn(t *testing.T) {
 	if len(clones) != 1 {
 		t.Fatalf("clones in the data directory: %v, want one", clones)
 	}
-	idx, _ := filepath.Glob(filepath.Join(clones[0], "objects/pack/pack-*.idx"))
-	for _, path := range append(idx, filepath.Join(clones[0], "refs/remotes/origin/main")) {
-		os.Chmod(path, 0o644)
-		if err := os.Truncate(path, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gittest.DamageClone(t, clones[0])
 
 	w.start(func(o *controllers.Options) { o.DataDir = data })
 	start := w.release(releaseVersion)
