@@ -3,6 +3,7 @@ package gitsync
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-logr/logr"
 )
 
@@ -260,7 +260,9 @@ func checkRepo(repo *git.Repository, dir, url, branch string) error {
 
 // checkPacks checks the index of every pack in the clone in dir: a pack
 // whose index a kill cut short, or that a later fetch paired with such an
-// index, reads as missing objects.
+// index, reads as missing objects. An index is sound when it ends with
+// the SHA-1 of what precedes it, and it is the pack's when the pack
+// checksum it holds is the one the pack ends with.
 func checkPacks(dir string) error {
 	packs, err := filepath.Glob(filepath.Join(dir, "objects", "pack", "pack-*.pack"))
 	if err != nil {
@@ -268,22 +270,24 @@ func checkPacks(dir string) error {
 	}
 	for _, pack := range packs {
 		name := filepath.Base(pack)
-		idx := strings.TrimSuffix(pack, ".pack") + ".idx"
-		f, err := os.Open(idx)
+		idx, err := os.ReadFile(strings.TrimSuffix(pack, ".pack") + ".idx")
 		if err != nil {
 			return fmt.Errorf("pack %s: index: %w", name, err)
 		}
-		var mi idxfile.MemoryIndex
-		err = idxfile.NewDecoder(f).Decode(&mi)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("pack %s: index: %w", name, err)
+		// A version 2 index: header, fan-out table, ..., the pack's
+		// checksum and its own.
+		const sum = sha1.Size
+		if len(idx) < 8+256*4+2*sum || !bytes.Equal(idx[:4], []byte("\377tOc")) {
+			return fmt.Errorf("pack %s: index is cut short or not an index (%d bytes)", name, len(idx))
 		}
-		sum, err := packChecksum(pack)
+		if own := sha1.Sum(idx[:len(idx)-sum]); !bytes.Equal(own[:], idx[len(idx)-sum:]) {
+			return fmt.Errorf("pack %s: index checksum mismatch", name)
+		}
+		trailer, err := packChecksum(pack)
 		if err != nil {
 			return fmt.Errorf("pack %s: %w", name, err)
 		}
-		if !bytes.Equal(sum, mi.PackfileChecksum[:]) {
+		if !bytes.Equal(trailer, idx[len(idx)-2*sum:len(idx)-sum]) {
 			return fmt.Errorf("pack %s: its index belongs to another pack", name)
 		}
 	}
@@ -297,7 +301,7 @@ func packChecksum(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	sum := make([]byte, len(plumbing.ZeroHash))
+	sum := make([]byte, sha1.Size)
 	if _, err := f.Seek(-int64(len(sum)), io.SeekEnd); err != nil {
 		return nil, fmt.Errorf("too short: %w", err)
 	}

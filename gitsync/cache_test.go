@@ -82,7 +82,28 @@ func TestOpenRebuildsADamagedClone(t *testing.T) {
 			if err := os.Truncate(idx, 100); err != nil {
 				t.Fatal(err)
 			}
-		}, "index: "},
+		}, "index is cut short"},
+		{"pack index cut just before its end", func(t *testing.T, dir string) {
+			idx := glob(t, filepath.Join(dir, "objects/pack/pack-*.idx"))[0]
+			fi, _ := os.Stat(idx)
+			os.Chmod(idx, 0o644)
+			if err := os.Truncate(idx, fi.Size()-7); err != nil {
+				t.Fatal(err)
+			}
+		}, "index checksum mismatch"},
+		{"pack index of another pack", func(t *testing.T, dir string) {
+			s.otherPush(t, "apps/demo/another-pack.txt")
+			gittest.Git(t, dir, s.env, "-c", "fetch.unpackLimit=1", "fetch", "--quiet", "origin", "main")
+			idx := glob(t, filepath.Join(dir, "objects/pack/pack-*.idx"))
+			if len(idx) != 2 {
+				t.Fatalf("pack indexes %v, want two", idx)
+			}
+			b, _ := os.ReadFile(idx[0])
+			os.Chmod(idx[1], 0o644)
+			if err := os.WriteFile(idx[1], b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "its index belongs to another pack"},
 		{"pack without its index", func(t *testing.T, dir string) {
 			os.Remove(glob(t, filepath.Join(dir, "objects/pack/pack-*.idx"))[0])
 		}, "index: open"},
