@@ -25,10 +25,11 @@ import (
 // references are readable and point at commits that can be read, every
 // pack has a sound index, origin is url, the branch is present. When
 // anything is wrong, a clone left by a killed process included, it logs
-// one line to the logger in ctx (named "cache") saying what, and rebuilds
-// the clone: a
-// fresh clone in a sibling directory, renamed into place once complete.
-// A missing or empty dir is cloned the same way, without the log line.
+// one line to the logger in ctx (named "cache") saying what and how long
+// the rebuild took, and rebuilds the clone: a fresh clone in a sibling
+// directory, renamed into place once complete. A missing or empty dir is
+// cloned the same way, without the log line. A failed rebuild leaves the
+// old clone as it was.
 func Open(ctx context.Context, url, dir, branch string, auth Auth) (*Repo, error) {
 	if branch == "" {
 		return nil, fmt.Errorf("open %s: no branch given", redactURL(url))
