@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -244,14 +245,15 @@ func (l *Loop) untrustedTip(tip plumbing.Hash) string {
 	return ""
 }
 
+// sortedNames returns the name of every rollout of s, valid or not, once
+// each: a rollout whose file cannot be read is in Rollouts and Invalid.
 func sortedNames(s *history.Snapshot) []string {
-	var names []string
-	for n := range s.Rollouts {
-		names = append(names, n)
-	}
+	names := slices.Collect(maps.Keys(s.Rollouts))
 	for n := range s.Invalid {
-		names = append(names, n)
+		if _, ok := s.Rollouts[n]; !ok {
+			names = append(names, n)
+		}
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	return names
 }

@@ -18,11 +18,12 @@ import (
 // Snapshot is every rollout's state derived from the release branch at Tip.
 type Snapshot struct {
 	Tip plumbing.Hash
-	// Rollouts are the specs that parsed and validated at Tip, and whose
-	// files could be read, by name.
+	// Rollouts are the specs that parsed and validated at Tip, by name.
 	Rollouts map[string]*policy.Rollout
-	// Invalid are the other rollouts at Tip, by name, each with what is
-	// wrong: those rollouts hold. A name is in Rollouts or in Invalid.
+	// Invalid are the rollouts at Tip that cannot be used, by name, each
+	// with what is wrong: those rollouts hold. A spec that did not parse
+	// or validate is only here; one that did, but names a file that
+	// cannot be read, is in Rollouts too (its history can be audited).
 	Invalid map[string]error
 	States  map[string]policy.State
 	// Walked counts the commits the derive read.
@@ -60,9 +61,9 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 	for name, r := range snap.Rollouts {
 		v, err := w.readValues(headTree, r)
 		if err != nil {
-			// The error names the file that cannot be used.
+			// The error names the file that cannot be used. The spec
+			// stays in Rollouts: its history can still be audited.
 			snap.Invalid[name] = fmt.Errorf("%w (at %s; %s names it)", err, short(tip), r.Path)
-			delete(snap.Rollouts, name)
 			continue
 		}
 		if v.release == v.stable && v.weight == 0 {
@@ -206,8 +207,7 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 const maxIncremental = 10000
 
 // reload returns a snapshot at tip with the specs of prev when the
-// releases/ tree did not change and every rollout was valid, or freshly
-// loaded ones.
+// releases/ tree did not change, or freshly loaded ones.
 func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	c, err := d.Repo.CommitObject(tip)
 	if err != nil {
@@ -221,9 +221,7 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	if e, err := tree.FindEntry(policy.SpecDir); err == nil {
 		specs = e.Hash
 	}
-	if specs != prev.specs || len(prev.Invalid) > 0 {
-		// An invalid rollout may have become valid by a change to a
-		// file it names, outside releases/.
+	if specs != prev.specs {
 		return d.load(tip)
 	}
 	return &Snapshot{Tip: tip, Rollouts: prev.Rollouts, Invalid: prev.Invalid, States: map[string]policy.State{}, specs: specs}, nil

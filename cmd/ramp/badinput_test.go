@@ -15,32 +15,34 @@ import (
 // itself or its directory is a link. `ramp validate`, which reads the
 // disk, refuses each naming file:line, field and the link, as `ramp
 // status` (the loop of `ramp run`, which reads git) does; status lists
-// the rollout once, naming the file that cannot be used.
+// the rollout once, naming the file that cannot be used, and a rollout
+// whose spec parses can still be audited.
 func TestValidateAndStatusAgreeOnFilesThatCannotBeUsed(t *testing.T) {
 	cases := []struct {
 		name     string
 		damage   func(t *testing.T, repo, outside string)
 		validate string
 		status   string // "" when git holds no rollout to list
+		audits   bool   // the spec parses, so its history can be audited
 	}{
 		{"route.yaml links to a file outside", func(t *testing.T, repo, outside string) {
 			moveOut(t, repo, outside, "apps/demo/route.yaml")
 		}, "releases/demo/rollout.yaml:10: spec.target.httpRoute.file: apps/demo/route.yaml is a symbolic link (to ",
-			"apps/demo/route.yaml is a symbolic link (to "},
+			"apps/demo/route.yaml is a symbolic link (to ", true},
 		{"apps/demo links to a directory outside", func(t *testing.T, repo, outside string) {
 			moveOut(t, repo, outside, "apps/demo")
 		}, "releases/demo/rollout.yaml:7: spec.release.file: apps/demo/canary/kustomization.yaml: apps/demo is a symbolic link (to ",
-			"apps/demo/canary/kustomization.yaml: apps/demo is a symbolic link (to "},
+			"apps/demo/canary/kustomization.yaml: apps/demo is a symbolic link (to ", true},
 		{"rollout.yaml links to a file outside", func(t *testing.T, repo, outside string) {
 			moveOut(t, repo, outside, "releases/demo/rollout.yaml")
-		}, "releases/demo/rollout.yaml is a symbolic link (to ", "releases/demo/rollout.yaml is a symbolic link (to "},
+		}, "releases/demo/rollout.yaml is a symbolic link (to ", "releases/demo/rollout.yaml is a symbolic link (to ", false},
 		{"releases/demo links to a directory outside", func(t *testing.T, repo, outside string) {
 			moveOut(t, repo, outside, "releases/demo")
-		}, "releases/demo/rollout.yaml: releases/demo is a symbolic link (to ", ""},
+		}, "releases/demo/rollout.yaml: releases/demo is a symbolic link (to ", "", false},
 		{"route.yaml is missing", func(t *testing.T, repo, outside string) {
 			os.Remove(filepath.Join(repo, "apps/demo/route.yaml"))
 		}, "releases/demo/rollout.yaml:10: spec.target.httpRoute.file: apps/demo/route.yaml: no such file or directory",
-			"apps/demo/route.yaml: file not found (at "},
+			"apps/demo/route.yaml: file not found (at ", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,6 +65,9 @@ func TestValidateAndStatusAgreeOnFilesThatCannotBeUsed(t *testing.T) {
 			var rollouts []rolloutStatus
 			if err := json.Unmarshal([]byte(out), &rollouts); err != nil {
 				t.Fatalf("status -o json: %v\n%s", err, out)
+			}
+			if out, err := runRamp("audit", "demo", "--repo", repo); (err == nil) != c.audits {
+				t.Errorf("audit: %v\n%s\nwant it to pass: %v", err, out, c.audits)
 			}
 			switch {
 			case c.status == "" && len(rollouts) != 0:
