@@ -11,9 +11,12 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ramp ./cmd/ramp
 
-## test: lint, build the tools the integration tests need, run every test
-test: lint tools
+## test: lint, build ramp and the tools the integration tests need, run
+## every test (the crash test kills bin/ramp), then fuzz the spec parser
+## for a bounded time (seed corpus: policy/testdata/fuzz/FuzzParse)
+test: lint build tools
 	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./policy/
 
 ## test-unit: the pure core only (no tools needed)
 test-unit:

@@ -85,19 +85,11 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		return nil, err
 	}
 	clone := filepath.Join(dir, "clone-"+shortHash(obj.Spec.URL+"\x00"+obj.GetBranch()))
+	// Open checks the clone and rebuilds it when a kill left it damaged:
+	// the data directory is a cache, never a reason to stall.
 	repo, err := gitsync.Open(ctx, obj.Spec.URL, clone, obj.GetBranch(), auth)
 	if err != nil {
-		// A clone cut short (a restart mid-clone) leaves a directory
-		// Open refuses: start it again from scratch, once.
-		if _, statErr := os.Stat(clone); statErr != nil {
-			return nil, err
-		}
-		if rmErr := os.RemoveAll(clone); rmErr != nil {
-			return nil, err
-		}
-		if repo, err = gitsync.Open(ctx, obj.Spec.URL, clone, obj.GetBranch(), auth); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	removeOtherClones(dir, clone)
 
@@ -167,12 +159,13 @@ func writeAuth(dir string, cfg *repoConfig) (gitsync.Auth, error) {
 	return auth, nil
 }
 
-// removeOtherClones deletes clones of an earlier URL or branch.
+// removeOtherClones deletes clones of an earlier URL or branch, and what
+// they had beside them (keep's own lock and leftovers are gitsync's).
 func removeOtherClones(dir, keep string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		path := filepath.Join(dir, e.Name())
-		if strings.HasPrefix(e.Name(), "clone-") && path != keep {
+		if strings.HasPrefix(e.Name(), "clone-") && !strings.HasPrefix(path, keep) {
 			_ = os.RemoveAll(path)
 		}
 	}

@@ -3,18 +3,26 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ramp-dev/ramp/e2e/e2etest"
+	"github.com/ramp-dev/ramp/gitsync/gittest"
 )
 
 // TestControllerKilledMidAnalysisContinuesFromGit: `ramp controller` is
-// killed with SIGKILL while an analysis window runs and started again
-// with an empty data directory (no clone, no cache): it derives the
-// rollout from git and carries on, and no step is repeated or skipped.
+// killed with SIGKILL while an analysis window runs, its clone is left as
+// kills left it (an empty remote-tracking ref, a pack index cut short, a
+// half-made clone beside it), and it is started again on the same data
+// directory, as a container restarts on its pod's emptyDir. It says in
+// one log line what was wrong with the clone, rebuilds it, derives the
+// rollout from git and carries on: no step is repeated or skipped, and
+// the repository is never Stalled.
 func TestControllerKilledMidAnalysisContinuesFromGit(t *testing.T) {
 	defer wallTime(t)()
 	w := e2etest.NewWorld(t, cluster, e2etest.Options{Spec: spec(false,
@@ -29,8 +37,8 @@ func TestControllerKilledMidAnalysisContinuesFromGit(t *testing.T) {
 	if cs := w.RampCommits(analysis.SHA); len(cs) > 0 {
 		t.Fatalf("the analysis ended before the kill (%q): the test did not kill mid-analysis", describeAll(cs))
 	}
+	damageClone(t, w.Ramp.DataDir)
 	time.Sleep(3 * time.Second)
-	w.Ramp.DataDir = filepath.Join(w.Dir, "ramp", "data-after-kill")
 	if err := w.Ramp.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -47,4 +55,31 @@ func TestControllerKilledMidAnalysisContinuesFromGit(t *testing.T) {
 	}
 	assertWindowAfterApply(t, w, commits[1], commits[2])
 	assertSigned(t, w, start+"~1")
+	log := w.Ramp.Log(64 << 20)
+	if heal := healLine.FindString(log); heal == "" {
+		t.Errorf("the restarted controller did not log the rebuild of its clone:\n%s", w.Ramp.Log(4000))
+	} else {
+		t.Logf("%s", heal)
+	}
+	if strings.Contains(log, `"msg":"stalled"`) {
+		t.Errorf("the restarted controller stalled:\n%s", w.Ramp.Log(4000))
+	}
+}
+
+// healLine is the controller's log line about a rebuilt clone (JSON).
+var healLine = regexp.MustCompile(`"msg":"rebuilt the clone".*"problem":"[^"]*".*"took":"[^"]*"`)
+
+// damageClone leaves the one clone under dataDir as kills left clones
+// before ramp healed them (gittest.DamageClone), with a half-made clone
+// beside it.
+func damageClone(t *testing.T, dataDir string) {
+	t.Helper()
+	clones, _ := filepath.Glob(filepath.Join(dataDir, "*", "*", "clone-*[^k]")) // not the .lock
+	if len(clones) != 1 {
+		t.Fatalf("clones under %s: %v, want one", dataDir, clones)
+	}
+	gittest.DamageClone(t, clones[0])
+	if err := os.MkdirAll(filepath.Join(clones[0]+".tmp-1", "clone", "objects"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 }

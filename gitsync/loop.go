@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -79,12 +80,17 @@ func NewLoop(repo *Repo, cfg Config) *Loop {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 200 * time.Millisecond
 	}
-	return &Loop{
-		repo:      repo,
-		deriver:   &history.Deriver{Repo: repo.Git(), Keys: cfg.Keys, Guardrails: cfg.Guardrails},
-		committer: &committer{store: repo.Git().Storer, signer: cfg.Signer, identity: cfg.Identity, now: time.Now},
-		cfg:       cfg,
-	}
+	l := &Loop{repo: repo, cfg: cfg}
+	l.wire()
+	return l
+}
+
+// wire builds the deriver and the committer on the repository's object
+// store, again after the clone was rebuilt.
+func (l *Loop) wire() {
+	l.deriver = &history.Deriver{Repo: l.repo.Git(), Keys: l.cfg.Keys, Guardrails: l.cfg.Guardrails}
+	l.committer = &committer{store: l.repo.Git().Storer, signer: l.cfg.Signer, identity: l.cfg.Identity, now: time.Now}
+	l.snap = nil
 }
 
 // Repo is the repository the loop works on.
@@ -127,11 +133,25 @@ func (r Result) Pushed() []Outcome {
 
 // Pass runs one reconcile. When the branch moved between the fetch and
 // the push, nothing is forced: it fetches again, derives the new history
-// (someone else's commit included), plans again and retries. It logs one
-// line per pushed commit to the logger in ctx.
+// (someone else's commit included), plans again and retries. When a pass
+// fails otherwise, it checks ramp's clone as Open does and, if the clone
+// is damaged, rebuilds it and runs the pass once more. It logs one line
+// per pushed commit to the logger in ctx.
 func (l *Loop) Pass(ctx context.Context) (Result, error) {
+	healed := false
 	for attempt := 0; ; attempt++ {
 		res, err := l.try(ctx)
+		if err != nil && !healed && !errors.Is(err, ErrBranchMoved) && ctx.Err() == nil {
+			rebuilt, herr := l.repo.heal(ctx)
+			if herr != nil {
+				return res, fmt.Errorf("%w (and checking the clone failed: %v)", err, herr)
+			}
+			if rebuilt {
+				healed = true
+				l.wire()
+				continue
+			}
+		}
 		if !errors.Is(err, ErrBranchMoved) {
 			return res, err
 		}
@@ -258,14 +278,15 @@ func (l *Loop) untrustedTip(tip plumbing.Hash) string {
 	return ""
 }
 
+// sortedNames returns the name of every rollout of s, valid or not, once
+// each: a rollout whose file cannot be read is in Rollouts and Invalid.
 func sortedNames(s *history.Snapshot) []string {
-	var names []string
-	for n := range s.Rollouts {
-		names = append(names, n)
-	}
+	names := slices.Collect(maps.Keys(s.Rollouts))
 	for n := range s.Invalid {
-		names = append(names, n)
+		if _, ok := s.Rollouts[n]; !ok {
+			names = append(names, n)
+		}
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	return names
 }

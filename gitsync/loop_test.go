@@ -220,3 +220,32 @@ func TestPassLogsOneLinePerPushedCommit(t *testing.T) {
 		t.Fatalf("holding pass: %v, logged %q", err, lines)
 	}
 }
+
+// TestPassRebuildsACloneDamagedUnderIt: a clone that passed Open's check
+// can still fail a pass (a fetch that paired a new pack with an index a
+// kill had cut short). The pass checks the clone, rebuilds it, logs one
+// line saying what was wrong, and goes on: the step is pushed once.
+func TestPassRebuildsACloneDamagedUnderIt(t *testing.T) {
+	w := newWorld(t)
+	w.release("1.1.0")
+	if err := os.Truncate(filepath.Join(w.loop.Repo().Dir(), "refs/remotes/origin/main"), 0); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	log := funcr.New(func(prefix, args string) { lines = append(lines, prefix+" "+args) }, funcr.Options{})
+	res, err := w.loop.Pass(logr.NewContext(context.Background(), log))
+	if err != nil {
+		t.Fatalf("pass over a damaged clone: %v", err)
+	}
+	if len(res.Pushed()) != 1 || res.Pushed()[0].Decision.Step != 1 {
+		t.Fatalf("pushed %+v; want step 1", res.Pushed())
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], `"msg"="rebuilt the clone"`) ||
+		!strings.Contains(lines[0], `"problem"="refs/remotes/origin/main: ref file is empty"`) {
+		t.Fatalf("logged %q; want the rebuild, then the pushed commit", lines)
+	}
+	w.expect(policy.ActionPause, 2, 10)
+	if n := strings.Count(strings.Join(w.serverLog(), "\n"), "step 1/4 set-weight"); n != 1 {
+		t.Fatalf("step 1 pushed %d times", n)
+	}
+}

@@ -10,16 +10,13 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/utils/merkletrie"
 )
 
@@ -30,65 +27,18 @@ var ErrBranchMoved = errors.New("branch moved since it was last read: fetch, re-
 
 const originName = "origin"
 
-// Repo is one release repository: either ramp's own persistent clone (Open)
-// or a user's working copy (OpenLocal).
+// Repo is one release repository: either ramp's own persistent clone (Open),
+// a bare clone that is only a cache, or a user's working copy (OpenLocal).
 type Repo struct {
 	repo   *git.Repository
 	dir    string
 	url    string // origin's URL; empty for a working copy without origin
 	branch string
 	auth   transport.AuthMethod
-	// owned is true for clones made by Open: ramp may reset their working
-	// tree freely. A user's working copy is only moved forward, and only
-	// when its tracked files have no local changes.
+	// owned is true for clones made by Open: bare, and ramp's to rebuild.
+	// A user's working copy is only moved forward, and only when its
+	// tracked files have no local changes.
 	owned bool
-}
-
-// Open returns ramp's persistent clone of url in dir, cloning branch when
-// dir is missing or empty. An existing clone is reused only when its origin
-// is url.
-func Open(ctx context.Context, url, dir, branch string, auth Auth) (*Repo, error) {
-	if branch == "" {
-		return nil, fmt.Errorf("open %s: no branch given", redactURL(url))
-	}
-	method, err := auth.transportAuth(url)
-	if err != nil {
-		return nil, err
-	}
-	r := &Repo{dir: dir, url: url, branch: branch, auth: method, owned: true}
-	entries, err := os.ReadDir(dir)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("open clone directory: %w", err)
-	}
-	if len(entries) == 0 {
-		r.repo, err = git.PlainCloneContext(ctx, dir, false, &git.CloneOptions{
-			URL:           url,
-			Auth:          method,
-			RemoteName:    originName,
-			ReferenceName: plumbing.NewBranchReferenceName(branch),
-			SingleBranch:  true,
-			Tags:          git.NoTags,
-		})
-		if err != nil {
-			return nil, remoteErr("clone", url, branch, err)
-		}
-		if r.repo, err = plainOpen(dir); err != nil {
-			return nil, fmt.Errorf("open the new clone in %s: %w", dir, err)
-		}
-		return r, nil
-	}
-	if r.repo, err = plainOpen(dir); err != nil {
-		return nil, fmt.Errorf("%s is not empty and not a git clone (%v): remove it or choose another directory", dir, err)
-	}
-	origin, err := r.repo.Remote(originName)
-	if err != nil {
-		return nil, fmt.Errorf("clone in %s has no origin remote: remove the directory to clone again: %w", dir, err)
-	}
-	if got := origin.Config().URLs; len(got) == 0 || !sameURL(got[0], url) {
-		return nil, fmt.Errorf("%s is a clone of %s, not %s: remove the directory or choose another one",
-			dir, redactURL(strings.Join(got, " ")), redactURL(url))
-	}
-	return r, nil
 }
 
 // OpenLocal returns the working copy at path (`--repo DIR`) without
@@ -124,6 +74,9 @@ func OpenLocal(path, branch string) (*Repo, error) {
 
 // Git returns the underlying go-git repository.
 func (r *Repo) Git() *git.Repository { return r.repo }
+
+// Dir returns the directory of the clone, or of the working copy's top.
+func (r *Repo) Dir() string { return r.dir }
 
 // Branch returns the release branch's short name, such as "main".
 func (r *Repo) Branch() string { return r.branch }
@@ -279,9 +232,9 @@ func (r *Repo) remoteTip(ctx context.Context) (plumbing.Hash, error) {
 }
 
 // ResetTo points the local branch at hash, a commit already in the clone
-// (after Fetch). It never touches the remote. In ramp's own clone the
-// working tree is reset too; a user's working copy is only moved forward
-// and only when its tracked files have no local changes.
+// (after Fetch). It never touches the remote. A user's working copy is
+// only moved forward and only when its tracked files have no local
+// changes.
 func (r *Repo) ResetTo(hash plumbing.Hash) error {
 	if _, err := r.repo.CommitObject(hash); err != nil {
 		return fmt.Errorf("reset %s to %s: %w", r.branch, hash, err)
@@ -372,26 +325,17 @@ func (r *Repo) planMove(from, to plumbing.Hash) (*treeMove, error) {
 	return &treeMove{changes: changes, to: toTree}, nil
 }
 
-// moveBranch points the local branch at hash and brings a checked-out
-// working tree along: a hard reset in ramp's own clone, the planned file
-// changes in a user's working copy.
+// moveBranch points the local branch at hash and brings a user's
+// checked-out working copy along with the planned file changes. ramp's own
+// clone is bare: its branch is all there is to move.
 func (r *Repo) moveBranch(hash plumbing.Hash, move *treeMove) error {
 	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(r.branchRef(), hash)); err != nil {
 		return fmt.Errorf("set branch %q to %s: %w", r.branch, hash, err)
 	}
-	if !r.checkedOut() {
+	if r.owned || move == nil || !r.checkedOut() {
 		return nil
 	}
 	wt, _ := r.repo.Worktree()
-	if r.owned {
-		if err := wt.Reset(&git.ResetOptions{Commit: hash, Mode: git.HardReset}); err != nil {
-			return fmt.Errorf("reset working tree %s to %s: %w", r.dir, hash, err)
-		}
-		return nil
-	}
-	if move == nil {
-		return nil
-	}
 	for _, ch := range move.changes {
 		if err := r.applyChange(ch, move.to); err != nil {
 			return fmt.Errorf("update working tree %s to %s: %w", r.dir, hash, err)
@@ -477,22 +421,3 @@ func remoteErr(op, url, branch string, err error) error {
 
 // sameURL compares two remote URLs, ignoring a trailing slash.
 func sameURL(a, b string) bool { return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/") }
-
-// plainOpen opens the repository at path (a working copy's top or a bare
-// repository) keeping its packfiles open between reads: a history walk
-// reads thousands of objects, and reopening the pack for each one costs
-// more than reading it.
-func plainOpen(path string) (*git.Repository, error) {
-	gitDir, worktree := filepath.Join(path, ".git"), osfs.New(path)
-	if fi, err := os.Stat(gitDir); err != nil || !fi.IsDir() {
-		gitDir, worktree = path, nil
-		if _, err := os.Stat(filepath.Join(path, "objects")); err != nil {
-			return nil, git.ErrRepositoryNotExists
-		}
-	}
-	st := filesystem.NewStorageWithOptions(osfs.New(gitDir), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
-	if worktree == nil {
-		return git.Open(st, nil)
-	}
-	return git.Open(st, worktree)
-}

@@ -21,7 +21,10 @@ type Snapshot struct {
 	Tip plumbing.Hash
 	// Rollouts are the specs that parsed and validated at Tip, by name.
 	Rollouts map[string]*policy.Rollout
-	// Invalid are the specs at Tip that did not, by name: those rollouts hold.
+	// Invalid are the rollouts at Tip that cannot be used, by name, each
+	// with what is wrong: those rollouts hold. A spec that did not parse
+	// or validate is only here; one that did, but names a file that
+	// cannot be read, is in Rollouts too (its history can be audited).
 	Invalid map[string]error
 	States  map[string]policy.State
 	// Walked counts the commits the derive read.
@@ -59,7 +62,9 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 	for name, r := range snap.Rollouts {
 		v, err := w.readValues(headTree, r)
 		if err != nil {
-			snap.Invalid[name] = fmt.Errorf("%s at %s: %w", r.Path, short(tip), err)
+			// The error names the file that cannot be used. The spec
+			// stays in Rollouts: its history can still be audited.
+			snap.Invalid[name] = fmt.Errorf("%w (at %s; %s names it)", err, short(tip), r.Path)
 			continue
 		}
 		if v.release == v.stable && v.weight == 0 {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	pathpkg "path"
 	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ramp-dev/ramp/manifest"
@@ -302,24 +304,35 @@ func (w *walker) fieldAt(tree *object.Tree, f policy.FieldRef) (string, error) {
 	return v, nil
 }
 
-// readFile returns a file's content at tree, through the tree cache.
+// readFile returns a file's content at tree, through the tree cache. A
+// symbolic link on the way is a *SymlinkError.
 func (w *walker) readFile(tree *object.Tree, path string) ([]byte, error) {
-	h := w.blobHash(tree, path)
-	if h.IsZero() {
-		return nil, fmt.Errorf("%s: %w", path, object.ErrFileNotFound)
+	e, err := w.entry(tree, path)
+	if err != nil {
+		return nil, err
 	}
-	b, err := w.repo.BlobObject(h)
+	b, err := w.repo.BlobObject(e.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if e.Mode == filemode.Symlink {
+		return nil, symlinkError(path, path, b)
 	}
 	return readBlob(b, path)
 }
 
-// ReadFile returns the content of the file at path in tree.
+// ReadFile returns the content of the file at path in tree. A symbolic
+// link on the way is a *SymlinkError.
 func ReadFile(tree *object.Tree, path string) ([]byte, error) {
 	f, err := tree.File(path)
 	if err != nil {
+		if l := linkAbove(tree, path); l != nil {
+			return nil, l
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Mode == filemode.Symlink {
+		return nil, symlinkError(path, path, &f.Blob)
 	}
 	return readBlob(&f.Blob, path)
 }
@@ -334,21 +347,75 @@ func readBlob(b *object.Blob, path string) ([]byte, error) {
 	return io.ReadAll(rd)
 }
 
-// blobHash returns the hash of the entry at path in root, or zero.
-func (w *walker) blobHash(root *object.Tree, path string) plumbing.Hash {
-	t := root
+// SymlinkError reports a file ramp reads that is, or lies below, a
+// symbolic link. git stores the link, not what it points at, so ramp
+// never follows one: it would read the link's text from the repository,
+// and a link out of the repository would let a file nobody reviews decide.
+type SymlinkError struct {
+	// Path is the file ramp reads; Link is Path or a directory above it,
+	// the link; Target is where the link points.
+	Path, Link, Target string
+}
+
+// Unwrap makes a link read as a missing file (object.ErrFileNotFound):
+// there is no regular file at Path.
+func (e *SymlinkError) Unwrap() error { return object.ErrFileNotFound }
+
+// Error says which file, which link, and what to do.
+func (e *SymlinkError) Error() string {
+	if e.Link == e.Path {
+		return fmt.Sprintf("%s is a symbolic link (to %s): ramp reads files as git stores them and does not follow links; commit the file itself",
+			e.Path, e.Target)
+	}
+	return fmt.Sprintf("%s: %s is a symbolic link (to %s): ramp reads files as git stores them and does not follow links; commit the directory itself",
+		e.Path, e.Link, e.Target)
+}
+
+// symlinkError is the *SymlinkError of path, whose part link is a link
+// stored as blob b.
+func symlinkError(path, link string, b *object.Blob) error {
+	target, err := readBlob(b, link)
+	if err != nil {
+		return err
+	}
+	return &SymlinkError{Path: path, Link: link, Target: string(target)}
+}
+
+// linkAbove returns the *SymlinkError of a link among the directories
+// above path in tree, or nil.
+func linkAbove(tree *object.Tree, path string) error {
+	for dir := pathpkg.Dir(path); dir != "."; dir = pathpkg.Dir(dir) {
+		if f, err := tree.File(dir); err == nil && f.Mode == filemode.Symlink {
+			return symlinkError(path, dir, &f.Blob)
+		}
+	}
+	return nil
+}
+
+// entry returns the entry at path in root, decoding only the trees on the
+// way. A link among the directories above path is a *SymlinkError.
+func (w *walker) entry(root *object.Tree, path string) (*object.TreeEntry, error) {
+	t, rest := root, path
 	for {
-		name, rest, nested := strings.Cut(path, "/")
+		name, after, nested := strings.Cut(rest, "/")
 		e, err := t.FindEntry(name) // one level: no subtree is decoded
 		if err != nil {
-			return plumbing.ZeroHash
+			return nil, fmt.Errorf("%s: %w", path, object.ErrFileNotFound)
 		}
 		if !nested {
-			return e.Hash
+			return e, nil
+		}
+		if e.Mode == filemode.Symlink {
+			link := strings.TrimSuffix(path, "/"+after)
+			b, err := w.repo.BlobObject(e.Hash)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", link, err)
+			}
+			return nil, symlinkError(path, link, b)
 		}
 		if t, err = w.tree(e.Hash); err != nil {
-			return plumbing.ZeroHash
+			return nil, fmt.Errorf("%s: %w", path, object.ErrFileNotFound)
 		}
-		path = rest
+		rest = after
 	}
 }

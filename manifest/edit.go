@@ -76,7 +76,11 @@ func Edits(files func(path string) ([]byte, error), r *policy.Rollout, d policy.
 func Weight(data []byte, r *policy.Rollout) (int, error) {
 	t := r.Spec.Target
 	if t.HTTPRoute != nil {
-		return routeWeights(data, *t.HTTPRoute)
+		w, err := routeWeights(data, *t.HTTPRoute)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", t.HTTPRoute.File, err)
+		}
+		return w, nil
 	}
 	p, err := policy.ParseFieldPath(t.Field.Path)
 	if err != nil {

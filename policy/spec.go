@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -89,6 +90,10 @@ func Parse(file string, data []byte) (*Rollout, error) {
 	if root == nil {
 		return nil, d.errs
 	}
+	if isNullNode(root) { // a lone "---", or "~"
+		d.fail(0, "", "empty document: expected a Rollout")
+		return nil, d.errs
+	}
 	r := &Rollout{Path: file}
 	d.decode(root, reflect.ValueOf(r).Elem(), "")
 	if root.Kind != yaml.MappingNode {
@@ -138,10 +143,10 @@ func ParseGuardrails(file string, data []byte) (Guardrails, error) {
 	return g, nil
 }
 
-// line returns the line of field in the file the rollout was parsed
-// from, or of its nearest enclosing field that has one; 0 when the
-// rollout was not parsed.
-func (r *Rollout) line(field string) int {
+// Line returns the line of field (a path such as "spec.release.file") in
+// the file the rollout was parsed from, or of its nearest enclosing field
+// that has one; 0 when the rollout was not parsed.
+func (r *Rollout) Line(field string) int {
 	return lineIn(r.lines, field)
 }
 
@@ -173,26 +178,74 @@ func (d *decoder) line(field string) int { return lineIn(d.lines, field) }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// syntax records a YAML syntax error, with its line when yaml.v3 gives one.
-func (d *decoder) syntax(err error) {
+var yamlAnchor = regexp.MustCompile(`anchor '([^']*)'`)
+
+// syntax records a YAML syntax error in data at its line. yaml.v3 names
+// the line of most problems, but not of an anchor (syntax finds its first
+// use), nor of a problem on the first line (its marks count from 0 and it
+// leaves out line 0).
+func (d *decoder) syntax(data []byte, err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		d.fail(n, "", "invalid YAML: %s", m[2])
 		return
 	}
-	d.fail(0, "", "invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	line := 1
+	if m := yamlAnchor.FindStringSubmatch(msg); m != nil {
+		for _, use := range []string{"*" + m[1], "&" + m[1]} {
+			if i := bytes.Index(data, []byte(use)); i >= 0 {
+				line = bytes.Count(data[:i], []byte("\n")) + 1
+				break
+			}
+		}
+	}
+	d.fail(line, "", "invalid YAML: %s", msg)
+}
+
+// unreadable returns the line of the first byte sequence of data that is
+// not UTF-8 or not a character YAML allows, and what it is; 0 when there
+// is none. A spec is UTF-8: yaml.v3 would also read UTF-16, but names no
+// line for what it cannot read, and ramp edits manifests as UTF-8.
+func unreadable(data []byte) (line int, msg string) {
+	line, col := 1, 1
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, fmt.Sprintf("column %d: byte 0x%02X is not UTF-8: save the file as UTF-8", col, data[0])
+		case !yamlPrintable(r):
+			return line, fmt.Sprintf("column %d: character %U is not allowed in YAML", col, r)
+		case r == '\n':
+			line, col = line+1, 0
+		}
+		col++
+		data = data[size:]
+	}
+	return 0, ""
+}
+
+// yamlPrintable reports whether YAML allows r in a stream (YAML 1.2
+// c-printable, as yaml.v3 checks it).
+func yamlPrintable(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0x7E || r == 0x85 ||
+		r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
 // document returns the content of the only YAML document in data, or nil
 // after recording why there is none.
 func (d *decoder) document(data []byte, what string) *yaml.Node {
+	if line, problem := unreadable(data); line > 0 {
+		d.fail(line, "", "invalid YAML: %s", problem)
+		return nil
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			d.fail(0, "", "empty document: expected %s", what)
 		} else {
-			d.syntax(err)
+			d.syntax(data, err)
 		}
 		return nil
 	}
@@ -203,7 +256,7 @@ func (d *decoder) document(data []byte, what string) *yaml.Node {
 			break
 		}
 		if err != nil {
-			d.syntax(err)
+			d.syntax(data, err)
 			return nil
 		}
 		if len(next.Content) > 0 && !isNullNode(next.Content[0]) {

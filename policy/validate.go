@@ -95,7 +95,7 @@ type validator struct {
 // fail records a problem of field, at the line of field or its nearest
 // enclosing field.
 func (v *validator) fail(field, format string, args ...any) {
-	v.errs = append(v.errs, &SpecError{File: v.r.Path, Line: v.r.line(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &SpecError{File: v.r.Path, Line: v.r.Line(field), Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) metadata() {

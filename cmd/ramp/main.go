@@ -7,8 +7,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/cobra"
 )
 
@@ -54,6 +57,9 @@ func newRoot() *cobra.Command {
 		Short:         "Git-native progressive delivery for Flux-reconciled clusters",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			cmd.SetContext(logr.NewContext(cmd.Context(), cacheLog(cmd.ErrOrStderr())))
+		},
 	}
 	root.AddCommand(
 		newInit(),
@@ -69,4 +75,15 @@ func newRoot() *cobra.Command {
 		newController(),
 	)
 	return root
+}
+
+// cacheLog prints the lines of gitsync's "cache" logger to w: that ramp
+// rebuilt its clone of a URL, why, and how long it took. Everything else
+// the packages log is for the controller's log.
+func cacheLog(w io.Writer) logr.Logger {
+	return funcr.New(func(prefix, args string) {
+		if prefix == "cache" {
+			fmt.Fprintf(w, "ramp: %s\n", args)
+		}
+	}, funcr.Options{})
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
 )
@@ -19,7 +22,9 @@ func newValidate() *cobra.Command {
 		Use:   "validate",
 		Short: "Check every releases/*/rollout.yaml in a working copy: spec, guardrails, and the fields it points at",
 		Long: "Reads the files as they are on disk under --repo (uncommitted edits included), so it fits a\n" +
-			"pre-commit hook or a pull-request check. Exits 1 when anything is wrong, naming file:line and field.",
+			"pre-commit hook or a pull-request check, and reads them as git stores them: a symbolic link is\n" +
+			"never followed, as ramp run, which reads git, never does. Exits 1 when anything is wrong,\n" +
+			"naming file:line and field.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.check(); err != nil {
@@ -32,14 +37,13 @@ func newValidate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			specs, err := filepath.Glob(filepath.Join(f.repo, policy.SpecDir, "*", "rollout.yaml"))
+			specs, err := specPaths(f.repo)
 			if err != nil {
 				return err
 			}
-			sort.Strings(specs)
 			var problems []string
-			for _, path := range specs {
-				problems = append(problems, validateOne(f.repo, path, g)...)
+			for _, rel := range specs {
+				problems = append(problems, validateOne(f.repo, rel, g)...)
 			}
 			res := struct {
 				Rollouts int      `json:"rollouts"`
@@ -70,11 +74,31 @@ func newValidate() *cobra.Command {
 	return cmd
 }
 
-// validateOne checks one spec file and the fields it names.
-func validateOne(root, path string, g policy.Guardrails) []string {
-	rel, _ := filepath.Rel(root, path)
-	rel = filepath.ToSlash(rel)
-	data, err := os.ReadFile(path)
+// specPaths returns releases/<name>/rollout.yaml, slash-separated and
+// relative to root, for every entry of releases/ that has one on disk:
+// a directory, or a link to one (which validateOne refuses).
+func specPaths(root string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(root, policy.SpecDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var specs []string
+	for _, e := range entries {
+		rel := policy.SpecPath(e.Name())
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel))); err == nil {
+			specs = append(specs, rel)
+		}
+	}
+	sort.Strings(specs)
+	return specs, nil
+}
+
+// validateOne checks the spec file rel and the files and fields it names.
+func validateOne(root, rel string, g policy.Guardrails) []string {
+	data, err := readAsGit(root, rel)
 	if err != nil {
 		return []string{err.Error()}
 	}
@@ -86,10 +110,14 @@ func validateOne(root, path string, g policy.Guardrails) []string {
 		return strings.Split(err.Error(), "\n")
 	}
 	var problems []string
-	read := func(file string) []byte {
-		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	problem := func(field, format string, args ...any) {
+		e := &policy.SpecError{File: rel, Line: r.Line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+		problems = append(problems, e.Error())
+	}
+	read := func(field, file string) []byte {
+		b, err := readAsGit(root, file)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %s names %s, which cannot be read: %v", rel, r.Name(), file, err))
+			problem(field, "%v", err)
 		}
 		return b
 	}
@@ -97,7 +125,7 @@ func validateOne(root, path string, g policy.Guardrails) []string {
 		what string
 		f    policy.FieldRef
 	}{{"spec.release", r.Spec.Release}, {"spec.stable", r.Spec.Stable}} {
-		b := read(ref.f.File)
+		b := read(ref.what+".file", ref.f.File)
 		if b == nil {
 			continue
 		}
@@ -109,13 +137,46 @@ func validateOne(root, path string, g policy.Guardrails) []string {
 			}
 		}
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %s: %s %s: %v", rel, ref.what, ref.f.File, ref.f.Path, err))
+			problem(ref.what+".path", "%s %s: %v", ref.f.File, ref.f.Path, err)
 		}
 	}
-	if b := read(r.TargetFile()); b != nil {
+	target := "spec.target.httpRoute"
+	if r.Spec.Target.HTTPRoute == nil {
+		target = "spec.target.field"
+	}
+	if b := read(target+".file", r.TargetFile()); b != nil {
 		if _, err := manifest.Weight(b, r); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: spec.target: %v", rel, err))
+			problem(target, "%v", err)
 		}
 	}
 	return problems
+}
+
+// readAsGit reads the file rel (slash-separated) under root as git would
+// commit it: a symbolic link, at rel or at a directory above it, is not
+// followed but reported as a *history.SymlinkError, as ramp run reports it
+// from git's tree.
+func readAsGit(root, rel string) ([]byte, error) {
+	dir := root
+	for _, part := range strings.Split(rel, "/") {
+		dir = filepath.Join(dir, part)
+		fi, err := os.Lstat(dir)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("%s: %w", rel, err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(dir)
+			link, _ := filepath.Rel(root, dir)
+			return nil, &history.SymlinkError{Path: rel, Link: filepath.ToSlash(link), Target: target}
+		}
+	}
+	data, err := os.ReadFile(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	return data, nil
 }

@@ -51,3 +51,18 @@ func gitIn(t testing.TB, dir string, env []string, args ...string) string {
 	t.Helper()
 	return Git(t, dir, append(GitEnv(t.TempDir()), env...), args...)
 }
+
+// DamageClone leaves ramp's bare clone in dir as a kill at the wrong
+// moment left clones before ramp learned to rebuild them: its
+// remote-tracking ref of main empty (a ref rewritten in place) and every
+// pack index cut to nothing (an index written after its pack).
+func DamageClone(t testing.TB, dir string) {
+	t.Helper()
+	idx, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "pack-*.idx"))
+	for _, path := range append(idx, filepath.Join(dir, "refs", "remotes", "origin", "main")) {
+		_ = os.Chmod(path, 0o644) // pack indexes are read-only
+		if err := os.Truncate(path, 0); err != nil {
+			t.Fatalf("gittest: damage %s: %v", path, err)
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package history_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/ramp-dev/ramp/gitsync/gittest"
+	"github.com/ramp-dev/ramp/history"
+)
+
+// TestReadFileRefusesSymbolicLinks: a file that is a link, or lies below
+// a directory that is one, is a *history.SymlinkError naming the link and
+// its target, and reads as a missing file; a regular file reads.
+func TestReadFileRefusesSymbolicLinks(t *testing.T) {
+	dir := t.TempDir()
+	gittest.InitRepo(t, dir, map[string]string{"apps/real/route.yaml": "kind: HTTPRoute\n"})
+	for link, target := range map[string]string{"apps/demo": "real", "apps/real/link.yaml": "/etc/passwd"} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gittest.CommitAll(t, dir, nil, "links")
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := repo.Head()
+	c, _ := repo.CommitObject(head.Hash())
+	tree, err := c.Tree()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if b, err := history.ReadFile(tree, "apps/real/route.yaml"); err != nil || string(b) != "kind: HTTPRoute\n" {
+		t.Errorf("regular file: %q, %v", b, err)
+	}
+	for _, want := range []history.SymlinkError{
+		{Path: "apps/real/link.yaml", Link: "apps/real/link.yaml", Target: "/etc/passwd"},
+		{Path: "apps/demo/route.yaml", Link: "apps/demo", Target: "real"},
+	} {
+		_, err := history.ReadFile(tree, want.Path)
+		var got *history.SymlinkError
+		if !errors.As(err, &got) || *got != want || !errors.Is(err, object.ErrFileNotFound) {
+			t.Errorf("ReadFile(%s) = %v; want %+v, a missing file", want.Path, err, want)
+		}
+	}
+}
