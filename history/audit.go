@@ -158,7 +158,10 @@ type specReader struct {
 
 // at returns the spec in tree.
 func (sr *specReader) at(tree *object.Tree) *specAt {
-	h := sr.w.blobHash(tree, sr.tip.Path)
+	var h plumbing.Hash
+	if e, err := sr.w.entry(tree, sr.tip.Path); err == nil {
+		h = e.Hash
+	}
 	if h.IsZero() {
 		if sr.absent == nil {
 			sr.absent = &specAt{fold: sr.tip}
