@@ -125,12 +125,16 @@ func (r *Repo) Fetch(ctx context.Context) (plumbing.Hash, error) {
 // On success the local branch (and its working tree, when checked out)
 // follows.
 //
-// With an origin, the refspec is `+<newTip>:refs/heads/<branch>` with
-// RequireRemoteRefs `<expected>:refs/heads/<branch>`. The '+' (force) is
-// safe only because of that requirement: the client refuses unless the
-// advertised tip is expected, and the server's update command carries
-// expected as the old value, so receive-pack refuses when another push
-// landed in between. No commit ramp has not seen is ever overwritten.
+// With an origin, one receive-pack session sends a pack of only the objects
+// the new commits added (their commits and changed trees and blobs; no walk
+// of the history below expected) and the update command
+// `<expected> <newTip> refs/heads/<branch>`. The client refuses unless the
+// advertised tip is expected, and the update command carries expected as
+// the old value, so receive-pack refuses when another push landed in
+// between. No commit ramp has not seen is ever overwritten. New commits
+// that do not build on expected go through go-git's push instead, with the
+// refspec `+<newTip>:refs/heads/<branch>` and RequireRemoteRefs
+// `<expected>:refs/heads/<branch>`: the same compare-and-swap.
 // Without an origin the local ref is compared and set under go-git's file
 // lock; the system git locks with a separate .lock file, so a git command
 // updating the same branch at the same instant is not excluded.
@@ -153,8 +157,24 @@ func (r *Repo) Push(ctx context.Context, expected, newTip plumbing.Hash) error {
 	if err != nil {
 		return fmt.Errorf("push %s: %w", r.branch, err)
 	}
+	err = r.pushPack(ctx, expected, newTip)
+	if errors.Is(err, errNotOnExpected) {
+		err = r.pushAll(ctx, origin, expected, newTip)
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(r.trackingRef(), newTip)); err != nil {
+		return fmt.Errorf("pushed %s to %s, but recording it locally failed: %w", newTip, r.branch, err)
+	}
+	return r.moveBranch(newTip, move)
+}
+
+// pushAll is the push for new commits that do not build on expected: go-git
+// walks every object reachable from newTip that the remote lacks.
+func (r *Repo) pushAll(ctx context.Context, origin *git.Remote, expected, newTip plumbing.Hash) error {
 	dst := r.branchRef().String()
-	err = origin.PushContext(ctx, &git.PushOptions{
+	err := origin.PushContext(ctx, &git.PushOptions{
 		RemoteName:        originName,
 		RefSpecs:          []config.RefSpec{config.RefSpec("+" + newTip.String() + ":" + dst)},
 		RequireRemoteRefs: []config.RefSpec{config.RefSpec(expected.String() + ":" + dst)},
@@ -163,10 +183,7 @@ func (r *Repo) Push(ctx context.Context, expected, newTip plumbing.Hash) error {
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return r.pushErr(ctx, expected, err)
 	}
-	if err := r.repo.Storer.SetReference(plumbing.NewHashReference(r.trackingRef(), newTip)); err != nil {
-		return fmt.Errorf("pushed %s to %s, but recording it locally failed: %w", newTip, r.branch, err)
-	}
-	return r.moveBranch(newTip, move)
+	return nil
 }
 
 // pushLocal compares and sets the local branch ref of a repository that has
