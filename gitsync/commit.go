@@ -62,8 +62,18 @@ func (c *committer) commit(parent plumbing.Hash, r *policy.Rollout, d policy.Dec
 		TreeHash:     root,
 		ParentHashes: []plumbing.Hash{parent},
 	}
-	if c.signer != nil {
-		unsigned := c.store.NewEncodedObject()
+	h, err := storeCommit(c.store, commit, c.signer)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%s: %w", r.Name(), err)
+	}
+	return h, nil
+}
+
+// storeCommit signs commit with signer (unsigned when nil), stores it and
+// returns its hash.
+func storeCommit(s storer.EncodedObjectStorer, commit *object.Commit, signer signing.CommitSigner) (plumbing.Hash, error) {
+	if signer != nil {
+		unsigned := s.NewEncodedObject()
 		if err := commit.EncodeWithoutSignature(unsigned); err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -71,18 +81,18 @@ func (c *committer) commit(parent plumbing.Hash, r *policy.Rollout, d policy.Dec
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		signature, err := c.signer.Sign(rd)
+		signature, err := signer.Sign(rd)
 		rd.Close()
 		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("sign commit for %s: %w", r.Name(), err)
+			return plumbing.ZeroHash, fmt.Errorf("sign commit: %w", err)
 		}
 		commit.PGPSignature = string(signature)
 	}
-	obj := c.store.NewEncodedObject()
+	obj := s.NewEncodedObject()
 	if err := commit.Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return c.store.SetEncodedObject(obj)
+	return s.SetEncodedObject(obj)
 }
 
 // message is the commit message of decision d: a subject a person reads
