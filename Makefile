@@ -28,9 +28,11 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: derive benchmarks (cold at 10k/100k commits vs `git log`, warm vs cold)
+## bench: one step (edit, signed commit, push) against git commit -S + git push,
+## small and at 100k commits, over file:// and smart HTTP; cold derive at 10k
+## and 100k commits against git log over the same commits (ratios, peak RSS)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 60m ./history/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -timeout 60m ./gitsync/ ./history/
 
 ## demo: a local git server, Prometheus, two demo apps under load and `ramp run`:
 ## release 1.1.0 promoted, release 1.2.0 rolled back by its error-rate gate
