@@ -3,6 +3,7 @@ package gitsync
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -107,5 +108,51 @@ func TestNewObjectsWalksOnlyTheChangedPathsOfTheNewCommits(t *testing.T) {
 	orphan := gittest.CommitAll(t, work, nil, "unrelated root")
 	if _, err := newObjects(r.Git().Storer, plumbing.NewHash(expected), plumbing.NewHash(orphan)); !errors.Is(err, errNotOnExpected) {
 		t.Errorf("newObjects(unrelated root) = %v; want errNotOnExpected", err)
+	}
+}
+
+func TestPushOverSSHSendsTheNewCommitsAndKeepsTheCompareAndSwap(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := gittest.SSHKey(t, dir, "deploy")
+	root := t.TempDir()
+	env := gittest.GitEnv(t.TempDir())
+	work := filepath.Join(dir, "work")
+	gittest.InitRepo(t, work, map[string]string{"apps/demo/route.yaml": "weight: 0\n"})
+	bare := filepath.Join(root, "release.git")
+	gittest.Git(t, dir, env, "clone", "--quiet", "--bare", work, bare)
+	srv := gittest.NewSSHServer(t, root, pub)
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, []byte(srv.KnownHostsLine()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(context.Background(), srv.URL("release.git"), filepath.Join(dir, "clone"), "main",
+		Auth{SSHKeyPath: key, KnownHostsPath: known})
+	if err != nil {
+		t.Fatalf("Open over SSH: %v", err)
+	}
+	expected, err := r.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := commitFile(t, r, "step.txt", "3/7\n")
+	if err := r.Push(context.Background(), expected, ours); err != nil {
+		t.Fatalf("Push over SSH: %v", err)
+	}
+	if got := gittest.Git(t, bare, env, "rev-parse", "main"); got != ours.String() {
+		t.Fatalf("server main = %s; want %s", got, ours)
+	}
+	gittest.Git(t, bare, env, "fsck", "--strict", "--no-dangling")
+
+	// Someone else's push lands; ramp's next push from the old tip is refused.
+	gittest.Git(t, work, env, "pull", "--quiet", bare, "main")
+	gittest.WriteFiles(t, work, map[string]string{"approval.txt": "by someone else\n"})
+	other := gittest.CommitAll(t, work, nil, "other")
+	gittest.Git(t, work, env, "push", "--quiet", bare, "main")
+	late := commitFile(t, r, "step.txt", "4/7\n")
+	if err := r.Push(context.Background(), ours, late); !errors.Is(err, ErrBranchMoved) {
+		t.Fatalf("Push after another push = %v; want ErrBranchMoved", err)
+	}
+	if got := gittest.Git(t, bare, env, "rev-parse", "main"); got != other {
+		t.Errorf("server main = %s; want the other push %s kept", got, other)
 	}
 }
