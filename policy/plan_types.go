@@ -73,6 +73,10 @@ type Decision struct {
 	WaitingFor string        `json:"waitingFor,omitempty"`
 	Gates      []GateResult  `json:"gates,omitempty"`
 	Approved   []ApprovalRef `json:"approved,omitempty"`
+	// Exposure is the cohorts and mirror the action's commit writes
+	// besides the weight; Shadow the record of a mirror step it enters.
+	Exposure Exposure      `json:"exposure,omitzero"`
+	Shadow   *ShadowRecord `json:"shadow,omitempty"`
 	// Wake is when a hold should be looked at again, if it ends by time.
 	Wake time.Time `json:"wake,omitempty"`
 }

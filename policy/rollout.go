@@ -73,6 +73,9 @@ type Spec struct {
 	// make does while no release is in flight: hold (the default) until
 	// people resume over it, or restore ramp's weight.
 	OnDrift string `yaml:"onDrift"`
+	// Shadow declares what the canary does with mirrored requests; a
+	// spec with a setMirrorRoute step needs it (see exposure.go).
+	Shadow *Shadow `yaml:"shadow"`
 }
 
 // What spec.onDrift may say.
@@ -92,7 +95,7 @@ type FieldRef struct {
 // its members is set.
 type Target struct {
 	HTTPRoute *HTTPRouteTarget `yaml:"httpRoute"`
-	Field     *FieldRef        `yaml:"field"`
+	Field     *FieldTarget     `yaml:"field"`
 }
 
 // HTTPRouteTarget writes weights into the backendRefs of a Gateway API
@@ -104,6 +107,17 @@ type HTTPRouteTarget struct {
 	// Rule limits the edit to one rule index; nil means every rule that
 	// names both backends.
 	Rule *int `yaml:"rule"`
+}
+
+// FieldTarget writes the canary weight into one field of any YAML (or
+// JSON) file: another router's resource, or a feature flag.
+type FieldTarget struct {
+	File string `yaml:"file"`
+	// Path is the canary's weight.
+	Path string `yaml:"path"`
+	// MirrorPath, when set, is where setMirrorRoute steps write their
+	// percent (0 when no mirror is active).
+	MirrorPath string `yaml:"mirrorPath"`
 }
 
 // ObjectRef names a namespaced Kubernetes object.
@@ -137,6 +151,10 @@ type Step struct {
 	Pause     *Pause       `yaml:"pause"`
 	Analysis  *Analysis    `yaml:"analysis"`
 	Approval  *ApprovalReq `yaml:"approval"`
+	// SetHeaderRoute and SetMirrorRoute expose the canary to a cohort of
+	// requests, or to copies of requests (exposure.go).
+	SetHeaderRoute *HeaderRoute `yaml:"setHeaderRoute"`
+	SetMirrorRoute *MirrorRoute `yaml:"setMirrorRoute"`
 
 	// Line is the step's line in the spec file, for messages.
 	Line int `yaml:"-"`
