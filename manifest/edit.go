@@ -50,23 +50,11 @@ func Edits(files func(path string) ([]byte, error), r *policy.Rollout, d policy.
 	if err != nil {
 		return nil, err
 	}
-	cur, err := Weight(data, r)
+	out, err := writeTarget(data, r, d)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", r.TargetFile(), err)
 	}
-	if cur != d.Weight {
-		var out []byte
-		if t := r.Spec.Target; t.HTTPRoute != nil {
-			out, err = setRouteWeights(data, *t.HTTPRoute, d.Weight)
-		} else {
-			var p policy.FieldPath
-			if p, err = policy.ParseFieldPath(t.Field.Path); err == nil {
-				out, err = setField(data, p, fmt.Sprint(d.Weight))
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.TargetFile(), err)
-		}
+	if !bytes.Equal(out, data) {
 		edits[r.TargetFile()] = out
 	}
 	return edits, nil

@@ -2,11 +2,8 @@ package e2etest
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/evidence/evidencetest"
+	"github.com/ramp-dev/ramp/manifest/manifesttest"
 )
 
 // Versions of the components whose CRDs the cluster installs. The Flux
@@ -205,25 +203,10 @@ func crdPaths(root string) ([]string, error) {
 	return out, nil
 }
 
-// ModuleDir returns the module cache directory of module@version, which
-// `go mod download` fetches when it is not there yet. It runs outside the
-// main module so that go.mod and go.sum stay as they are.
+// ModuleDir returns the module cache directory of module@version (see
+// manifesttest.ModuleDir).
 func ModuleDir(module, version string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
-	cmd.Dir = os.TempDir()
-	cmd.Env = append(os.Environ(), "GO111MODULE=on")
-	out, err := cmd.Output()
-	var info struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &info); jerr != nil || info.Dir == "" {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%v: %s", err, ee.Stderr)
-		}
-		return "", fmt.Errorf("go mod download %s@%s (for its CRDs): %s %v", module, version, info.Error, err)
-	}
-	return info.Dir, nil
+	return manifesttest.ModuleDir(module, version)
 }
 
 func exists(path string) bool {
