@@ -137,7 +137,8 @@ func (w *world) commitFiles(who, msg string, files map[string]string) string {
 	w.t.Helper()
 	w.pull()
 	gittest.WriteFiles(w.t, w.work, files)
-	w.git(who, "commit", "-q", "-S", "-am", msg)
+	w.git(who, "add", "-A")
+	w.git(who, "commit", "-q", "-S", "-m", msg)
 	w.git(who, "push", "-q", "origin", "main")
 	return w.git(who, "rev-parse", "HEAD")
 }

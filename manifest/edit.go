@@ -57,6 +57,15 @@ func Edits(files func(path string) ([]byte, error), r *policy.Rollout, d policy.
 	if !bytes.Equal(out, data) {
 		edits[r.TargetFile()] = out
 	}
+	if c := r.Spec.Target.CanaryReplicas; c != nil {
+		n, err := canaryReplicas(read, r, d)
+		if err != nil {
+			return nil, err
+		}
+		if err := set(policy.FieldRef{File: c.File, Path: c.Path}, strconv.Itoa(n)); err != nil {
+			return nil, fmt.Errorf("spec.target.canaryReplicas: %w", err)
+		}
+	}
 	return edits, nil
 }
 

@@ -81,21 +81,7 @@ func TestValidateRejectsExposureSteps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := policy.Parse(file, []byte(tt.spec))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			var got []string
-			for _, e := range policy.Validate(r, policy.DefaultGuardrails()) {
-				got = append(got, e.Error())
-			}
-			var want []string
-			for _, w := range tt.want {
-				want = append(want, file+":"+w)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("Validate:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
+			wantSpecErrors(t, tt.spec, tt.want)
 		})
 	}
 }
@@ -195,5 +181,27 @@ func TestFoldEntersExposureSteps(t *testing.T) {
 		if s.Step != i+1 || s.StepCommit != rec.Commit || s.Phase != policy.PhaseProgressing {
 			t.Fatalf("after %s: step %d commit %s phase %s, want step %d", a, s.Step, s.StepCommit, s.Phase, i+1)
 		}
+	}
+}
+
+// wantSpecErrors checks that spec parses and that validating it against
+// the default guardrails gives exactly want, each without the
+// "releases/demo/rollout.yaml:" prefix.
+func wantSpecErrors(t *testing.T, spec string, want []string) {
+	t.Helper()
+	r, err := policy.Parse(file, []byte(spec))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	var got []string
+	for _, e := range policy.Validate(r, policy.DefaultGuardrails()) {
+		got = append(got, e.Error())
+	}
+	var full []string
+	for _, w := range want {
+		full = append(full, file+":"+w)
+	}
+	if !reflect.DeepEqual(got, full) {
+		t.Errorf("Validate:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(full, "\n"))
 	}
 }

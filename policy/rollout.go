@@ -91,11 +91,15 @@ type FieldRef struct {
 	Path string `yaml:"path" json:"path"`
 }
 
-// Target is where the canary's share of traffic is written. Exactly one of
-// its members is set.
+// Target is where the canary's share of traffic is written: exactly one of
+// HTTPRoute and Field. The replica counts are optional (capacity.go).
 type Target struct {
 	HTTPRoute *HTTPRouteTarget `yaml:"httpRoute"`
 	Field     *FieldTarget     `yaml:"field"`
+	// CanaryReplicas is set with every weight to enough canary replicas
+	// for the weight's share of StableReplicas.
+	CanaryReplicas *ReplicasRef `yaml:"canaryReplicas"`
+	StableReplicas *ReplicasRef `yaml:"stableReplicas"`
 }
 
 // HTTPRouteTarget writes weights into the backendRefs of a Gateway API

@@ -131,6 +131,7 @@ func (v *validator) spec() {
 	v.fieldRef("spec.release", &s.Release)
 	v.fieldRef("spec.stable", &s.Stable)
 	v.target(&s.Target)
+	v.capacity(&s.Target)
 	for i, k := range s.Kustomizations {
 		f := fmt.Sprintf("spec.kustomizations[%d]", i)
 		switch {
