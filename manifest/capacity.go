@@ -23,7 +23,8 @@ func canaryReplicas(read func(string) ([]byte, error), r *policy.Rollout, d poli
 	return policy.CanaryReplicas(d.Weight, stable, min, !d.Exposure.IsZero()), nil
 }
 
-// readCount reads a whole number >= 0 at ref.
+// readCount reads a whole number >= 0 (a replica count, a weight, a
+// percent) at ref.
 func readCount(read func(string) ([]byte, error), ref *policy.ReplicasRef) (int, error) {
 	data, err := read(ref.File)
 	if err != nil {
@@ -39,14 +40,14 @@ func readCount(read func(string) ([]byte, error), ref *policy.ReplicasRef) (int,
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s: %s is %q, not a replica count", ref.File, ref.Path, v)
+		return 0, fmt.Errorf("%s: %s is %q, not a whole number >= 0", ref.File, ref.Path, v)
 	}
 	return n, nil
 }
 
 // CheckTarget checks that every field the rollout's traffic target names
-// can be read in the files read returns: the weight, the mirror percent
-// and the replica counts. Each problem names the spec's file, line and
+// can be read in the files read returns: the weight, the stable side's
+// value, the mirror percent and the replica counts. Each problem names the spec's file, line and
 // field.
 func CheckTarget(read func(string) ([]byte, error), r *policy.Rollout) policy.SpecErrors {
 	var errs policy.SpecErrors
@@ -60,16 +61,19 @@ func CheckTarget(read func(string) ([]byte, error), r *policy.Rollout) policy.Sp
 	} else if _, err := Weight(data, r); err != nil {
 		errs = append(errs, r.FieldError(field, fmt.Errorf("%s: %w", r.TargetFile(), err)))
 	}
-	if t.Field != nil && t.Field.MirrorPath != "" {
-		ref := &policy.ReplicasRef{File: t.Field.File, Path: t.Field.MirrorPath}
-		if _, err := readCount(read, ref); err != nil {
-			errs = append(errs, r.FieldError("spec.target.field.mirrorPath", err))
-		}
-	}
-	for _, c := range []struct {
+	type count struct {
 		field string
 		ref   *policy.ReplicasRef
-	}{{"spec.target.canaryReplicas.path", t.CanaryReplicas}, {"spec.target.stableReplicas.path", t.StableReplicas}} {
+	}
+	counts := []count{{"spec.target.canaryReplicas.path", t.CanaryReplicas}, {"spec.target.stableReplicas.path", t.StableReplicas}}
+	if f := t.Field; f != nil {
+		for _, p := range []struct{ field, path string }{{"stablePath", f.StablePath}, {"mirrorPath", f.MirrorPath}} {
+			if p.path != "" {
+				counts = append(counts, count{"spec.target.field." + p.field, &policy.ReplicasRef{File: f.File, Path: p.path}})
+			}
+		}
+	}
+	for _, c := range counts {
 		if c.ref == nil {
 			continue
 		}

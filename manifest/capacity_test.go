@@ -101,7 +101,7 @@ func TestCheckTargetNamesTheSpecLineOfFieldsThatDoNotResolve(t *testing.T) {
 	}
 	got := CheckTarget(reader(files), r).Error()
 	want := `releases/demo/rollout.yaml:11: spec.target.canaryReplicas.path: apps/demo/canary/hpa.yaml: spec.minReplicas: no key "minReplicas" in spec (line 6); ramp edits existing fields only
-releases/demo/rollout.yaml:12: spec.target.stableReplicas.path: apps/demo/stable/deployment.yaml: spec.replicas is "ten", not a replica count`
+releases/demo/rollout.yaml:12: spec.target.stableReplicas.path: apps/demo/stable/deployment.yaml: spec.replicas is "ten", not a whole number >= 0`
 	if got != want {
 		t.Errorf("CheckTarget:\n%s\nwant:\n%s", got, want)
 	}

@@ -87,5 +87,5 @@ func Weight(data []byte, r *policy.Rollout) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %s: weight %q is not an integer", t.Field.File, t.Field.Path, s)
 	}
-	return n, nil
+	return t.Field.WeightOf(n), nil
 }

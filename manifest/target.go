@@ -24,8 +24,12 @@ func writeTarget(data []byte, r *policy.Rollout, d policy.Decision) ([]byte, err
 		return setRouteExposure(out, *t, d.Exposure)
 	}
 	t := r.Spec.Target.Field
-	if cur != d.Weight {
-		if out, err = setPath(out, t.Path, strconv.Itoa(d.Weight)); err != nil {
+	canary, stable := t.TargetValues(d.Weight)
+	if out, err = setPath(out, t.Path, strconv.Itoa(canary)); err != nil {
+		return nil, err
+	}
+	if t.StablePath != "" {
+		if out, err = setPath(out, t.StablePath, strconv.Itoa(stable)); err != nil {
 			return nil, err
 		}
 	}

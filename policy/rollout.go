@@ -113,15 +113,21 @@ type HTTPRouteTarget struct {
 	Rule *int `yaml:"rule"`
 }
 
-// FieldTarget writes the canary weight into one field of any YAML (or
-// JSON) file: another router's resource, or a feature flag.
+// FieldTarget writes the canary weight into fields of any YAML (or JSON)
+// file: another router's resource, a feature flag, a worker split (see
+// target.go).
 type FieldTarget struct {
 	File string `yaml:"file"`
-	// Path is the canary's weight.
+	// Path is the canary's weight (or count, with Scale).
 	Path string `yaml:"path"`
+	// StablePath, when set, gets the rest: 100-weight (or the count's
+	// rest), for routers whose weights must sum to 100.
+	StablePath string `yaml:"stablePath"`
 	// MirrorPath, when set, is where setMirrorRoute steps write their
 	// percent (0 when no mirror is active).
 	MirrorPath string `yaml:"mirrorPath"`
+	// Scale turns the weight into a count of Scale.Count.
+	Scale *Scale `yaml:"scale"`
 }
 
 // ObjectRef names a namespaced Kubernetes object.

@@ -27,8 +27,12 @@ import (
 )
 
 // GatewayAPIVersion is the Gateway API release whose standard-channel
-// CRDs the API server installs.
-const GatewayAPIVersion = "v1.6.3"
+// CRDs the API server installs; TraefikVersion the Traefik release whose
+// CRDs tests of Traefik's resources install (and make tool-traefik builds).
+const (
+	GatewayAPIVersion = "v1.6.3"
+	TraefikVersion    = "v3.6.12"
+)
 
 // APIServer is a kube-apiserver with the Gateway API CRDs installed.
 type APIServer struct {
