@@ -189,7 +189,9 @@ func LiveAt(s State, ev Evidence) time.Time {
 	return s.StepAt
 }
 
-// current judges whether the current step is done, and moves on if so.
+// current judges the current step once it is live: first whether traffic
+// reaches the canary as weighted (the routing check), then whether the
+// step is done.
 func (p *planner) current() Decision {
 	s := p.s
 	if p.ev.ApplyFailed != "" {
@@ -198,6 +200,21 @@ func (p *planner) current() Decision {
 	if live, d := p.live(); !live {
 		return d
 	}
+	routing, hold := p.routing()
+	if hold != nil {
+		return *hold
+	}
+	d := p.step()
+	if routing != nil {
+		d.Gates = append([]GateResult{*routing}, d.Gates...)
+	}
+	return d
+}
+
+// step judges whether the current step, live and routed as weighted, is
+// done, and moves on if so.
+func (p *planner) step() Decision {
+	s := p.s
 	st := p.steps[s.Step-1]
 	switch {
 	case st.SetWeight != nil:

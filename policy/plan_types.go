@@ -44,6 +44,9 @@ type Evidence struct {
 	AppliedUnknown bool
 	// ApplyFailed says Flux failed to apply the step's commit, and why.
 	ApplyFailed string
+	// Traffic is the routing check's measurement of the current step,
+	// when the spec has a trafficCheck and the step's window has passed.
+	Traffic *TrafficSample
 	// SpecError is why the rollout's spec at the branch tip does not parse
 	// or validate: the rollout holds until it does.
 	SpecError error

@@ -76,6 +76,9 @@ type Spec struct {
 	// Shadow declares what the canary does with mirrored requests; a
 	// spec with a setMirrorRoute step needs it (see exposure.go).
 	Shadow *Shadow `yaml:"shadow"`
+	// TrafficCheck compares the canary's observed share of requests with
+	// the weight ramp set (see traffic.go).
+	TrafficCheck *TrafficCheck `yaml:"trafficCheck"`
 }
 
 // What spec.onDrift may say.

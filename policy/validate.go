@@ -150,6 +150,7 @@ func (v *validator) spec() {
 	v.shadow(s.Shadow)
 	// Gates first: steps refer to them by name.
 	v.gateList(s.Gates)
+	v.trafficCheck(s.TrafficCheck)
 	v.strategy(&s.Strategy)
 	v.highRisk()
 }
