@@ -21,17 +21,21 @@ import (
 )
 
 // Versions of the components whose CRDs the cluster installs. The Flux
-// binaries in bin/flux are built from the same versions (make tool-flux).
+// binaries in bin/flux and Traefik's in bin/traefik are built from the
+// same versions (make tool-flux, make tool-traefik).
 const (
 	FluxVersion       = "v1.9.6"
-	GatewayAPIVersion = "v1.6.3"
+	GatewayAPIVersion = manifesttest.GatewayAPIVersion
+	TraefikVersion    = manifesttest.TraefikVersion
+	// ServiceCIDR is the API server's Service range: loopback addresses.
+	ServiceCIDR = "127.0.100.0/24"
 	// FluxNamespace is the namespace the Flux controllers run in
 	// (RUNTIME_NAMESPACE).
 	FluxNamespace = "flux-system"
 )
 
 // Cluster is a kube-apiserver and etcd (envtest, binaries from bin/k8s)
-// with the CRDs of Flux, Gateway API's HTTPRoute and ramp installed, and
+// with the CRDs of Flux, Gateway API, Traefik and ramp installed, and
 // Flux's source-controller and kustomize-controller running against it
 // as local processes.
 type Cluster struct {
@@ -80,6 +84,10 @@ func StartCluster(dir string) (c *Cluster, err error) {
 		ControlPlaneStartTimeout: 3 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}}
+	// envtest runs no kube-proxy and no pods, and EndpointSlices refuse
+	// loopback addresses; ClusterIPs on loopback let the gateway (Traefik
+	// with nativeLB) reach the processes that stand in for pods.
+	c.env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", ServiceCIDR)
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -182,7 +190,8 @@ func (c *Cluster) Stop() error {
 
 // crdPaths are the CRD files and directories the cluster installs:
 // Flux's source and kustomize CRDs from their modules, Gateway API's
-// HTTPRoute, and ramp's own when config/crd/bases exists.
+// standard channel, Traefik's own (TraefikService, IngressRoute), and
+// ramp's own when config/crd/bases exists.
 func crdPaths(root string) ([]string, error) {
 	var out []string
 	for _, mod := range []string{"github.com/fluxcd/source-controller", "github.com/fluxcd/kustomize-controller"} {
@@ -196,7 +205,12 @@ func crdPaths(root string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"))
+	out = append(out, filepath.Join(gw, "config", "crd", "standard"))
+	traefik, err := ModuleDir("github.com/traefik/traefik/v3", TraefikVersion)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, filepath.Join(traefik, "docs", "content", "reference", "dynamic-configuration", "kubernetes-crd-definition-v1.yml"))
 	if ramp := filepath.Join(root, "config", "crd", "bases"); exists(ramp) {
 		out = append(out, ramp)
 	}

@@ -1,8 +1,10 @@
 // Package e2etest runs the real components of ramp's end-to-end tests:
 // a kube-apiserver and etcd (envtest), Flux's source-controller and
 // kustomize-controller as local processes, a smart-HTTP git host that
-// sends push webhooks, Prometheus, demo apps of two versions, a load
-// generator that follows the HTTPRoute Flux applied, and `ramp controller`.
+// sends push webhooks, Prometheus, demo apps of two versions, `ramp
+// controller`, and in front of the apps either Traefik (the real gateway,
+// with Pods standing in for the kubelet and kube-proxy) or a load
+// generator that follows the HTTPRoute Flux applied.
 // Everything listens on 127.0.0.1 and is stopped when its owner stops.
 package e2etest
 
