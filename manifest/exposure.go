@@ -78,11 +78,7 @@ func setRouteExposure(data []byte, t policy.HTTPRouteTarget, x policy.Exposure) 
 // cohort rules (by name only) and its mirror filter to the canary.
 func routeExposure(data []byte, t policy.HTTPRouteTarget) (policy.Exposure, error) {
 	var x policy.Exposure
-	f, err := parseYAML(data)
-	if err != nil {
-		return x, err
-	}
-	_, seq, err := f.routeSeq()
+	f, seq, err := parseRoute(data)
 	if err != nil {
 		return x, err
 	}
@@ -131,11 +127,7 @@ func cohortNames(x policy.Exposure) []string {
 // removeRouteExposure removes ramp's cohort rules and its mirror filters
 // from the HTTPRoute in data.
 func removeRouteExposure(data []byte, t policy.HTTPRouteTarget) ([]byte, error) {
-	f, err := parseYAML(data)
-	if err != nil {
-		return nil, err
-	}
-	_, seq, err := f.routeSeq()
+	f, seq, err := parseRoute(data)
 	if err != nil {
 		return nil, err
 	}
@@ -206,11 +198,7 @@ func addRouteExposure(data []byte, t policy.HTTPRouteTarget, x policy.Exposure) 
 	if x.IsZero() {
 		return data, nil
 	}
-	f, err := parseYAML(data)
-	if err != nil {
-		return nil, err
-	}
-	_, seq, err := f.routeSeq()
+	f, seq, err := parseRoute(data)
 	if err != nil {
 		return nil, err
 	}
@@ -468,11 +456,7 @@ func flowScalar(s string) string {
 
 // checkMatchCounts applies Gateway API's limit on matches over all rules.
 func checkMatchCounts(data []byte) error {
-	f, err := parseYAML(data)
-	if err != nil {
-		return err
-	}
-	_, seq, err := f.routeSeq()
+	_, seq, err := parseRoute(data)
 	if err != nil {
 		return err
 	}
@@ -486,6 +470,16 @@ func checkMatchCounts(data []byte) error {
 		return fmt.Errorf("the HTTPRoute would have %d matches over all rules; Gateway API allows %d", n, maxRouteMatches)
 	}
 	return nil
+}
+
+// parseRoute parses data and finds its HTTPRoute's spec.rules list.
+func parseRoute(data []byte) (*yamlFile, *yaml.Node, error) {
+	f, err := parseYAML(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, seq, err := f.routeSeq()
+	return f, seq, err
 }
 
 // Line-level layout of block collections.

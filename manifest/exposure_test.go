@@ -9,29 +9,7 @@ import (
 
 // exposureRoute is an HTTPRoute as people write them: a comment above the
 // weighted rule, a path match, an admin rule after it.
-const exposureRoute = `# Route for demo; ramp owns the weights.
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: demo
-spec:
-  parentRefs:
-    - name: gw
-  rules:
-    # public traffic, split by ramp
-    - matches:
-        - path: {type: PathPrefix, value: /}
-      backendRefs:
-        - name: demo-stable
-          port: 80
-          weight: 90 # stable
-        - name: demo-canary
-          port: 80
-          weight: 10
-    - backendRefs:  # admin only
-        - name: admin
-          port: 8080
-`
+var exposureRoute = strings.Replace(route, "    - matches:", "    # public traffic, split by ramp\n    - matches:", 1)
 
 var (
 	internal = policy.HeaderRoute{Name: "internal", Match: []policy.CohortMatch{{Header: "x-user-group", Value: "internal"}}}
