@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -112,10 +114,15 @@ func validateOne(root, path string, g policy.Guardrails) []string {
 			problems = append(problems, fmt.Sprintf("%s: %s: %s %s: %v", rel, ref.what, ref.f.File, ref.f.Path, err))
 		}
 	}
-	if b := read(r.TargetFile()); b != nil {
-		if _, err := manifest.Weight(b, r); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: spec.target: %v", rel, err))
+	// The traffic target's fields: weight, stable side, mirror, replicas.
+	for _, e := range manifest.CheckTarget(func(file string) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = fmt.Errorf("%s: %w", file, pe.Err) // the repository's path, not this machine's
 		}
+		return b, err
+	}, r) {
+		problems = append(problems, e.Error())
 	}
 	return problems
 }
