@@ -262,11 +262,7 @@ func (v *validator) cohortMatch(f string, m CohortMatch) {
 		}
 	}
 	if len(set) != 1 {
-		what := "none"
-		if len(set) > 1 {
-			what = strings.Join(set, " and ")
-		}
-		v.fail(f, "needs exactly one of header, cookie, queryParam; has %s", what)
+		v.fail(f, "needs exactly one of header, cookie, queryParam; has %s", members(set))
 		return
 	}
 	name, limit := m.Header, 4096
@@ -287,6 +283,15 @@ func (v *validator) cohortMatch(f string, m CohortMatch) {
 	case m.Cookie != "" && !cookieValue.MatchString(m.Value):
 		v.fail(f+".value", "%q is not a cookie value (no spaces, quotes, commas, semicolons or backslashes)", m.Value)
 	}
+}
+
+// members names the members set of what needs exactly one: "none",
+// "setWeight and pause".
+func members(set []string) string {
+	if len(set) == 0 {
+		return "none"
+	}
+	return strings.Join(set, " and ")
 }
 
 // shadow checks the shadow declaration.

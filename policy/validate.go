@@ -254,11 +254,7 @@ func (v *validator) canary(c *Canary) {
 			set = append(set, "setMirrorRoute")
 		}
 		if len(set) != 1 {
-			what := "none"
-			if len(set) > 1 {
-				what = strings.Join(set, " and ")
-			}
-			v.fail(sf, "needs exactly one of setWeight, pause, analysis, approval, setHeaderRoute, setMirrorRoute; has %s", what)
+			v.fail(sf, "needs exactly one of setWeight, pause, analysis, approval, setHeaderRoute, setMirrorRoute; has %s", members(set))
 			continue
 		}
 		switch {
