@@ -40,7 +40,7 @@ demo: build tool-prometheus
 	bash e2e/demo.sh
 
 ## tools: real components for tests, built from the Go module proxy into bin/
-tools: tool-prometheus tool-kube tool-etcd tool-helm tool-flux
+tools: tool-prometheus tool-kube tool-etcd tool-helm tool-flux tool-traefik
 
 tool-prometheus: $(BIN)/prometheus
 $(BIN)/prometheus:
@@ -84,6 +84,14 @@ $(BIN)/flux/source-controller:
 	cd e2e/tools/flux/source && $(GO) build -o $(BIN)/flux/source-controller github.com/fluxcd/source-controller
 $(BIN)/flux/kustomize-controller:
 	cd e2e/tools/flux/kustomize && $(GO) build -o $(BIN)/flux/kustomize-controller github.com/fluxcd/kustomize-controller
+
+## tool-traefik: Traefik, the e2e's gateway (bin/traefik), built from its
+## module under e2e/tools/traefik (cold: about 1 min download, 8-10 min build)
+.PHONY: tool-traefik
+TRAEFIK_VER := v3.6.12
+tool-traefik: $(BIN)/traefik
+$(BIN)/traefik:
+	cd e2e/tools/traefik && $(GO) build -ldflags '-X github.com/traefik/traefik/v3/pkg/version.Version=$(TRAEFIK_VER)' -o $(BIN)/traefik github.com/traefik/traefik/v3/cmd/traefik
 
 ## e2e: the whole loop against a real API server, Flux, Prometheus and
 ## `ramp controller` (build tag e2e; plain `go test ./...` skips it)

@@ -2,9 +2,10 @@
 
 // Package e2e runs ramp's whole loop against the real components a user
 // runs: a kube-apiserver and etcd, Flux's source-controller and
-// kustomize-controller, a git host, Prometheus, the demo apps under load
-// and `ramp controller`. Run it with `make e2e` (it needs bin/, built by
-// `make build tools tool-flux`); plain `go test ./...` does not build it.
+// kustomize-controller, a git host, Prometheus, the demo apps under load,
+// Traefik as the gateway (s7) and `ramp controller`. Run it with `make
+// e2e` (it needs bin/, built by `make build tools`); plain `go test ./...`
+// does not build it.
 package e2e
 
 import (

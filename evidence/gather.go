@@ -25,9 +25,13 @@ type Gatherer struct {
 // Evidence completes the evidence of rollout r in state s: ev holds what
 // the caller knows of the step's apply (Applied, AppliedUnknown,
 // ApplyFailed); when the step is an analysis and live, Evidence adds its
-// gates' results, measured from policy.LiveAt. It is the one evidence
+// gates' results, measured from policy.LiveAt, and once the step is live
+// the routing check's measurement (Traffic). It is the one evidence
 // function of ramp run, status and plan, and of the controller.
 func (g *Gatherer) Evidence(ctx context.Context, r *policy.Rollout, s policy.State, ev policy.Evidence, now time.Time) policy.Evidence {
+	if ev.AppliedUnknown || !ev.Applied.IsZero() {
+		ev.Traffic = g.Traffic(ctx, r, s, policy.LiveAt(s, ev), now)
+	}
 	a := policy.NeedsAnalysis(r, &s)
 	if a == nil || (!ev.AppliedUnknown && ev.Applied.IsZero()) {
 		return ev

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,6 +129,28 @@ func (w *world) newLoop() *gitsync.Loop {
 func (w *world) git(who string, args ...string) string {
 	w.t.Helper()
 	return gittest.Git(w.t, w.work, gittest.GitEnv(w.t.TempDir(), w.keys[who].env...), args...)
+}
+
+// commitFiles writes files in who's clone and pushes them as one signed
+// commit.
+func (w *world) commitFiles(who, msg string, files map[string]string) string {
+	w.t.Helper()
+	w.pull()
+	gittest.WriteFiles(w.t, w.work, files)
+	w.git(who, "add", "-A")
+	w.git(who, "commit", "-q", "-S", "-m", msg)
+	w.git(who, "push", "-q", "origin", "main")
+	return w.git(who, "rev-parse", "HEAD")
+}
+
+// show returns a file as it is at the server's main, byte for byte.
+func (w *world) show(path string) string {
+	w.t.Helper()
+	out, err := exec.Command("git", "-C", filepath.Join(w.server.Root(), "release.git"), "cat-file", "blob", "main:"+path).Output()
+	if err != nil {
+		w.t.Fatalf("git cat-file main:%s: %v", path, err)
+	}
+	return string(out)
 }
 
 // pull brings the person's clone up to the server's main.

@@ -158,10 +158,7 @@ type specReader struct {
 
 // at returns the spec in tree.
 func (sr *specReader) at(tree *object.Tree) *specAt {
-	var h plumbing.Hash
-	if e, err := sr.w.entry(tree, sr.tip.Path); err == nil {
-		h = e.Hash
-	}
+	h := sr.w.blobHash(tree, sr.tip.Path)
 	if h.IsZero() {
 		if sr.absent == nil {
 			sr.absent = &specAt{fold: sr.tip}

@@ -11,6 +11,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
 	"github.com/ramp-dev/ramp/signing"
 	"github.com/ramp-dev/ramp/trailer"
@@ -31,6 +32,9 @@ type Snapshot struct {
 	Walked int
 	// specs is the hash of the releases/ tree at Tip.
 	specs plumbing.Hash
+	// targets are the blob hashes at Tip of the files the specs' targets
+	// were checked against: a change to one checks the specs again.
+	targets map[string]plumbing.Hash
 }
 
 // Deriver folds the history of a release branch into rollout states.
@@ -207,8 +211,9 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 // as cheap.
 const maxIncremental = 10000
 
-// reload returns a snapshot at tip with the specs of prev when the
-// releases/ tree did not change, or freshly loaded ones.
+// reload returns a snapshot at tip with the specs of prev when neither the
+// releases/ tree nor a file their targets were checked against changed,
+// or freshly loaded ones.
 func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	c, err := d.Repo.CommitObject(tip)
 	if err != nil {
@@ -225,12 +230,20 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	if specs != prev.specs {
 		return d.load(tip)
 	}
-	return &Snapshot{Tip: tip, Rollouts: prev.Rollouts, Invalid: prev.Invalid, States: map[string]policy.State{}, specs: specs}, nil
+	w := newWalker(d.Repo)
+	for path, h := range prev.targets {
+		if w.blobHash(tree, path) != h {
+			return d.load(tip)
+		}
+	}
+	return &Snapshot{Tip: tip, Rollouts: prev.Rollouts, Invalid: prev.Invalid, States: map[string]policy.State{}, specs: specs,
+		targets: prev.targets}, nil
 }
 
 // load reads and validates every spec under releases/ at tip.
 func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
-	snap := &Snapshot{Tip: tip, Rollouts: map[string]*policy.Rollout{}, Invalid: map[string]error{}, States: map[string]policy.State{}}
+	snap := &Snapshot{Tip: tip, Rollouts: map[string]*policy.Rollout{}, Invalid: map[string]error{}, States: map[string]policy.State{},
+		targets: map[string]plumbing.Hash{}}
 	c, err := d.Repo.CommitObject(tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
@@ -261,6 +274,13 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 		r, err := policy.Parse(path, data)
 		if err == nil {
 			err = policy.Validate(r, d.Guardrails).Err()
+		}
+		if err == nil {
+			// The fields the target names must be there to be written.
+			err = manifest.CheckTarget(func(p string) ([]byte, error) {
+				snap.targets[p] = w.blobHash(tree, p)
+				return w.readFile(tree, p)
+			}, r).Err()
 		}
 		if err != nil {
 			snap.Invalid[e.Name] = err

@@ -392,6 +392,16 @@ func linkAbove(tree *object.Tree, path string) error {
 	return nil
 }
 
+// blobHash returns the hash of the entry at path in root, or zero when
+// there is none (or a link is on the way).
+func (w *walker) blobHash(root *object.Tree, path string) plumbing.Hash {
+	e, err := w.entry(root, path)
+	if err != nil {
+		return plumbing.ZeroHash
+	}
+	return e.Hash
+}
+
 // entry returns the entry at path in root, decoding only the trees on the
 // way. A link among the directories above path is a *SymlinkError.
 func (w *walker) entry(root *object.Tree, path string) (*object.TreeEntry, error) {

@@ -50,24 +50,21 @@ func Edits(files func(path string) ([]byte, error), r *policy.Rollout, d policy.
 	if err != nil {
 		return nil, err
 	}
-	cur, err := Weight(data, r)
+	out, err := writeTarget(data, r, d)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", r.TargetFile(), err)
 	}
-	if cur != d.Weight {
-		var out []byte
-		if t := r.Spec.Target; t.HTTPRoute != nil {
-			out, err = setRouteWeights(data, *t.HTTPRoute, d.Weight)
-		} else {
-			var p policy.FieldPath
-			if p, err = policy.ParseFieldPath(t.Field.Path); err == nil {
-				out, err = setField(data, p, fmt.Sprint(d.Weight))
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.TargetFile(), err)
-		}
+	if !bytes.Equal(out, data) {
 		edits[r.TargetFile()] = out
+	}
+	if c := r.Spec.Target.CanaryReplicas; c != nil {
+		n, err := canaryReplicas(read, r, d)
+		if err != nil {
+			return nil, err
+		}
+		if err := set(policy.FieldRef{File: c.File, Path: c.Path}, strconv.Itoa(n)); err != nil {
+			return nil, fmt.Errorf("spec.target.canaryReplicas: %w", err)
+		}
 	}
 	return edits, nil
 }
@@ -94,5 +91,5 @@ func Weight(data []byte, r *policy.Rollout) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %s: weight %q is not an integer", t.Field.File, t.Field.Path, s)
 	}
-	return n, nil
+	return t.Field.WeightOf(n), nil
 }

@@ -220,9 +220,10 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// mappingKey returns the index of key's key node in m.Content, or -1.
+// mappingKey returns the index of key's key node in m.Content, or -1
+// (also when m is nil or not a mapping).
 func mappingKey(m *yaml.Node, key string) int {
-	if m.Kind != yaml.MappingNode {
+	if m == nil || m.Kind != yaml.MappingNode {
 		return -1
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {

@@ -25,7 +25,8 @@ type backendRef struct {
 
 // routeRule is a rule that names both the stable and the canary backend.
 type routeRule struct {
-	index          int
+	index          int // among the rules that are not ramp's cohort rules
+	node           *yaml.Node
 	stable, canary backendRef
 }
 
@@ -127,44 +128,30 @@ func refWeight(b backendRef) int {
 	return w
 }
 
-// routeRules finds the HTTPRoute and the rules ramp edits.
+// routeRules finds the HTTPRoute and the rules ramp edits: those naming
+// both backends, or rule t.Rule, counting the rules of spec.rules but the
+// cohort rules ramp added (policy.IsCohortRule).
 func (f *yamlFile) routeRules(t policy.HTTPRouteTarget) ([]routeRule, error) {
 	if t.StableBackend == "" || t.CanaryBackend == "" || t.StableBackend == t.CanaryBackend {
 		return nil, fmt.Errorf("HTTPRoute target needs two different backends, got stable %q and canary %q",
 			t.StableBackend, t.CanaryBackend)
 	}
-	var route *yaml.Node
-	for _, root := range f.docs {
-		if root == nil {
-			continue
-		}
-		if kind := mappingValue(root, "kind"); kind == nil || kind.Value != "HTTPRoute" {
-			continue
-		}
-		if api := mappingValue(root, "apiVersion"); api == nil || api.Value != routeAPIVersion {
-			return nil, fmt.Errorf("HTTPRoute at line %d: apiVersion must be %s", root.Line, routeAPIVersion)
-		}
-		if route != nil {
-			return nil, fmt.Errorf("HTTPRoutes at lines %d and %d: keep one HTTPRoute per file", route.Line, root.Line)
-		}
-		route = root
+	_, seq, err := f.routeSeq()
+	if err != nil {
+		return nil, err
 	}
-	if route == nil {
-		return nil, fmt.Errorf("no HTTPRoute (apiVersion %s) in the file", routeAPIVersion)
+	var own []int // indexes in seq.Content of the rules that are not ramp's cohort rules
+	for i, rule := range seq.Content {
+		if !isCohortRule(rule) {
+			own = append(own, i)
+		}
 	}
-	spec := mappingValue(route, "spec")
-	var seq *yaml.Node
-	if spec != nil {
-		seq = mappingValue(spec, "rules")
-	}
-	if seq == nil || seq.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("HTTPRoute at line %d has no spec.rules list", route.Line)
-	}
-	if t.Rule != nil && (*t.Rule < 0 || *t.Rule >= len(seq.Content)) {
-		return nil, fmt.Errorf("HTTPRoute rule %d does not exist: spec.rules has %d rules", *t.Rule, len(seq.Content))
+	if t.Rule != nil && (*t.Rule < 0 || *t.Rule >= len(own)) {
+		return nil, fmt.Errorf("HTTPRoute rule %d does not exist: spec.rules has %d rules", *t.Rule, len(own))
 	}
 	var rules []routeRule
-	for i, rule := range seq.Content {
+	for i, at := range own {
+		rule := seq.Content[at]
 		if t.Rule != nil && i != *t.Rule {
 			continue
 		}
@@ -172,6 +159,7 @@ func (f *yamlFile) routeRules(t policy.HTTPRouteTarget) ([]routeRule, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.node = rule
 		if named == 2 {
 			rules = append(rules, r)
 		} else if named == 1 || t.Rule != nil {
@@ -183,6 +171,42 @@ func (f *yamlFile) routeRules(t policy.HTTPRouteTarget) ([]routeRule, error) {
 		return nil, fmt.Errorf("no HTTPRoute rule names both backends %q and %q", t.StableBackend, t.CanaryBackend)
 	}
 	return rules, nil
+}
+
+// routeSeq finds the file's one HTTPRoute and its spec.rules list.
+func (f *yamlFile) routeSeq() (route, seq *yaml.Node, err error) {
+	for _, root := range f.docs {
+		if root == nil {
+			continue
+		}
+		if kind := mappingValue(root, "kind"); kind == nil || kind.Value != "HTTPRoute" {
+			continue
+		}
+		if api := mappingValue(root, "apiVersion"); api == nil || api.Value != routeAPIVersion {
+			return nil, nil, fmt.Errorf("HTTPRoute at line %d: apiVersion must be %s", root.Line, routeAPIVersion)
+		}
+		if route != nil {
+			return nil, nil, fmt.Errorf("HTTPRoutes at lines %d and %d: keep one HTTPRoute per file", route.Line, root.Line)
+		}
+		route = root
+	}
+	if route == nil {
+		return nil, nil, fmt.Errorf("no HTTPRoute (apiVersion %s) in the file", routeAPIVersion)
+	}
+	spec := mappingValue(route, "spec")
+	if spec != nil {
+		seq = mappingValue(spec, "rules")
+	}
+	if seq == nil || seq.Kind != yaml.SequenceNode {
+		return nil, nil, fmt.Errorf("HTTPRoute at line %d has no spec.rules list", route.Line)
+	}
+	return route, seq, nil
+}
+
+// isCohortRule reports whether rule is one ramp added for a cohort.
+func isCohortRule(rule *yaml.Node) bool {
+	name := mappingValue(rule, "name")
+	return name != nil && name.Kind == yaml.ScalarNode && policy.IsCohortRule(name.Value)
 }
 
 // backendPair reads one rule's backendRefs; named counts how many of the

@@ -125,11 +125,15 @@ func auditGate(r *Rollout, g GateResult) (AuditGate, string) {
 	if g.Query == "" {
 		return ag, ""
 	}
-	gate := r.Gate(g.Name)
-	if gate == nil {
-		return ag, fmt.Sprintf("gate %s: recorded with query %s, but %s defines no gate %s", g.Name, g.Query, r.Path, g.Name)
+	q, ok := r.routingQuery(g.Name)
+	if !ok {
+		gate := r.Gate(g.Name)
+		if gate == nil {
+			return ag, fmt.Sprintf("gate %s: recorded with query %s, but %s defines no gate %s", g.Name, g.Query, r.Path, g.Name)
+		}
+		q = gate.QueryText()
 	}
-	ag.QueryText = gate.QueryText()
+	ag.QueryText = q
 	if h := QueryHash(ag.QueryText); h != g.Query {
 		return ag, fmt.Sprintf("gate %s: recorded query hash %s does not match the query in %s (%s)", g.Name, g.Query, r.Path, h)
 	}

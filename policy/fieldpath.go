@@ -9,6 +9,8 @@ import (
 // FieldPath addresses one node of a YAML document: a dotted list of
 // mapping keys, each optionally followed by selectors on a sequence:
 // `[N]` (index) or `[key=value]` (the element whose key has that value).
+// A key holding dots, brackets, '=' or spaces is written quoted in
+// brackets, as a Go string: `metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"]`.
 // Examples: `images[name=demo].newTag`, `spec.rules[0].backendRefs[name=demo-canary].weight`.
 type FieldPath []PathElem
 
@@ -30,6 +32,8 @@ func (p FieldPath) String() string {
 	var b strings.Builder
 	for i, e := range p {
 		switch {
+		case !e.IsSelector() && strings.ContainsAny(e.Key, ".[]=\" \t"):
+			b.WriteString("[" + strconv.Quote(e.Key) + "]")
 		case !e.IsSelector():
 			if i > 0 {
 				b.WriteByte('.')
@@ -53,6 +57,23 @@ func ParseFieldPath(s string) (FieldPath, error) {
 	for i := 0; i < len(s); {
 		switch s[i] {
 		case '[':
+			if strings.HasPrefix(s[i+1:], `"`) {
+				q, err := strconv.QuotedPrefix(s[i+1:])
+				if err != nil {
+					return nil, fmt.Errorf("field path %q: unterminated quoted key at offset %d", s, i+1)
+				}
+				key, _ := strconv.Unquote(q)
+				i += 1 + len(q)
+				if i >= len(s) || s[i] != ']' {
+					return nil, fmt.Errorf("field path %q: want ] after the quoted key at offset %d", s, i)
+				}
+				if key == "" {
+					return nil, fmt.Errorf("field path %q: empty quoted key", s)
+				}
+				i++
+				p = append(p, PathElem{Key: key, Index: -1})
+				continue
+			}
 			end := strings.IndexByte(s[i:], ']')
 			if end < 0 {
 				return nil, fmt.Errorf("field path %q: unclosed [ at offset %d", s, i)

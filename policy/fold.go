@@ -138,12 +138,13 @@ func apply(s State, rec *Record, e Entry) State {
 	}
 	s.Weight = e.Weight
 	s.LastCommit, s.LastAction, s.LastReason = rec.Commit, e.Action, e.Reason
-	switch e.Action {
-	case ActionSetWeight, ActionPause, ActionAnalysis:
+	if EntersStep(e.Action) {
 		s.Step, s.StepCommit, s.StepAt = e.Step, rec.Commit, rec.Time
 		if s.Phase != PhasePaused {
 			s.Phase = PhaseProgressing
 		}
+	}
+	switch e.Action {
 	case ActionPromote:
 		s.Phase = PhasePromoted
 		s.Stable = e.Release

@@ -23,6 +23,7 @@ func Plan(r *Rollout, s State, ev Evidence, now time.Time, g Guardrails) Decisio
 		return Decision{Reason: "spec does not validate: " + why, WaitingFor: "a valid spec"}
 	}
 	d := plan(r, &s, ev, now, g)
+	d.Exposure = exposureOf(r, d)
 	if ev.UntrustedTip != "" && !d.Holds() {
 		d = Decision{Step: s.Step, Steps: d.Steps, Weight: s.Weight, Release: s.Release,
 			Reason:     ev.UntrustedTip + "; ramp will not build on it (next: " + string(d.Action) + ")",
@@ -188,7 +189,9 @@ func LiveAt(s State, ev Evidence) time.Time {
 	return s.StepAt
 }
 
-// current judges whether the current step is done, and moves on if so.
+// current judges the current step once it is live: first whether traffic
+// reaches the canary as weighted (the routing check), then whether the
+// step is done.
 func (p *planner) current() Decision {
 	s := p.s
 	if p.ev.ApplyFailed != "" {
@@ -197,6 +200,21 @@ func (p *planner) current() Decision {
 	if live, d := p.live(); !live {
 		return d
 	}
+	routing, hold := p.routing()
+	if hold != nil {
+		return *hold
+	}
+	d := p.step()
+	if routing != nil {
+		d.Gates = append([]GateResult{*routing}, d.Gates...)
+	}
+	return d
+}
+
+// step judges whether the current step, live and routed as weighted, is
+// done, and moves on if so.
+func (p *planner) step() Decision {
+	s := p.s
 	st := p.steps[s.Step-1]
 	switch {
 	case st.SetWeight != nil:
@@ -226,6 +244,8 @@ func (p *planner) current() Decision {
 		return p.next(nil, as[:need], "approved by "+principals(as[:need]))
 	case st.Analysis != nil:
 		return p.analysis(st.Analysis)
+	case st.SetHeaderRoute != nil || st.SetMirrorRoute != nil:
+		return p.next(nil, nil, "step "+p.stepName(s.Step)+" is live")
 	}
 	return p.hold("a valid spec", "step "+p.stepName(s.Step)+" has no action")
 }
@@ -291,6 +311,12 @@ func (p *planner) enter(k int, gates []GateResult, as []Approval, why string) De
 		d.Reason = fmt.Sprintf("%s; step %s analyses %s over %s", why, p.stepName(k), strings.Join(st.Analysis.Gates, ", "), st.Analysis.Window.Duration)
 	case st.Approval != nil:
 		d.Reason = fmt.Sprintf("%s; step %s waits for approval by %s", why, p.stepName(k), st.Approval.Group)
+	case st.SetHeaderRoute != nil || st.SetMirrorRoute != nil:
+		d.Action, d.Shadow = ActionSetHeaderRoute, p.r.shadowRecord(st)
+		if st.SetMirrorRoute != nil {
+			d.Action = ActionSetMirrorRoute
+		}
+		d.Reason = fmt.Sprintf("%s; step %s %s", why, p.stepName(k), describeExposureStep(st))
 	default:
 		d.Reason = fmt.Sprintf("%s; step %s pauses", why, p.stepName(k))
 	}

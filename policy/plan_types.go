@@ -44,6 +44,9 @@ type Evidence struct {
 	AppliedUnknown bool
 	// ApplyFailed says Flux failed to apply the step's commit, and why.
 	ApplyFailed string
+	// Traffic is the routing check's measurement of the current step,
+	// when the spec has a trafficCheck and the step's window has passed.
+	Traffic *TrafficSample
 	// SpecError is why the rollout's spec at the branch tip does not parse
 	// or validate: the rollout holds until it does.
 	SpecError error
@@ -73,6 +76,10 @@ type Decision struct {
 	WaitingFor string        `json:"waitingFor,omitempty"`
 	Gates      []GateResult  `json:"gates,omitempty"`
 	Approved   []ApprovalRef `json:"approved,omitempty"`
+	// Exposure is the cohorts and mirror the action's commit writes
+	// besides the weight; Shadow the record of a mirror step it enters.
+	Exposure Exposure      `json:"exposure,omitzero"`
+	Shadow   *ShadowRecord `json:"shadow,omitempty"`
 	// Wake is when a hold should be looked at again, if it ends by time.
 	Wake time.Time `json:"wake,omitempty"`
 }

@@ -260,16 +260,16 @@ func (b *releaseBuilder) entry(row AuditRow, specs map[string]*Rollout) {
 		b.ChangeID = row.ChangeID
 	}
 	ref := commitRef(row)
-	switch Action(row.What) {
-	case ActionSetWeight, ActionPause, ActionAnalysis:
+	switch a := Action(row.What); {
+	case EntersStep(a):
 		b.leave(row, "")
 		b.enter(row, specs)
-	case ActionPromote:
+	case a == ActionPromote:
 		b.leave(row, "")
 		b.Outcome = OutcomePromoted
-	case ActionComplete:
+	case a == ActionComplete:
 		b.Outcome, b.End = OutcomeCompleted, &ref
-	case ActionAbort:
+	case a == ActionAbort:
 		result := StepAborted
 		for _, g := range row.Gates {
 			if g.Verdict == Fail {
@@ -278,7 +278,7 @@ func (b *releaseBuilder) entry(row AuditRow, specs map[string]*Rollout) {
 		}
 		b.leave(row, result)
 		b.Outcome, b.End, b.AbortReason = OutcomeAborted, &ref, row.Reason
-	case ActionRollback:
+	case a == ActionRollback:
 		b.leave(row, StepRolledBack)
 		b.Outcome, b.End, b.RollbackReason = OutcomeRolledBack, &ref, row.Reason
 	}
@@ -367,11 +367,12 @@ func commitRef(row AuditRow) CommitRef {
 }
 
 func isAction(what string) bool {
-	switch Action(what) {
-	case ActionSetWeight, ActionPause, ActionAnalysis, ActionPromote, ActionComplete, ActionAbort, ActionRollback:
+	switch a := Action(what); a {
+	case ActionPromote, ActionComplete, ActionAbort, ActionRollback:
 		return true
+	default:
+		return EntersStep(a)
 	}
-	return false
 }
 
 // strategyRecord describes r's strategy.
@@ -409,6 +410,10 @@ func plannedStep(k int, st Step) PlannedStep {
 		p.Description = "pause for " + d.String()
 	case st.Pause != nil:
 		p.Kind, p.Description = "pause", "pause until an approval of this step"
+	case st.SetHeaderRoute != nil:
+		p.Kind, p.Description = "setHeaderRoute", describeExposureStep(st)
+	case st.SetMirrorRoute != nil:
+		p.Kind, p.Description = "setMirrorRoute", describeExposureStep(st)
 	}
 	return p
 }

@@ -73,6 +73,12 @@ type Spec struct {
 	// make does while no release is in flight: hold (the default) until
 	// people resume over it, or restore ramp's weight.
 	OnDrift string `yaml:"onDrift"`
+	// Shadow declares what the canary does with mirrored requests; a
+	// spec with a setMirrorRoute step needs it (see exposure.go).
+	Shadow *Shadow `yaml:"shadow"`
+	// TrafficCheck compares the canary's observed share of requests with
+	// the weight ramp set (see traffic.go).
+	TrafficCheck *TrafficCheck `yaml:"trafficCheck"`
 }
 
 // What spec.onDrift may say.
@@ -88,11 +94,15 @@ type FieldRef struct {
 	Path string `yaml:"path" json:"path"`
 }
 
-// Target is where the canary's share of traffic is written. Exactly one of
-// its members is set.
+// Target is where the canary's share of traffic is written: exactly one of
+// HTTPRoute and Field. The replica counts are optional (capacity.go).
 type Target struct {
 	HTTPRoute *HTTPRouteTarget `yaml:"httpRoute"`
-	Field     *FieldRef        `yaml:"field"`
+	Field     *FieldTarget     `yaml:"field"`
+	// CanaryReplicas is set with every weight to enough canary replicas
+	// for the weight's share of StableReplicas.
+	CanaryReplicas *ReplicasRef `yaml:"canaryReplicas"`
+	StableReplicas *ReplicasRef `yaml:"stableReplicas"`
 }
 
 // HTTPRouteTarget writes weights into the backendRefs of a Gateway API
@@ -104,6 +114,23 @@ type HTTPRouteTarget struct {
 	// Rule limits the edit to one rule index; nil means every rule that
 	// names both backends.
 	Rule *int `yaml:"rule"`
+}
+
+// FieldTarget writes the canary weight into fields of any YAML (or JSON)
+// file: another router's resource, a feature flag, a worker split (see
+// target.go).
+type FieldTarget struct {
+	File string `yaml:"file"`
+	// Path is the canary's weight (or count, with Scale).
+	Path string `yaml:"path"`
+	// StablePath, when set, gets the rest: 100-weight (or the count's
+	// rest), for routers whose weights must sum to 100.
+	StablePath string `yaml:"stablePath"`
+	// MirrorPath, when set, is where setMirrorRoute steps write their
+	// percent (0 when no mirror is active).
+	MirrorPath string `yaml:"mirrorPath"`
+	// Scale turns the weight into a count of Scale.Count.
+	Scale *Scale `yaml:"scale"`
 }
 
 // ObjectRef names a namespaced Kubernetes object.
@@ -137,6 +164,10 @@ type Step struct {
 	Pause     *Pause       `yaml:"pause"`
 	Analysis  *Analysis    `yaml:"analysis"`
 	Approval  *ApprovalReq `yaml:"approval"`
+	// SetHeaderRoute and SetMirrorRoute expose the canary to a cohort of
+	// requests, or to copies of requests (exposure.go).
+	SetHeaderRoute *HeaderRoute `yaml:"setHeaderRoute"`
+	SetMirrorRoute *MirrorRoute `yaml:"setMirrorRoute"`
 
 	// Line is the step's line in the spec file, for messages.
 	Line int `yaml:"-"`

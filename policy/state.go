@@ -36,7 +36,20 @@ const (
 	// ActionRestore puts back the weight ramp last wrote after a change
 	// ramp did not make (spec.onDrift: restore).
 	ActionRestore Action = "restore"
+	// ActionSetHeaderRoute and ActionSetMirrorRoute enter a cohort or a
+	// mirror step.
+	ActionSetHeaderRoute Action = "set-header-route"
+	ActionSetMirrorRoute Action = "set-mirror-route"
 )
+
+// EntersStep reports whether a commit with action a enters a step.
+func EntersStep(a Action) bool {
+	switch a {
+	case ActionSetWeight, ActionPause, ActionAnalysis, ActionSetHeaderRoute, ActionSetMirrorRoute:
+		return true
+	}
+	return false
+}
 
 // CommandKind is a command a person gives in a signed commit's trailers.
 type CommandKind string
@@ -96,6 +109,9 @@ type Entry struct {
 	Gates    []GateResult  `json:"gates,omitempty"`
 	Approved []ApprovalRef `json:"approved,omitempty"`
 	ChangeID string        `json:"changeId,omitempty"`
+	// Shadow is the mirror a set-mirror-route commit set and the spec's
+	// shadow declaration (Ramp-Shadow).
+	Shadow *ShadowRecord `json:"shadow,omitempty"`
 }
 
 // ApprovalRef is an approval a step commit accepted (Ramp-Approved-By).

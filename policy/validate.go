@@ -131,6 +131,7 @@ func (v *validator) spec() {
 	v.fieldRef("spec.release", &s.Release)
 	v.fieldRef("spec.stable", &s.Stable)
 	v.target(&s.Target)
+	v.capacity(&s.Target)
 	for i, k := range s.Kustomizations {
 		f := fmt.Sprintf("spec.kustomizations[%d]", i)
 		switch {
@@ -146,8 +147,10 @@ func (v *validator) spec() {
 			v.fail(f+".namespace", "%q is not a namespace name", k.Namespace)
 		}
 	}
+	v.shadow(s.Shadow)
 	// Gates first: steps refer to them by name.
 	v.gateList(s.Gates)
+	v.trafficCheck(s.TrafficCheck)
 	v.strategy(&s.Strategy)
 	v.highRisk()
 }
@@ -180,7 +183,7 @@ func (v *validator) target(t *Target) {
 	case t.HTTPRoute != nil && t.Field != nil:
 		v.fail("spec.target", "has both httpRoute and field; keep one")
 	case t.Field != nil:
-		v.fieldRef("spec.target.field", t.Field)
+		v.fieldTarget("spec.target.field", t.Field)
 	default:
 		h, f := t.HTTPRoute, "spec.target.httpRoute"
 		v.file(f+".file", h.File)
@@ -228,6 +231,7 @@ func (v *validator) canary(c *Canary) {
 		return
 	}
 	weight := 0
+	var exposure Exposure
 	for i, st := range c.Steps {
 		sf := f + "[" + strconv.Itoa(i) + "]"
 		var set []string
@@ -243,15 +247,19 @@ func (v *validator) canary(c *Canary) {
 		if st.Approval != nil {
 			set = append(set, "approval")
 		}
+		if st.SetHeaderRoute != nil {
+			set = append(set, "setHeaderRoute")
+		}
+		if st.SetMirrorRoute != nil {
+			set = append(set, "setMirrorRoute")
+		}
 		if len(set) != 1 {
-			what := "none"
-			if len(set) > 1 {
-				what = strings.Join(set, " and ")
-			}
-			v.fail(sf, "needs exactly one of setWeight, pause, analysis, approval; has %s", what)
+			v.fail(sf, "needs exactly one of setWeight, pause, analysis, approval, setHeaderRoute, setMirrorRoute; has %s", members(set))
 			continue
 		}
 		switch {
+		case st.SetHeaderRoute != nil || st.SetMirrorRoute != nil:
+			exposure = v.exposureStep(sf, st, exposure)
 		case st.SetWeight != nil:
 			weight = v.setWeight(sf+".setWeight", weight, *st.SetWeight)
 		case st.Pause != nil:

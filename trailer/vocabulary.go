@@ -23,25 +23,28 @@ const (
 	keyApprovedBy = "Ramp-Approved-By"
 	keyReason     = "Ramp-Reason"
 	keyChangeID   = "Ramp-Change-Id"
+	keyShadow     = "Ramp-Shadow"
 )
 
 var commandKinds = []policy.CommandKind{policy.CommandApprove, policy.CommandAbort, policy.CommandPause, policy.CommandResume}
 
 // rampKeys are all trailer keys ramp reads.
 var rampKeys = []string{
-	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID,
+	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow,
 	string(policy.CommandApprove), string(policy.CommandAbort), string(policy.CommandPause), string(policy.CommandResume),
 }
 
 var actions = []policy.Action{
 	policy.ActionSetWeight, policy.ActionPause, policy.ActionAnalysis, policy.ActionPromote,
 	policy.ActionComplete, policy.ActionAbort, policy.ActionRollback, policy.ActionRestore,
+	policy.ActionSetHeaderRoute, policy.ActionSetMirrorRoute,
 }
 
 // ForEntry returns the trailers of one ramp commit for one rollout,
 // in this order: Ramp-Rollout, Ramp-Release, Ramp-Step (when Step is not
-// 0), Ramp-Action, Ramp-Weight, one Ramp-Gate per gate, one
-// Ramp-Approved-By per approval, Ramp-Reason and Ramp-Change-Id (when set).
+// 0), Ramp-Action, Ramp-Weight, Ramp-Shadow (entering a mirror step), one
+// Ramp-Gate per gate, one Ramp-Approved-By per approval, Ramp-Reason and
+// Ramp-Change-Id (when set).
 // Free text is written on one line, line breaks turned into spaces.
 func ForEntry(e policy.Entry) []Trailer {
 	ts := []Trailer{{keyRollout, oneLine(e.Rollout)}, {keyRelease, oneLine(e.Release)}}
@@ -51,6 +54,10 @@ func ForEntry(e policy.Entry) []Trailer {
 	ts = append(ts,
 		Trailer{keyAction, string(e.Action)},
 		Trailer{keyWeight, strconv.Itoa(e.Weight)})
+	if sh := e.Shadow; sh != nil {
+		ts = append(ts, Trailer{keyShadow, formatFields([]field{{"name", sh.Name}, {"percent", strconv.Itoa(sh.Percent)},
+			{"sideEffects", sh.SideEffects}, {"reason", oneLine(sh.Reason)}})})
+	}
 	for _, g := range e.Gates {
 		ts = append(ts, Trailer{keyGate, formatFields(gateFields(g))})
 	}
@@ -193,6 +200,8 @@ func (r *entryReader) add(key string, t Trailer) {
 		r.e.Reason = t.Value
 	case keyChangeID:
 		r.e.ChangeID = t.Value
+	case keyShadow:
+		r.e.Shadow, err = parseShadow(t.Value)
 	}
 	if err != nil {
 		r.problems = append(r.problems, problem(t, err.Error()))
@@ -224,7 +233,21 @@ func parseAction(s string) (policy.Action, error) {
 	if a := policy.Action(s); slices.Contains(actions, a) {
 		return a, nil
 	}
-	return "", errors.New("unknown action: want set-weight, pause, analysis, promote, complete, abort or rollback")
+	return "", errors.New("unknown action: want set-weight, set-header-route, set-mirror-route, pause, analysis, promote, complete, abort, rollback or restore")
+}
+
+func parseShadow(s string) (*policy.ShadowRecord, error) {
+	f, err := readFields(s, "name", "percent", "sideEffects", "reason")
+	if err != nil {
+		return nil, err
+	}
+	sh := &policy.ShadowRecord{Name: f.need("name"), SideEffects: f.need("sideEffects"), Reason: f.need("reason")}
+	if p := f.need("percent"); p != "" {
+		if sh.Percent, err = parseInt(p, 1, 100); err != nil {
+			f.fail("percent %q: %v", p, err)
+		}
+	}
+	return sh, f.err
 }
 
 func parseGate(s string) (policy.GateResult, error) {

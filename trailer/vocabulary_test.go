@@ -173,6 +173,11 @@ func TestEntryRoundTripsThroughGit(t *testing.T) {
 				{Rollout: "cart", Release: "0.9.1", Step: 1, Steps: 4, Action: policy.ActionRollback, Weight: 0,
 					Reason: `abort by bob: reason="p99 regression on /v2/search" (x=1)`},
 			}},
+		{"a mirror step and its shadow declaration", "ramp: demo 2.0 step 3/4 set-mirror-route (weight 5%)\n",
+			[]policy.Entry{{Rollout: "demo", Release: "2.0", Step: 3, Steps: 4, Action: policy.ActionSetMirrorRoute, Weight: 5,
+				Shadow: &policy.ShadowRecord{Name: "shadow", Percent: 10, SideEffects: "isolated", Reason: `writes go to "sandbox-db"`}}}},
+		{"a cohort step", "ramp: demo 2.0 step 1/4 set-header-route (weight 0%)\n",
+			[]policy.Entry{{Rollout: "demo", Release: "2.0", Step: 1, Steps: 4, Action: policy.ActionSetHeaderRoute}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ts []Trailer
@@ -248,8 +253,11 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 		{"step beyond steps", with(Trailer{"Ramp-Step", "8/7"}), []string{`Ramp-Step: "8/7": want N/M with 1 <= N <= M`}, 0, 0},
 		{"weight above 100", []Trailer{rollout, {"Ramp-Release", "1.0"}, {"Ramp-Action", "pause"}, {"Ramp-Weight", "120"}},
 			[]string{`Ramp-Weight: "120": want a whole number from 0 to 100`}, 0, 0},
+		{"a shadow record without its reason", []Trailer{rollout, {"Ramp-Release", "1.0"}, {"Ramp-Action", "set-mirror-route"},
+			{"Ramp-Weight", "0"}, {"Ramp-Shadow", "name=s percent=10 sideEffects=none"}},
+			[]string{`Ramp-Shadow: "name=s percent=10 sideEffects=none": missing reason=`}, 0, 0},
 		{"unknown action", []Trailer{rollout, {"Ramp-Release", "1.0"}, {"Ramp-Action", "explode"}, {"Ramp-Weight", "0"}},
-			[]string{`Ramp-Action: "explode": unknown action: want set-weight, pause, analysis, promote, complete, abort or rollback`}, 0, 0},
+			[]string{`Ramp-Action: "explode": unknown action: want set-weight, set-header-route, set-mirror-route, pause, analysis, promote, complete, abort, rollback or restore`}, 0, 0},
 		{"missing action and weight", []Trailer{rollout, {"Ramp-Release", "1.0"}},
 			[]string{`Ramp-Rollout: "web": missing Ramp-Action`, `Ramp-Rollout: "web": missing Ramp-Weight`}, 0, 0},
 		{"empty rollout", []Trailer{{"Ramp-Rollout", ""}, {"Ramp-Release", "1.0"}, {"Ramp-Action", "pause"}, {"Ramp-Weight", "0"}},

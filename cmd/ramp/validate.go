@@ -140,14 +140,10 @@ func validateOne(root, rel string, g policy.Guardrails) []string {
 			problem(ref.what+".path", "%s %s: %v", ref.f.File, ref.f.Path, err)
 		}
 	}
-	target := "spec.target.httpRoute"
-	if r.Spec.Target.HTTPRoute == nil {
-		target = "spec.target.field"
-	}
-	if b := read(target+".file", r.TargetFile()); b != nil {
-		if _, err := manifest.Weight(b, r); err != nil {
-			problem(target, "%v", err)
-		}
+	// The traffic target's fields: weight, stable side, mirror, replicas,
+	// read as git stores the files.
+	for _, e := range manifest.CheckTarget(func(file string) ([]byte, error) { return readAsGit(root, file) }, r) {
+		problems = append(problems, e.Error())
 	}
 	return problems
 }

@@ -2,11 +2,8 @@ package e2etest
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -20,20 +17,25 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/evidence/evidencetest"
+	"github.com/ramp-dev/ramp/manifest/manifesttest"
 )
 
 // Versions of the components whose CRDs the cluster installs. The Flux
-// binaries in bin/flux are built from the same versions (make tool-flux).
+// binaries in bin/flux and Traefik's in bin/traefik are built from the
+// same versions (make tool-flux, make tool-traefik).
 const (
 	FluxVersion       = "v1.9.6"
-	GatewayAPIVersion = "v1.6.3"
+	GatewayAPIVersion = manifesttest.GatewayAPIVersion
+	TraefikVersion    = manifesttest.TraefikVersion
+	// ServiceCIDR is the API server's Service range: loopback addresses.
+	ServiceCIDR = "127.0.100.0/24"
 	// FluxNamespace is the namespace the Flux controllers run in
 	// (RUNTIME_NAMESPACE).
 	FluxNamespace = "flux-system"
 )
 
 // Cluster is a kube-apiserver and etcd (envtest, binaries from bin/k8s)
-// with the CRDs of Flux, Gateway API's HTTPRoute and ramp installed, and
+// with the CRDs of Flux, Gateway API, Traefik and ramp installed, and
 // Flux's source-controller and kustomize-controller running against it
 // as local processes.
 type Cluster struct {
@@ -82,6 +84,10 @@ func StartCluster(dir string) (c *Cluster, err error) {
 		ControlPlaneStartTimeout: 3 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}}
+	// envtest runs no kube-proxy and no pods, and EndpointSlices refuse
+	// loopback addresses; ClusterIPs on loopback let the gateway (Traefik
+	// with nativeLB) reach the processes that stand in for pods.
+	c.env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", ServiceCIDR)
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -184,7 +190,8 @@ func (c *Cluster) Stop() error {
 
 // crdPaths are the CRD files and directories the cluster installs:
 // Flux's source and kustomize CRDs from their modules, Gateway API's
-// HTTPRoute, and ramp's own when config/crd/bases exists.
+// standard channel, Traefik's own (TraefikService, IngressRoute), and
+// ramp's own when config/crd/bases exists.
 func crdPaths(root string) ([]string, error) {
 	var out []string
 	for _, mod := range []string{"github.com/fluxcd/source-controller", "github.com/fluxcd/kustomize-controller"} {
@@ -198,32 +205,22 @@ func crdPaths(root string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"))
+	out = append(out, filepath.Join(gw, "config", "crd", "standard"))
+	traefik, err := ModuleDir("github.com/traefik/traefik/v3", TraefikVersion)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, filepath.Join(traefik, "docs", "content", "reference", "dynamic-configuration", "kubernetes-crd-definition-v1.yml"))
 	if ramp := filepath.Join(root, "config", "crd", "bases"); exists(ramp) {
 		out = append(out, ramp)
 	}
 	return out, nil
 }
 
-// ModuleDir returns the module cache directory of module@version, which
-// `go mod download` fetches when it is not there yet. It runs outside the
-// main module so that go.mod and go.sum stay as they are.
+// ModuleDir returns the module cache directory of module@version (see
+// manifesttest.ModuleDir).
 func ModuleDir(module, version string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
-	cmd.Dir = os.TempDir()
-	cmd.Env = append(os.Environ(), "GO111MODULE=on")
-	out, err := cmd.Output()
-	var info struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &info); jerr != nil || info.Dir == "" {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%v: %s", err, ee.Stderr)
-		}
-		return "", fmt.Errorf("go mod download %s@%s (for its CRDs): %s %v", module, version, info.Error, err)
-	}
-	return info.Dir, nil
+	return manifesttest.ModuleDir(module, version)
 }
 
 func exists(path string) bool {

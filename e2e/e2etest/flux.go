@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ramp-dev/ramp/controllers"
+	"github.com/ramp-dev/ramp/policy"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -177,7 +179,8 @@ func RevisionSHA(rev string) string {
 type Weights map[string]int
 
 // RouteWeights reads the HTTPRoute ns/name from the API server and
-// returns its first rule's backend weights.
+// returns the backend weights of its first rule that is not one of
+// ramp's cohort rules.
 func RouteWeights(ctx context.Context, c client.Reader, ns, name string) (Weights, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(HTTPRouteGVK)
@@ -185,6 +188,10 @@ func RouteWeights(ctx context.Context, c client.Reader, ns, name string) (Weight
 		return nil, fmt.Errorf("get HTTPRoute %s/%s: %w", ns, name, err)
 	}
 	rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+	rules = slices.DeleteFunc(rules, func(r any) bool {
+		name, _, _ := unstructured.NestedString(r.(map[string]any), "name")
+		return policy.IsCohortRule(name)
+	})
 	if len(rules) == 0 {
 		return nil, fmt.Errorf("HTTPRoute %s/%s has no rules", ns, name)
 	}

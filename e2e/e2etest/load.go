@@ -28,6 +28,7 @@ type Load struct {
 	client    client.Reader
 	ns, route string
 	apps      map[string]*evidencetest.App // by version
+	gateway   *Traefik                     // when set, every request goes through it
 
 	mu      sync.Mutex
 	weights Weights
@@ -36,6 +37,18 @@ type Load struct {
 	missed  int               // requests for a version no App runs
 	stop    context.CancelFunc
 	done    sync.WaitGroup
+}
+
+// StartGatewayLoad sends rate requests per second through a real gateway
+// until Stop, counting them by the version that answered (Sent): the
+// gateway, not the load, decides where each goes.
+func StartGatewayLoad(g *Traefik, rate int) *Load {
+	l := &Load{Rate: rate, gateway: g, sent: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	l.stop = cancel
+	l.done.Add(1)
+	go l.send(ctx)
+	return l
 }
 
 // StartLoad sends rate requests per second, split by the HTTPRoute
@@ -61,8 +74,9 @@ func (l *Load) Stop() {
 	l.done.Wait()
 }
 
-// Sent returns how many requests went to each version so far, and how
-// many named a version no App runs.
+// Sent returns how many requests went to each version so far (through a
+// gateway: how many each version answered, and "HTTP <code>" or "error"
+// for the others), and how many named a version no App runs.
 func (l *Load) Sent() (map[string]int, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -122,6 +136,17 @@ func (l *Load) send(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if l.gateway != nil {
+			if !l.slot(ctx, slots, &inflight, func() {
+				who := l.gateway.send(ctx, nil)
+				l.mu.Lock()
+				l.sent[who]++
+				l.mu.Unlock()
+			}) {
+				return
+			}
+			continue
+		}
 		l.mu.Lock()
 		backend := pick(l.weights, current)
 		version := l.version[backend]
@@ -137,22 +162,33 @@ func (l *Load) send(ctx context.Context) {
 		if app == nil {
 			continue
 		}
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		inflight.Add(1)
-		go func() {
-			defer inflight.Done()
-			defer func() { <-slots }()
+		if !l.slot(ctx, slots, &inflight, func() {
 			resp, err := httpc.Get(app.URL + "/")
 			if err == nil {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
-		}()
+		}) {
+			return
+		}
 	}
+}
+
+// slot runs request in a goroutine once one of slots is free; false when
+// ctx ended first.
+func (l *Load) slot(ctx context.Context, slots chan struct{}, inflight *sync.WaitGroup, request func()) bool {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	inflight.Add(1)
+	go func() {
+		defer inflight.Done()
+		defer func() { <-slots }()
+		request()
+	}()
+	return true
 }
 
 // pick is one round of smooth weighted round robin: every backend earns

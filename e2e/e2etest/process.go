@@ -1,22 +1,24 @@
 // Package e2etest runs the real components of ramp's end-to-end tests:
 // a kube-apiserver and etcd (envtest), Flux's source-controller and
 // kustomize-controller as local processes, a smart-HTTP git host that
-// sends push webhooks, Prometheus, demo apps of two versions, a load
-// generator that follows the HTTPRoute Flux applied, and `ramp controller`.
+// sends push webhooks, Prometheus, demo apps of two versions, `ramp
+// controller`, and in front of the apps either Traefik (the real gateway,
+// with Pods standing in for the kubelet and kube-proxy) or a load
+// generator that follows the HTTPRoute Flux applied.
 // Everything listens on 127.0.0.1 and is stopped when its owner stops.
 package e2etest
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ramp-dev/ramp/manifest/manifesttest"
 )
 
 // Process is a binary run by the harness, its output in a log file.
@@ -134,32 +136,7 @@ func waitTCP(p *Process, addr string, timeout time.Duration) error {
 
 // Root returns the module root: the nearest directory above the working
 // directory whose go.mod declares module github.com/ramp-dev/ramp.
-func Root() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && modulePath(string(b)) == "github.com/ramp-dev/ramp" {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod of github.com/ramp-dev/ramp above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func modulePath(gomod string) string {
-	for _, line := range strings.Split(gomod, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
-			return strings.TrimSpace(rest)
-		}
-	}
-	return ""
-}
+func Root() (string, error) { return manifesttest.RepoRoot() }
 
 // Binary returns <root>/bin/<rel>, or an error naming the make target
 // that builds it.

@@ -50,7 +50,21 @@ type Options struct {
 	// ramp reconciles on webhooks, Flux status changes and its own
 	// requeues).
 	RampInterval time.Duration
+	// Gateway puts Traefik in front of the apps instead of the load
+	// generator's split (see gateway.go): GatewayHTTPRoute serves
+	// apps/demo/route.yaml on a Gateway, GatewayTraefikService an
+	// IngressRoute to apps/demo/traefik.yaml's TraefikServices. "" keeps
+	// the stand-in.
+	Gateway string
+	// NoLoad sends no background load (tests that count every request).
+	NoLoad bool
 }
+
+// What Options.Gateway may say.
+const (
+	GatewayHTTPRoute      = "httproute"
+	GatewayTraefikService = "traefikservice"
+)
 
 // World is one scenario's world, in a namespace of its own: a git host
 // with the release repository (made by `ramp init`, then given the
@@ -74,9 +88,12 @@ type World struct {
 	// AllowedSigners trusts ramp, dev, alice and bob, for git verify-commit.
 	AllowedSigners string
 
-	Apps    map[string]*evidencetest.App
-	Prom    *evidencetest.Prom
-	Load    *Load
+	Apps map[string]*evidencetest.App
+	Prom *evidencetest.Prom
+	Load *Load
+	// Traefik and Pods run when Options.Gateway is set.
+	Traefik *Traefik
+	Pods    *Pods
 	Ramp    *RampController
 	Applied *AppliedLog
 }
@@ -110,7 +127,7 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 
 	w.Host = NewGitHost(t)
 	w.URL = w.Host.InitBare("release.git")
-	w.initRepository(o.Spec)
+	w.initRepository(o.Spec, o.Gateway)
 	w.Alice = NewPerson(t, w.URL, "Alice", "alice@example.com", w.AliceKey)
 	w.Bob = NewPerson(t, w.URL, "Bob", "bob@example.com", w.BobKey)
 	w.Auditor = NewPerson(t, w.URL, "Auditor", "auditor@example.com", NewKey(t, keys, "auditor"))
@@ -129,16 +146,26 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 		Dir: w.mkdir("prometheus"), Targets: []string{w.Apps[StableVersion].Target, w.Apps[ReleaseVersion].Target}})
 	w.check(err)
 	t.Cleanup(w.Prom.Stop)
-	w.Load = StartLoad(c.Client, w.NS, Rollout, o.Rate, w.Apps[StableVersion], w.Apps[ReleaseVersion])
-	t.Cleanup(w.Load.Stop)
+	switch {
+	case o.Gateway != "":
+		w.startGateway(o.Gateway)
+		if !o.NoLoad {
+			w.Load = StartGatewayLoad(w.Traefik, o.Rate)
+			t.Cleanup(w.Load.Stop)
+		}
+	case !o.NoLoad:
+		w.Load = StartLoad(c.Client, w.NS, Rollout, o.Rate, w.Apps[StableVersion], w.Apps[ReleaseVersion])
+		t.Cleanup(w.Load.Stop)
+	}
 	w.startRamp(o.RampInterval)
 	return w
 }
 
 // initRepository pushes what `ramp init` creates, then Dev replaces the
 // rollout's spec with the scenario's in a signed commit, so that HEAD is
-// signed from the start.
-func (w *World) initRepository(spec string) {
+// signed from the start; with a gateway, the same commit fits the apps to
+// it (gatewayFiles).
+func (w *World) initRepository(spec, gateway string) {
 	t := w.T
 	ramp, err := Binary("ramp", "build")
 	w.check(err)
@@ -148,8 +175,11 @@ func (w *World) initRepository(spec string) {
 	runTool(t, env, home, ramp, "init", dir)
 	gittest.Git(t, dir, env, "push", "-q", w.URL, "main")
 	w.Dev = NewPerson(t, w.URL, "Dev", "dev@example.com", w.DevKey)
-	w.Dev.Commit(true, "demo: the rollout spec of this scenario", map[string]string{
-		"releases/demo/rollout.yaml": strings.ReplaceAll(spec, "NAMESPACE", w.NS)})
+	files := map[string]string{"releases/demo/rollout.yaml": strings.ReplaceAll(spec, "NAMESPACE", w.NS)}
+	if gateway != "" {
+		w.check(w.gatewayFiles(gateway, files))
+	}
+	w.Dev.Commit(true, "demo: the rollout spec of this scenario", files)
 }
 
 // startFlux creates the verify Secret, the GitRepository and the
@@ -260,6 +290,12 @@ func (w *World) dumpOnFailure() {
 	}
 	if w.Prom != nil {
 		w.T.Logf("prometheus log (end):\n%s", w.Prom.Log())
+	}
+	if w.Traefik != nil {
+		w.T.Logf("traefik log (end):\n%s", w.Traefik.Tail(8<<10))
+		if cfg, err := w.Traefik.Config(); err == nil {
+			w.T.Logf("traefik routers and services:\n%s", cfg)
+		}
 	}
 	w.T.Logf("kustomize-controller log (end):\n%s", w.Cluster.Kustomize.Tail(6<<10))
 	w.T.Logf("source-controller log (end):\n%s", w.Cluster.Source.Tail(6<<10))

@@ -146,7 +146,13 @@ func writeRelease(s *streamWriter, name, v string) {
 
 // Route returns rollout name's HTTPRoute with the canary at weight.
 func Route(name string, weight int) string {
-	r := strings.Replace(route, "weight: 100", fmt.Sprintf("weight: %d", 100-weight), 1)
-	r = strings.Replace(r, "weight: 0\n", fmt.Sprintf("weight: %d\n", weight), 1)
-	return strings.ReplaceAll(r, "NAME", name)
+	return strings.ReplaceAll(WithRouteWeight(route, weight), "NAME", name)
+}
+
+// WithRouteWeight returns an HTTPRoute whose first backend is at weight
+// 100 and the second at 0 (written "weight: 0" at the end of its line)
+// with the second at weight and the first at 100-weight.
+func WithRouteWeight(r string, weight int) string {
+	r = strings.Replace(r, "weight: 100", fmt.Sprintf("weight: %d", 100-weight), 1)
+	return strings.Replace(r, "weight: 0\n", fmt.Sprintf("weight: %d\n", weight), 1)
 }

@@ -130,3 +130,21 @@ func GatedYAML(name string, steps ...string) string {
   onFailure: {revertRelease: true}
 `, 1)
 }
+
+// LadderYAML returns the exposure ladder of a canary spec for rollout
+// name: cohort internal (header x-user-group: internal), weight 5, a 10%
+// mirror named shadow, weight 50, then promotion; the spec declares its
+// shadow traffic free of side effects.
+func LadderYAML(name string) string {
+	return WithShadow(CanaryYAML(name,
+		"setHeaderRoute: {name: internal, match: [{header: x-user-group, value: internal}]}",
+		"setWeight: 5",
+		"setMirrorRoute: {name: shadow, percent: 10}",
+		"setWeight: 50"))
+}
+
+// WithShadow adds spec.shadow, sideEffects none, to a spec from this package.
+func WithShadow(spec string) string {
+	return strings.Replace(spec, "  strategy:\n",
+		"  shadow: {sideEffects: none, reason: \"the canary reads only; its writes go to a sandbox\"}\n  strategy:\n", 1)
+}
