@@ -275,18 +275,21 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 		if err == nil {
 			err = policy.Validate(r, d.Guardrails).Err()
 		}
-		if err == nil {
-			// The fields the target names must be there to be written.
-			err = manifest.CheckTarget(func(p string) ([]byte, error) {
-				snap.targets[p] = w.blobHash(tree, p)
-				return w.readFile(tree, p)
-			}, r).Err()
-		}
 		if err != nil {
 			snap.Invalid[e.Name] = err
 			continue
 		}
 		snap.Rollouts[e.Name] = r
+		// The fields the target names must be there to be written. When
+		// they are not the rollout holds; its spec parses, so it stays in
+		// Rollouts and its history can still be audited.
+		err = manifest.CheckTarget(func(p string) ([]byte, error) {
+			snap.targets[p] = w.blobHash(tree, p)
+			return w.readFile(tree, p)
+		}, r).Err()
+		if err != nil {
+			snap.Invalid[e.Name] = err
+		}
 	}
 	return snap, nil
 }

@@ -52,12 +52,12 @@ func readCount(read func(string) ([]byte, error), ref *policy.ReplicasRef) (int,
 func CheckTarget(read func(string) ([]byte, error), r *policy.Rollout) policy.SpecErrors {
 	var errs policy.SpecErrors
 	t := r.Spec.Target
-	field := "spec.target.httpRoute"
+	field, file := "spec.target.httpRoute", "spec.target.httpRoute.file"
 	if t.Field != nil {
-		field = "spec.target.field.path"
+		field, file = "spec.target.field.path", "spec.target.field.file"
 	}
 	if data, err := read(r.TargetFile()); err != nil {
-		errs = append(errs, r.FieldError(field, err))
+		errs = append(errs, r.FieldError(file, err))
 	} else if _, err := Weight(data, r); err != nil {
 		errs = append(errs, r.FieldError(field, fmt.Errorf("%s: %w", r.TargetFile(), err)))
 	}
