@@ -42,6 +42,10 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	}
 
 	if ch.Stable != nil && *ch.Stable != s.Stable {
+		if isRamp && hasAction(entries, ActionPromote) {
+			// The version a failed bake goes back to.
+			s.PreviousStable = s.Stable
+		}
 		if !isRamp && s.InProgress() {
 			s = hold(s, rec, fmt.Sprintf(
 				"commit %s by %s changed the stable field %s by hand", short(rec.Commit), rec.Author, r.Spec.Stable.File))
@@ -51,8 +55,15 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	started := false
 	if ch.Release != nil && *ch.Release != s.Release {
 		if isRamp && hasAction(entries, ActionRollback) {
-			// ramp put the release field back to the stable version.
+			// ramp put the release field back to the stable version (after
+			// a failed bake, with the traffic in the same commit).
 			s.Release = *ch.Release
+			for _, e := range entries {
+				if e.Action == ActionRollback {
+					s.Weight = e.Weight
+					s.LastCommit, s.LastAction, s.LastReason = rec.Commit, e.Action, e.Reason
+				}
+			}
 			if s.Release == s.Stable {
 				s.Phase = PhasePromoted
 				if s.Weight == 0 {
@@ -95,7 +106,9 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 
 // start begins a new release at rec.
 func start(s State, rec *Record, release string) State {
-	if s.InProgress() && s.Weight > 0 && s.Release != s.Stable {
+	if s.InProgress() && s.Weight > 0 && (s.Release != s.Stable || s.PreviousStable != "") {
+		// A release in flight, or a promoted one baking: its traffic
+		// returns to stable before the new release's first step.
 		s.Superseded = s.Release
 	}
 	prev := s
@@ -147,8 +160,14 @@ func apply(s State, rec *Record, e Entry) State {
 		s.Phase = PhaseAborted
 		s.AbortBy, s.PausedBy, s.Holds, s.Resumes = nil, nil, nil, nil
 	case ActionRollback:
-		if s.Release == s.Stable && s.Weight == 0 {
+		switch {
+		case s.Release == s.Stable && s.Weight == 0:
 			s = settle(s)
+		case s.Release != s.Stable:
+			// A failed bake put stable back and kept the release field.
+			s.Phase = PhaseAborted
+			s.PreviousStable = ""
+			s.AbortBy, s.PausedBy, s.Holds, s.Resumes = nil, nil, nil, nil
 		}
 	case ActionRestore:
 		s.DriftWeight, s.Holds, s.Resumes = nil, nil, nil

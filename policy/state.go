@@ -199,6 +199,10 @@ type State struct {
 	// LastReason is the reason ramp gave in its last commit, if any.
 	LastReason string `json:"lastReason,omitempty"`
 
+	// PreviousStable is the stable version ramp's promote replaced, while
+	// the promoted release bakes: a failed bake puts it back.
+	PreviousStable string `json:"previousStable,omitempty"`
+
 	// Superseded is the release an in-progress release replaced while it
 	// still had traffic; ramp returns its traffic first.
 	Superseded string `json:"superseded,omitempty"`

@@ -207,6 +207,12 @@ func (v *validator) strategy(s *Strategy) {
 		v.fail("spec.strategy", "has both canary and blueGreen; keep one")
 	case s.Canary != nil:
 		v.canary(s.Canary)
+		if s.Canary.Background != nil {
+			v.background("spec.strategy.canary.background", s.Canary.Background)
+		}
+		if s.Canary.Bake != nil {
+			v.bake("spec.strategy.canary.bake", s.Canary.Bake)
+		}
 	default:
 		bg, f := s.BlueGreen, "spec.strategy.blueGreen"
 		if bg.Analysis != nil {
@@ -217,6 +223,12 @@ func (v *validator) strategy(s *Strategy) {
 		}
 		if bg.RollbackWindow.Duration <= 0 {
 			v.fail(f+".rollbackWindow", "must be a positive duration, e.g. 30m: how long the old side is kept for a rollback")
+		}
+		if bg.Background != nil {
+			v.background(f+".background", bg.Background)
+		}
+		if bg.Bake != nil {
+			v.bake(f+".bake", bg.Bake)
 		}
 	}
 }
@@ -281,12 +293,21 @@ func (v *validator) setWeight(field string, prev, w int) int {
 }
 
 func (v *validator) analysis(field string, a *Analysis) {
-	if len(a.Gates) == 0 {
-		v.fail(field+".gates", "needs at least one gate name")
+	v.gateNames(field+".gates", a.Gates)
+	if a.Window.Duration <= 0 {
+		v.fail(field+".window", "must be a positive duration, e.g. 5m: how long the gates measure")
+	}
+}
+
+// gateNames checks a list of gate names: at least one, each defined in
+// spec.gates, none twice.
+func (v *validator) gateNames(field string, names []string) {
+	if len(names) == 0 {
+		v.fail(field, "needs at least one gate name")
 	}
 	seen := map[string]bool{}
-	for i, name := range a.Gates {
-		gf := field + ".gates[" + strconv.Itoa(i) + "]"
+	for i, name := range names {
+		gf := field + "[" + strconv.Itoa(i) + "]"
 		switch {
 		case seen[name]:
 			v.fail(gf, "%q is listed twice", name)
@@ -295,8 +316,28 @@ func (v *validator) analysis(field string, a *Analysis) {
 		}
 		seen[name] = true
 	}
-	if a.Window.Duration <= 0 {
-		v.fail(field+".window", "must be a positive duration, e.g. 5m: how long the gates measure")
+}
+
+// background checks a strategy's background gates.
+func (v *validator) background(field string, b *Background) {
+	v.gateNames(field+".gates", b.Gates)
+	if b.Interval.Duration < 0 {
+		v.fail(field+".interval", "%s is negative", b.Interval)
+	}
+}
+
+// bake checks a strategy's bake: a positive duration, and gates with
+// absolute bounds (once the release took all traffic no other version
+// serves to compare with).
+func (v *validator) bake(field string, b *Bake) {
+	if b.Duration.Duration <= 0 {
+		v.fail(field+".duration", "must be a positive duration, e.g. 1h: how long the promoted release is judged")
+	}
+	v.gateNames(field+".gates", b.Gates)
+	for i, name := range b.Gates {
+		if g := v.r.Gate(name); g != nil && g.Prometheus != nil && comparesWithStable(g.Prometheus) {
+			v.fail(field+".gates["+strconv.Itoa(i)+"]", "gate %q compares with stable (maxRatio or maxIncrease), but during the bake no other version serves traffic; bake on a gate with min or max", name)
+		}
 	}
 }
 

@@ -26,6 +26,9 @@ func TestValidateAcceptsTheExamples(t *testing.T) {
       failureLimit: 2
     - name: office-hours
       schedule: {timeZone: Europe/Berlin, windows: [{days: [Mon, Tue, Wed, Thu], start: "09:00", end: "16:00"}]}`)(policytest.Valid()),
+		"background gates and a bake": insertAfter(22, "      background: {gates: [error-rate], interval: 1m}\n      bake: {duration: 1h, gates: [error-rate]}")(policytest.Valid()),
+		"blue-green with background gates and a bake": replace("      rollbackWindow: 30m\n",
+			"      rollbackWindow: 30m\n      background: {gates: [error-rate]}\n      bake: {duration: 10m, gates: [error-rate]}\n")(policytest.BlueGreenYAML("demo")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			r, err := policy.Parse(file, []byte(spec))
@@ -151,6 +154,22 @@ func TestValidateRejects(t *testing.T) {
 			}},
 		{name: "a schedule window that ends before it starts", edit: setLine(25, `      schedule: {timeZone: America/New_York, windows: [{days: [Sat], start: "16:00", end: "09:00"}]}`),
 			want: []string{`25: spec.gates[0].schedule.windows[0].end: 09:00 is not after start 16:00`}},
+		{name: "background gates that are not defined, at a negative interval", edit: insertAfter(22, "      background: {gates: [error-rate, latency, error-rate], interval: -1m}"),
+			want: []string{
+				`23: spec.strategy.canary.background.gates[1]: "latency" is not a gate defined in spec.gates`,
+				`23: spec.strategy.canary.background.gates[2]: "error-rate" is listed twice`,
+				`23: spec.strategy.canary.background.interval: -1m is negative`,
+			}},
+		{name: "a bake without duration or gates", edit: insertAfter(22, "      bake: {gates: []}"),
+			want: []string{
+				`23: spec.strategy.canary.bake.duration: must be a positive duration, e.g. 1h: how long the promoted release is judged`,
+				`23: spec.strategy.canary.bake.gates: needs at least one gate name`,
+			}},
+		{name: "a bake on a gate that compares with stable", edit: func(s string) string {
+			s = insertAfter(22, "      bake: {duration: 1h, gates: [error-rate]}")(s)
+			return replace("max: 0.01}", "maxRatio: 1.5}")(s)
+		},
+			want: []string{`23: spec.strategy.canary.bake.gates[0]: gate "error-rate" compares with stable (maxRatio or maxIncrease), but during the bake no other version serves traffic; bake on a gate with min or max`}},
 		{name: "blue-green without a rollback window", base: policytest.BlueGreenYAML("demo"), edit: replace("      rollbackWindow: 30m\n", ""),
 			want: []string{`13: spec.strategy.blueGreen.rollbackWindow: must be a positive duration, e.g. 30m: how long the old side is kept for a rollback`}},
 		{name: "high-risk blue-green without a check", base: policytest.BlueGreenYAML("demo"),

@@ -86,6 +86,7 @@ func gateFields(g policy.GateResult) []field {
 	add("failures", strconv.Itoa(g.Failures), g.Failures != 0)
 	add("inconclusives", strconv.Itoa(g.Inconclusives), g.Inconclusives != 0)
 	add("reason", oneLine(g.Reason), oneLine(g.Reason) != "")
+	add("scope", g.Scope, g.Scope != "")
 	return fs
 }
 
@@ -230,7 +231,7 @@ func parseAction(s string) (policy.Action, error) {
 func parseGate(s string) (policy.GateResult, error) {
 	var g policy.GateResult
 	f, err := readFields(s, "name", "verdict", "value", "bound", "baseline", "samples", "window",
-		"query", "severity", "failures", "inconclusives", "reason")
+		"query", "severity", "failures", "inconclusives", "reason", "scope")
 	if err != nil {
 		return g, err
 	}
@@ -256,6 +257,11 @@ func parseGate(s string) (policy.GateResult, error) {
 	g.Failures = f.count("failures")
 	g.Inconclusives = f.count("inconclusives")
 	g.Bound, g.Query, g.Severity, g.Reason = f.values["bound"], f.values["query"], f.values["severity"], f.values["reason"]
+	switch g.Scope = f.values["scope"]; g.Scope {
+	case "", policy.ScopeBackground, policy.ScopeBake:
+	default:
+		f.fail("scope %q: want %s or %s", g.Scope, policy.ScopeBackground, policy.ScopeBake)
+	}
 	return g, f.err
 }
 
