@@ -287,6 +287,34 @@ func (p *Prometheus) FiringAlerts(ctx context.Context, selector string, at time.
 	return names, nil
 }
 
+// FiringPoints counts the points start, start+step, … up to end at which
+// an alert matching selector was firing.
+func (p *Prometheus) FiringPoints(ctx context.Context, selector string, start, end time.Time, step time.Duration) (int, error) {
+	if step <= 0 || end.Before(start) {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	query := "count(" + policy.AlertsQuery(selector) + ")"
+	val, _, _, err := p.api.QueryRange(ctx, query, v1.Range{Start: start, End: end, Step: step}, v1.WithTimeout(p.timeout))
+	if err != nil {
+		return 0, fmt.Errorf("query_range %s: %w", query, err)
+	}
+	matrix, ok := val.(model.Matrix)
+	if !ok {
+		return 0, fmt.Errorf("query_range %s: got a %s, want a matrix", query, val.Type())
+	}
+	n := 0
+	for _, series := range matrix {
+		for _, sp := range series.Values {
+			if sp.Value > 0 {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 func joinErr(a, b string) string {
 	if a == "" {
 		return b
