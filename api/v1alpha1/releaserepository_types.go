@@ -270,6 +270,10 @@ type GateStatus struct {
 	// Bound is the bound the value was judged against, such as ">=0.995".
 	// +optional
 	Bound string `json:"bound,omitempty"`
+	// Scope is background for a background gate and bake for a bake's;
+	// empty for an analysis step's gate.
+	// +optional
+	Scope string `json:"scope,omitempty"`
 }
 
 // RejectionStatus is a command or commit that was not accepted.
