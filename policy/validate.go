@@ -10,6 +10,8 @@ import (
 	"text/template"
 	"time"
 	_ "time/tzdata" // schedule gates name time zones; do not depend on the host's zoneinfo
+
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // Risk tiers of a rollout (spec.riskTier).
@@ -52,6 +54,7 @@ var (
 	hhmm           = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 	digestRef      = regexp.MustCompile(`(^|@)sha256:[0-9a-f]{64}$`)
 	templatePrefix = regexp.MustCompile(`^template: query:\d+: `)
+	templateExec   = regexp.MustCompile(`^template: query:\d+:\d+: `)
 	weekdayNames   = map[string]bool{"Mon": true, "Tue": true, "Wed": true, "Thu": true, "Fri": true, "Sat": true, "Sun": true}
 )
 
@@ -441,6 +444,8 @@ func (v *validator) gate(f string, g *Gate) {
 	}
 	if g.Alerts != nil && strings.TrimSpace(g.Alerts.Selector) == "" {
 		v.fail(f+".alerts.selector", `required: label matchers such as service="demo"`)
+	} else if g.Alerts != nil {
+		v.alertSelector(f+".alerts.selector", g.Alerts.Selector)
 	}
 	if g.Webhook != nil {
 		v.webhook(f+".webhook", g.Webhook)
@@ -472,15 +477,47 @@ func (v *validator) prometheus(f string, p *PrometheusGate) {
 	}
 }
 
-// query checks that a PromQL query is a non-empty Go template.
+// query checks that a query is a Go template that renders, with every
+// variable a gate's query may use, into PromQL that Prometheus' own
+// parser accepts.
 func (v *validator) query(f, q string) {
 	if strings.TrimSpace(q) == "" {
 		v.fail(f, "required: a PromQL query")
 		return
 	}
-	if _, err := template.New("query").Parse(q); err != nil {
+	t, err := template.New("query").Option("missingkey=error").Parse(q)
+	if err != nil {
 		v.fail(f, "not a valid Go template: %s", templatePrefix.ReplaceAllString(err.Error(), ""))
+		return
 	}
+	var b strings.Builder
+	if err := t.Execute(&b, sampleQueryVars(v.r.Name())); err != nil {
+		v.fail(f, "template does not render: %s (variables: .Rollout, .Release, .Stable, .Version, .Window, .Interval, .Step)",
+			templateExec.ReplaceAllString(err.Error(), ""))
+		return
+	}
+	if _, err := promql.ParseExpr(b.String()); err != nil {
+		v.fail(f, "not valid PromQL: %s (query as rendered: %s)", err, b.String())
+	}
+}
+
+// alertSelector checks that an alerts gate's selector is PromQL label
+// matchers.
+func (v *validator) alertSelector(f, sel string) {
+	if _, err := promql.ParseMetricSelector("{" + sel + "}"); err != nil {
+		v.fail(f, "not PromQL label matchers: %s", err)
+	}
+}
+
+// promql is Prometheus' own PromQL parser, with its default functions.
+var promql = parser.NewParser(parser.Options{})
+
+// sampleQueryVars are values for every variable of a gate's query, to
+// render it for the PromQL parser: the shell renders the same names
+// (evidence.QueryVars).
+func sampleQueryVars(rollout string) map[string]any {
+	return map[string]any{"Rollout": rollout, "Release": "1.1.0", "Stable": "1.0.0", "Version": "1.1.0",
+		"Window": "5m", "Interval": "1m", "Step": 1}
 }
 
 func (v *validator) webhook(f string, w *WebhookGate) {

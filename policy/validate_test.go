@@ -137,6 +137,17 @@ func TestValidateRejects(t *testing.T) {
 			want: []string{`25: spec.gates[0].prometheus.query: required: a PromQL query`}},
 		{name: "a query that is not a template", edit: setLine(25, `      prometheus: {query: 'up{version="{{.Version | quote}}"}', max: 0.01}`),
 			want: []string{`25: spec.gates[0].prometheus.query: not a valid Go template: function "quote" not defined`}},
+		{name: "a query with an unbalanced parenthesis", edit: setLine(25, `      prometheus: {query: 'sum(rate(http_requests_total{version="{{.Version}}"}[1m])', max: 0.01}`),
+			want: []string{`25: spec.gates[0].prometheus.query: not valid PromQL: 1:51: parse error: unclosed left parenthesis (query as rendered: sum(rate(http_requests_total{version="1.1.0"}[1m]))`}},
+		{name: "a query naming a variable there is not", edit: setLine(25, `      prometheus: {query: 'up{version="{{.Canary}}"}', max: 0.01}`),
+			want: []string{`25: spec.gates[0].prometheus.query: template does not render: executing "query" at <.Canary>: map has no entry for key "Canary" (variables: .Rollout, .Release, .Stable, .Version, .Window, .Interval, .Step)`}},
+		{name: "a sample query that is not PromQL, an alert selector that is no matchers", edit: setLine(25, `      prometheus: {query: 'up[{{.Window}}]', max: 1, sampleQuery: 'count(up) by', minSamples: 1}
+    - name: alerts
+      alerts: {selector: 'service=demo'}`),
+			want: []string{
+				`25: spec.gates[0].prometheus.sampleQuery: not valid PromQL: 1:13: parse error: unexpected end of input in grouping opts, expected "(" (query as rendered: count(up) by)`,
+				`27: spec.gates[1].alerts.selector: not PromQL label matchers: 1:10: parse error: unexpected identifier "demo" in label matching, expected string`,
+			}},
 		{name: "a query without bounds", edit: setLine(25, `      prometheus: {query: up}`),
 			want: []string{`25: spec.gates[0].prometheus: needs at least one of min, max, maxRatio, maxIncrease`}},
 		{name: "min samples without a sample query", edit: setLine(25, `      prometheus: {query: up, min: 2, max: 1, minSamples: 100}`),
