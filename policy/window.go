@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -56,7 +57,9 @@ func JudgeWindow(g Gate, window time.Duration, liveAt, now time.Time, ms []Measu
 		return res, nil
 	case !ready:
 		res.Verdict = Inconclusive
-		res.Reason = elapsed(now.Sub(open), window) + "; " + res.Reason
+		if !misconfigured(res) {
+			res.Reason = elapsed(now.Sub(open), window) + "; " + res.Reason
+		}
 		return res, nil
 	case res.Verdict == Pass || !now.After(end):
 		return res, nil
@@ -71,12 +74,16 @@ func JudgeWindow(g Gate, window time.Duration, liveAt, now time.Time, ms []Measu
 // JudgeExtended judges the measurements ms of a range JudgeWindow extended.
 func JudgeExtended(g Gate, window time.Duration, liveAt time.Time, ext MeasureRange, ms []Measurement) GateResult {
 	res := Judge(g, ms, window)
-	if res.Verdict != Fail {
+	if res.Verdict != Fail && !misconfigured(res) {
 		open := liveAt.Add(g.WarmUp.Duration)
 		res.Reason = fmt.Sprintf("window extended to %s: %s", promDuration(ext.End.Sub(open).Round(time.Second)), res.Reason)
 	}
 	return res
 }
+
+// misconfigured reports whether res is held by the gate's own query (see
+// Measurement.ConfigError): its reason then leads with that.
+func misconfigured(res GateResult) bool { return strings.HasPrefix(res.Reason, configErrorPrefix) }
 
 // Unmeasured is gate g's result when it could not be measured, and why
 // (no Prometheus, a query error, nothing due yet): inconclusive, counting
