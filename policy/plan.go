@@ -170,6 +170,9 @@ func (p *planner) decide(g Guardrails) Decision {
 		return p.hold("a signed Ramp-Resume", "paused by "+who)
 	}
 	if s.Step == 0 {
+		if d, closed := p.changeWindowClosed(nil); closed {
+			return d
+		}
 		return p.enter(1, nil, nil, "release "+s.Release+" started by "+s.StartAuthor)
 	}
 	if s.Step > len(steps) {
@@ -397,10 +400,40 @@ func (p *planner) next(gates []GateResult, as []Approval, why string) Decision {
 	if p.bg != nil {
 		gates = append(gates, p.bg.results...)
 	}
+	if d, closed := p.changeWindowClosed(gates); closed {
+		return d
+	}
 	if p.s.Step >= len(p.steps) {
 		return p.promote(gates, as)
 	}
 	return p.enter(p.s.Step+1, gates, as, why)
+}
+
+// changeWindowClosed holds a move forward (entering a step, the first
+// included, or promoting) while now lies outside the change window of any
+// schedule gate of the spec, and says when it opens. Aborts, rollbacks and
+// complete are never held.
+func (p *planner) changeWindowClosed(gates []GateResult) (Decision, bool) {
+	for _, g := range p.r.Spec.Gates {
+		if g.Schedule == nil {
+			continue
+		}
+		open, next, err := InWindow(*g.Schedule, p.now)
+		if open {
+			continue
+		}
+		what := fmt.Sprintf("change window %s to open", g.Name)
+		why := fmt.Sprintf("outside change window %s", g.Name)
+		if err != nil {
+			why += ": " + err.Error()
+		} else if loc, lerr := scheduleLocation(*g.Schedule); lerr == nil {
+			why += "; next opens " + next.In(loc).Format("Mon 2006-01-02 15:04") + " " + loc.String()
+		}
+		d := p.hold(what, why)
+		d.Gates, d.Wake = gates, next
+		return d, true
+	}
+	return Decision{}, false
 }
 
 func (p *planner) enter(k int, gates []GateResult, as []Approval, why string) Decision {

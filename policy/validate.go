@@ -555,15 +555,16 @@ func (v *validator) schedule(f string, s *ScheduleGate) {
 				v.fail(wf+".days["+strconv.Itoa(j)+"]", "%q is not one of Mon, Tue, Wed, Thu, Fri, Sat, Sun", day)
 			}
 		}
-		startOK, endOK := hhmm.MatchString(w.Start), hhmm.MatchString(w.End)
+		startOK, endOK := hhmm.MatchString(w.Start), hhmm.MatchString(w.End) || w.End == "24:00"
 		if !startOK {
 			v.fail(wf+".start", "%q is not a time of day HH:MM", w.Start)
 		}
 		if !endOK {
-			v.fail(wf+".end", "%q is not a time of day HH:MM", w.End)
+			v.fail(wf+".end", "%q is not a time of day HH:MM (or 24:00)", w.End)
 		}
-		if startOK && endOK && w.Start >= w.End {
-			v.fail(wf+".end", "%s is not after start %s", w.End, w.Start)
+		// An end before the start runs overnight into the next day.
+		if startOK && endOK && w.Start == w.End {
+			v.fail(wf+".end", "%s equals start: an empty window; for the whole day write start \"00:00\", end \"24:00\"", w.End)
 		}
 	}
 }

@@ -26,6 +26,7 @@ func TestValidateAcceptsTheExamples(t *testing.T) {
       failureLimit: 2
     - name: office-hours
       schedule: {timeZone: Europe/Berlin, windows: [{days: [Mon, Tue, Wed, Thu], start: "09:00", end: "16:00"}]}`)(policytest.Valid()),
+		"an overnight change window and one to the end of the day": setLine(25, `      schedule: {timeZone: Europe/Berlin, windows: [{days: [Mon, Tue], start: "22:00", end: "06:00"}, {days: [Sat], start: "10:00", end: "24:00"}]}`)(policytest.Valid()),
 		"background gates and a bake": insertAfter(22, "      background: {gates: [error-rate], interval: 1m}\n      bake: {duration: 1h, gates: [error-rate]}")(policytest.Valid()),
 		"blue-green with background gates and a bake": replace("      rollbackWindow: 30m\n",
 			"      rollbackWindow: 30m\n      background: {gates: [error-rate]}\n      bake: {duration: 10m, gates: [error-rate]}\n")(policytest.BlueGreenYAML("demo")),
@@ -163,8 +164,8 @@ func TestValidateRejects(t *testing.T) {
 				`25: spec.gates[0].schedule.windows[0].days[1]: "Funday" is not one of Mon, Tue, Wed, Thu, Fri, Sat, Sun`,
 				`25: spec.gates[0].schedule.windows[0].start: "9am" is not a time of day HH:MM`,
 			}},
-		{name: "a schedule window that ends before it starts", edit: setLine(25, `      schedule: {timeZone: America/New_York, windows: [{days: [Sat], start: "16:00", end: "09:00"}]}`),
-			want: []string{`25: spec.gates[0].schedule.windows[0].end: 09:00 is not after start 16:00`}},
+		{name: "a schedule window that ends as it starts", edit: setLine(25, `      schedule: {timeZone: America/New_York, windows: [{days: [Sat], start: "16:00", end: "16:00"}]}`),
+			want: []string{`25: spec.gates[0].schedule.windows[0].end: 16:00 equals start: an empty window; for the whole day write start "00:00", end "24:00"`}},
 		{name: "background gates that are not defined, at a negative interval", edit: insertAfter(22, "      background: {gates: [error-rate, latency, error-rate], interval: -1m}"),
 			want: []string{
 				`23: spec.strategy.canary.background.gates[1]: "latency" is not a gate defined in spec.gates`,
