@@ -234,6 +234,9 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 	by := &Rejection{Commit: rec.Commit, Author: rec.Author, Command: &c}
 	switch c.Kind {
 	case CommandApprove:
+		if c.Freeze != "" {
+			return freezeException(s, rec, c, groups, g, reject)
+		}
 		steps := r.Steps()
 		if c.Step < 1 || c.Step > len(steps) {
 			return reject(fmt.Sprintf("step %d does not exist (the rollout has %d steps)", c.Step, len(steps)))
@@ -297,6 +300,29 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 	default:
 		return reject("unknown command " + string(c.Kind))
 	}
+	return s
+}
+
+// freezeException folds an approval that makes an exception to a freeze
+// for the release: signed by a key of a group the guardrails name
+// (freeze.exceptionGroups), by someone who did not sign its start.
+func freezeException(s State, rec *Record, c Command, groups []string, g Guardrails, reject func(string) State) State {
+	if len(g.Freeze.ExceptionGroups) == 0 {
+		return reject("no group may grant freeze exceptions (guardrails freeze.exceptionGroups names none)")
+	}
+	if why := (CommandRule{Groups: g.Freeze.ExceptionGroups}).refuses(rec.Signer); why != "" {
+		return reject(why + ", which may grant freeze exceptions")
+	}
+	if samePrincipal(s.StartSigners, rec.Signer.Principal) {
+		return reject(fmt.Sprintf("%s signed the start of release %s and cannot grant it an exception", rec.Signer.Principal, s.Release))
+	}
+	for _, a := range s.Approvals {
+		if a.Freeze == c.Freeze && samePrincipal([]string{a.Principal}, rec.Signer.Principal) {
+			return s
+		}
+	}
+	s.Approvals = append(s.Approvals, Approval{Freeze: c.Freeze, Principal: rec.Signer.Principal,
+		Key: rec.Signer.Key, Groups: groups, Commit: rec.Commit})
 	return s
 }
 

@@ -173,7 +173,11 @@ func (p *planner) decide(g Guardrails) Decision {
 		if d, closed := p.changeWindowClosed(nil); closed {
 			return d
 		}
-		return p.enter(1, nil, nil, "release "+s.Release+" started by "+s.StartAuthor)
+		exc, d, frozen := p.freeze(1, nil)
+		if frozen {
+			return d
+		}
+		return p.enter(1, nil, exc, "release "+s.Release+" started by "+s.StartAuthor+exceptionNote(exc))
 	}
 	if s.Step > len(steps) {
 		return p.promote(nil, nil)
@@ -403,10 +407,58 @@ func (p *planner) next(gates []GateResult, as []Approval, why string) Decision {
 	if d, closed := p.changeWindowClosed(gates); closed {
 		return d
 	}
-	if p.s.Step >= len(p.steps) {
-		return p.promote(gates, as)
+	exc, d, frozen := p.freeze(p.s.Step+1, gates)
+	if frozen {
+		return d
 	}
-	return p.enter(p.s.Step+1, gates, as, why)
+	if p.s.Step >= len(p.steps) {
+		d := p.promote(gates, append(as, exc...))
+		d.Reason += exceptionNote(exc)
+		return d
+	}
+	return p.enter(p.s.Step+1, gates, append(as, exc...), why+exceptionNote(exc))
+}
+
+// freeze holds entering step k (k past the last step: the promote) when
+// it raises exposure while a freeze of the calendar is in force, unless
+// the release has an exception to that freeze: then it returns the
+// exception's approvals, to be recorded. A calendar that cannot be read
+// holds such a step as a freeze does.
+func (p *planner) freeze(k int, gates []GateResult) (exc []Approval, d Decision, frozen bool) {
+	raises := k > len(p.steps) || (p.steps[k-1].SetWeight != nil && *p.steps[k-1].SetWeight > p.s.Weight)
+	if !raises {
+		return nil, Decision{}, false
+	}
+	if p.ev.FreezeError != nil {
+		d = p.hold("a freeze calendar that parses", "freeze calendar: "+p.ev.FreezeError.Error()+"; nothing raises exposure until it parses")
+		d.Gates = gates
+		return nil, d, true
+	}
+	f := p.ev.Freeze.Active(p.now)
+	if f == nil {
+		return nil, Decision{}, false
+	}
+	for _, a := range p.s.Approvals {
+		if a.Freeze == f.Name {
+			exc = append(exc, a)
+		}
+	}
+	if len(exc) > 0 {
+		return exc, Decision{}, false
+	}
+	d = p.hold(fmt.Sprintf("freeze %s to end at %s %s, or an exception (Ramp-Approve: rollout=%s release=%s freeze=%s)",
+		f.Name, f.End, f.TimeZone, p.r.Name(), p.s.Release, f.Name),
+		fmt.Sprintf("freeze %s until %s %s: %s; no step raises exposure", f.Name, f.End, f.TimeZone, f.Reason))
+	d.Gates, d.Wake = gates, f.Until()
+	return nil, d, true
+}
+
+// exceptionNote says which freeze exception a move goes ahead by.
+func exceptionNote(exc []Approval) string {
+	if len(exc) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; during freeze %s by exception of %s", exc[0].Freeze, principals(exc))
 }
 
 // changeWindowClosed holds a move forward (entering a step, the first

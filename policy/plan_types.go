@@ -61,6 +61,11 @@ type Evidence struct {
 	// SpecError is why the rollout's spec at the branch tip does not parse
 	// or validate: the rollout holds until it does.
 	SpecError error
+	// Freeze is the release repository's freeze calendar at the branch
+	// tip (nil: none); FreezeError says why it could not be read, which
+	// holds every step that raises exposure, as a freeze does.
+	Freeze      *FreezeCalendar
+	FreezeError error
 	// UntrustedTip says why the branch tip is not signed by a trusted key,
 	// when ramp must not build on such a tip ("" when it may): Flux
 	// verifies only HEAD, so a commit on top would lend it a trusted HEAD.
@@ -164,6 +169,9 @@ type Guardrails struct {
 	EngineerGroups []string `json:"engineerGroups" yaml:"engineerGroups"`
 	// Commands say which key groups may give each command.
 	Commands CommandRules `json:"commands" yaml:"commands"`
+	// Freeze says where the freeze calendar is and who may grant an
+	// exception to it.
+	Freeze FreezeRules `json:"freeze" yaml:"freeze"`
 }
 
 // CommandRules say who may give each command. An empty list of groups

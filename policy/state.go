@@ -55,6 +55,9 @@ type Command struct {
 	Release string      `json:"release"`
 	Step    int         `json:"step,omitempty"` // 1-based, approvals only
 	Reason  string      `json:"reason,omitempty"`
+	// Freeze names the freeze an approval makes an exception to, instead
+	// of a step.
+	Freeze string `json:"freeze,omitempty"`
 }
 
 // Signer is who signed a commit, as established by signature verification.
@@ -159,7 +162,9 @@ type Rejection struct {
 
 // Approval is an accepted approval of one step of one release.
 type Approval struct {
-	Step      int      `json:"step"` // 1-based
+	Step int `json:"step"` // 1-based; 0 for a freeze exception
+	// Freeze is the freeze an exception approval is for.
+	Freeze    string   `json:"freeze,omitempty"`
 	Principal string   `json:"principal"`
 	Key       string   `json:"key"`
 	Groups    []string `json:"groups"`

@@ -94,7 +94,10 @@ func gateFields(g policy.GateResult) []field {
 // "Ramp-Approve: rollout=payment-api release=2.4.0 step=4".
 func ForCommand(c policy.Command) Trailer {
 	fs := []field{{"rollout", c.Rollout}, {"release", c.Release}}
-	if c.Kind == policy.CommandApprove {
+	switch {
+	case c.Kind == policy.CommandApprove && c.Freeze != "":
+		fs = append(fs, field{"freeze", c.Freeze})
+	case c.Kind == policy.CommandApprove:
 		fs = append(fs, field{"step", strconv.Itoa(c.Step)})
 	}
 	if r := oneLine(c.Reason); r != "" {
@@ -277,14 +280,20 @@ func parseApprovalRef(s string) (policy.ApprovalRef, error) {
 func parseCommand(kind policy.CommandKind, s string) (policy.Command, error) {
 	allowed := []string{"rollout", "release", "reason"}
 	if kind == policy.CommandApprove {
-		allowed = append(allowed, "step")
+		allowed = append(allowed, "step", "freeze")
 	}
 	f, err := readFields(s, allowed...)
 	if err != nil {
 		return policy.Command{}, err
 	}
 	c := policy.Command{Kind: kind, Rollout: f.need("rollout"), Release: f.need("release"), Reason: f.values["reason"]}
-	if kind == policy.CommandApprove {
+	_, hasStep := f.values["step"]
+	switch c.Freeze = f.values["freeze"]; {
+	case kind != policy.CommandApprove:
+	case c.Freeze != "" && hasStep:
+		f.fail("both step= and freeze=: an approval is of one step or an exception to one freeze")
+	case c.Freeze != "":
+	default:
 		if step := f.need("step"); step != "" {
 			if c.Step, err = parseInt(step, 1, maxCount); err != nil {
 				f.fail("step %q: %v", step, err)

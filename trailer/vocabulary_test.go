@@ -220,6 +220,7 @@ func TestCommandTrailerRoundTripsThroughGit(t *testing.T) {
 		{Kind: policy.CommandAbort, Rollout: "payment-api", Release: "2.4.0", Reason: "p99 regression on /v2/search"},
 		{Kind: policy.CommandPause, Rollout: "cart", Release: "0.9.1@sha256:abc"},
 		{Kind: policy.CommandResume, Rollout: "cart", Release: "0.9.1", Reason: `fixed "x=1"`},
+		{Kind: policy.CommandApprove, Rollout: "cart", Release: "0.9.1", Freeze: "year-end", Reason: "CHG-7: security fix"},
 	}
 	var ts []Trailer
 	for _, c := range cmds {
@@ -281,6 +282,9 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 		{"approve without step", []Trailer{{"Ramp-Approve", "rollout=a release=b"}}, []string{`Ramp-Approve: "rollout=a release=b": missing step=`}, 0, 0},
 		{"approve step zero", []Trailer{{"Ramp-Approve", "rollout=a release=b step=0"}},
 			[]string{`Ramp-Approve: "rollout=a release=b step=0": step "0": want a whole number from 1 to 2147483647`}, 0, 0},
+		{"approve both a step and a freeze", []Trailer{{"Ramp-Approve", "rollout=a release=b step=2 freeze=year-end"}},
+			[]string{`Ramp-Approve: "rollout=a release=b step=2 freeze=year-end": both step= and freeze=: an approval is of one step or an exception to one freeze`}, 0, 0},
+		{"a freeze exception", []Trailer{{"Ramp-Approve", "rollout=a release=b freeze=year-end"}}, nil, 0, 1},
 		{"abort without release", []Trailer{{"ramp-abort", `rollout=a reason="x y"`}}, []string{`ramp-abort: "rollout=a reason=\"x y\"": missing release=`}, 0, 0},
 		{"pause with a step", []Trailer{{"Ramp-Pause", "rollout=a release=b step=2"}, {"Ramp-Resume", "rollout=a release=b"}},
 			[]string{`Ramp-Pause: "rollout=a release=b step=2": unknown field "step": want rollout, release, reason`}, 0, 1},

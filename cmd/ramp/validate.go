@@ -41,6 +41,7 @@ func newValidate() *cobra.Command {
 			for _, path := range specs {
 				problems = append(problems, validateOne(f.repo, path, g)...)
 			}
+			problems = append(problems, validateCalendar(f.repo, g)...)
 			res := struct {
 				Rollouts int      `json:"rollouts"`
 				Problems []string `json:"problems"`

@@ -36,3 +36,27 @@ func TestValidateNamesAPromQLSyntaxErrorAtFileAndLine(t *testing.T) {
 		t.Fatalf("ramp validate printed:\n%s\nwant it to say %q", out, want)
 	}
 }
+
+func TestValidateChecksTheFreezeCalendar(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	if out, err := runRamp("init", dir); err != nil {
+		t.Fatalf("ramp init: %v\n%s", err, out)
+	}
+	writeFile(t, filepath.Join(dir, "freeze.yaml"), `apiVersion: ramp.dev/v1alpha1
+kind: FreezeCalendar
+freezes:
+  - name: year-end
+    start: "2026-12-20T00:00"
+    end: "2027-01-03 00:00"
+    timeZone: Europe/Berlin
+    reason: year-end change freeze
+`)
+	out, err := runRamp("validate", "--repo", dir)
+	var exit *exitError
+	if !errors.As(err, &exit) || exit.code != exitFindings {
+		t.Fatalf("ramp validate: %v, want exit %d\n%s", err, exitFindings, out)
+	}
+	if want := `freeze.yaml:6: freezes[0].end: "2027-01-03 00:00" is not a local time like 2027-01-03T00:00`; !strings.Contains(out, want) {
+		t.Fatalf("ramp validate printed:\n%s\nwant it to say %q", out, want)
+	}
+}
