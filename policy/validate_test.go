@@ -27,7 +27,7 @@ func TestValidateAcceptsTheExamples(t *testing.T) {
     - name: office-hours
       schedule: {timeZone: Europe/Berlin, windows: [{days: [Mon, Tue, Wed, Thu], start: "09:00", end: "16:00"}]}`)(policytest.Valid()),
 		"an overnight change window and one to the end of the day": setLine(25, `      schedule: {timeZone: Europe/Berlin, windows: [{days: [Mon, Tue], start: "22:00", end: "06:00"}, {days: [Sat], start: "10:00", end: "24:00"}]}`)(policytest.Valid()),
-		"background gates and a bake": insertAfter(22, "      background: {gates: [error-rate], interval: 1m}\n      bake: {duration: 1h, gates: [error-rate]}")(policytest.Valid()),
+		"background gates and a bake":                              insertAfter(22, "      background: {gates: [error-rate], interval: 1m}\n      bake: {duration: 1h, gates: [error-rate]}")(policytest.Valid()),
 		"blue-green with background gates and a bake": replace("      rollbackWindow: 30m\n",
 			"      rollbackWindow: 30m\n      background: {gates: [error-rate]}\n      bake: {duration: 10m, gates: [error-rate]}\n")(policytest.BlueGreenYAML("demo")),
 	} {
