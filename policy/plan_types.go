@@ -172,6 +172,8 @@ type Guardrails struct {
 	// Freeze says where the freeze calendar is and who may grant an
 	// exception to it.
 	Freeze FreezeRules `json:"freeze" yaml:"freeze"`
+	// RiskTiers are further rules for the rollouts of each riskTier.
+	RiskTiers RiskTiers `json:"riskTiers" yaml:"riskTiers"`
 }
 
 // CommandRules say who may give each command. An empty list of groups

@@ -153,6 +153,7 @@ func (v *validator) spec() {
 	v.gateList(s.Gates)
 	v.strategy(&s.Strategy)
 	v.highRisk()
+	v.tierRules()
 }
 
 func (v *validator) fieldRef(field string, ref *FieldRef) {
@@ -289,8 +290,9 @@ func (v *validator) setWeight(field string, prev, w int) int {
 		return prev
 	case w < prev:
 		v.fail(field, "%d is below the previous weight %d; weights must not decrease", w, prev)
-	case v.g.MaxWeightStep > 0 && w-prev > v.g.MaxWeightStep:
-		v.fail(field, "%d raises the weight by %d, above guardrail maxWeightStep %d; add a step in between", w, w-prev, v.g.MaxWeightStep)
+	}
+	if most, rule := v.maxWeightStep(); most > 0 && w-prev > most {
+		v.fail(field, "%d raises the weight by %d, above guardrail %s %d; add a step in between", w, w-prev, rule, most)
 	}
 	return w
 }
