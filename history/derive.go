@@ -309,6 +309,12 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 		if err := d.mergedSigners(w, merged, rec); err != nil {
 			return nil, err
 		}
+		rec.Migration = trailer.Migration(trailer.Parse(c.Message))
+		for _, p := range d.Guardrails.Migrations.Paths {
+			if !w.sameEntry(tree, parentTree, policy.MigrationPath(p)) {
+				rec.MigrationPaths = append(rec.MigrationPaths, p)
+			}
+		}
 	}
 	return rec, nil
 }

@@ -93,6 +93,9 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 			if c.Freeze != "" {
 				row.Step = "freeze " + c.Freeze
 			}
+			if c.Migration != "" {
+				row.Step = "migration " + c.Migration
+			}
 		}
 	}
 	for _, rj := range after.Rejected[min(len(before.Rejected), len(after.Rejected)):] {

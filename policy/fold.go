@@ -119,6 +119,15 @@ func start(s State, rec *Record, release string) State {
 		s.DriftWeight, s.Holds, s.Resumes = prev.DriftWeight, prev.Holds, prev.Resumes
 	}
 	s.StartSigners, s.StartUnverified = startSigners(rec)
+	s.Migration, s.MigrationPaths = rec.Migration, rec.MigrationPaths
+	// Only what a derive from scratch also knows (Base): the same records
+	// give the same state.
+	switch {
+	case prev.InProgress() && prev.Weight > 0:
+		s.StartedInFlight = fmt.Sprintf("release %s still had %d%% of traffic (or a bake or rollback window open) when %s started", prev.Release, prev.Weight, release)
+	case prev.InProgress():
+		s.StartedInFlight = fmt.Sprintf("release %s was still in flight when %s started", prev.Release, release)
+	}
 	switch {
 	case release != s.Stable:
 		s.Phase = PhaseProgressing
@@ -236,6 +245,9 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 	case CommandApprove:
 		if c.Freeze != "" {
 			return freezeException(s, rec, c, groups, g, reject)
+		}
+		if c.Migration != "" {
+			return migrationApproval(s, rec, c, groups, g, reject)
 		}
 		steps := r.Steps()
 		if c.Step < 1 || c.Step > len(steps) {

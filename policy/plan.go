@@ -170,6 +170,10 @@ func (p *planner) decide(g Guardrails) Decision {
 		return p.hold("a signed Ramp-Resume", "paused by "+who)
 	}
 	if s.Step == 0 {
+		migration, d, held := p.migration(g)
+		if held {
+			return d
+		}
 		if d, closed := p.changeWindowClosed(nil); closed {
 			return d
 		}
@@ -177,7 +181,11 @@ func (p *planner) decide(g Guardrails) Decision {
 		if frozen {
 			return d
 		}
-		return p.enter(1, nil, exc, "release "+s.Release+" started by "+s.StartAuthor+exceptionNote(exc))
+		why := "release " + s.Release + " started by " + s.StartAuthor + exceptionNote(exc)
+		if len(migration) > 0 {
+			why += "; expand migration approved by " + principals(migration)
+		}
+		return p.enter(1, nil, append(migration, exc...), why)
 	}
 	if s.Step > len(steps) {
 		return p.promote(nil, nil)

@@ -174,6 +174,9 @@ type Guardrails struct {
 	Freeze FreezeRules `json:"freeze" yaml:"freeze"`
 	// RiskTiers are further rules for the rollouts of each riskTier.
 	RiskTiers RiskTiers `json:"riskTiers" yaml:"riskTiers"`
+	// Migrations mark the paths of data and schema migrations and who
+	// approves an expand.
+	Migrations MigrationRules `json:"migrations" yaml:"migrations"`
 }
 
 // CommandRules say who may give each command. An empty list of groups

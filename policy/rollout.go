@@ -73,6 +73,9 @@ type Spec struct {
 	// make does while no release is in flight: hold (the default) until
 	// people resume over it, or restore ramp's weight.
 	OnDrift string `yaml:"onDrift"`
+	// Migration declares what the migrations a release ships do (expand
+	// or contract), when its start commit does not (Ramp-Migration).
+	Migration string `yaml:"migration"`
 }
 
 // What spec.onDrift may say.

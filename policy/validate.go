@@ -128,6 +128,11 @@ func (v *validator) spec() {
 	default:
 		v.fail("spec.onDrift", "%q is not one of hold, restore", s.OnDrift)
 	}
+	switch s.Migration {
+	case "", MigrationExpand, MigrationContract:
+	default:
+		v.fail("spec.migration", "%q is not one of expand, contract", s.Migration)
+	}
 	if v.g.RequireChangeID && strings.TrimSpace(s.ChangeID) == "" {
 		v.fail("spec.changeId", "required by guardrail requireChangeId")
 	}

@@ -23,13 +23,16 @@ const (
 	keyApprovedBy = "Ramp-Approved-By"
 	keyReason     = "Ramp-Reason"
 	keyChangeID   = "Ramp-Change-Id"
+	// keyMigration is written by people in a release commit: what its
+	// migrations do (expand or contract).
+	keyMigration = "Ramp-Migration"
 )
 
 var commandKinds = []policy.CommandKind{policy.CommandApprove, policy.CommandAbort, policy.CommandPause, policy.CommandResume}
 
 // rampKeys are all trailer keys ramp reads.
 var rampKeys = []string{
-	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID,
+	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyMigration,
 	string(policy.CommandApprove), string(policy.CommandAbort), string(policy.CommandPause), string(policy.CommandResume),
 }
 
@@ -97,6 +100,8 @@ func ForCommand(c policy.Command) Trailer {
 	switch {
 	case c.Kind == policy.CommandApprove && c.Freeze != "":
 		fs = append(fs, field{"freeze", c.Freeze})
+	case c.Kind == policy.CommandApprove && c.Migration != "":
+		fs = append(fs, field{"migration", c.Migration})
 	case c.Kind == policy.CommandApprove:
 		fs = append(fs, field{"step", strconv.Itoa(c.Step)})
 	}
@@ -133,6 +138,8 @@ func ParseRecord(ts []Trailer) (entries []policy.Entry, commands []policy.Comman
 		switch {
 		case !known:
 			malformed = append(malformed, problem(t, "unknown ramp trailer"))
+		case key == keyMigration:
+			// A release commit's declaration: see Migration.
 		case key == keyRollout:
 			flush()
 			cur = &entryReader{rollout: t, seen: map[string]bool{}}
@@ -280,19 +287,19 @@ func parseApprovalRef(s string) (policy.ApprovalRef, error) {
 func parseCommand(kind policy.CommandKind, s string) (policy.Command, error) {
 	allowed := []string{"rollout", "release", "reason"}
 	if kind == policy.CommandApprove {
-		allowed = append(allowed, "step", "freeze")
+		allowed = append(allowed, "step", "freeze", "migration")
 	}
 	f, err := readFields(s, allowed...)
 	if err != nil {
 		return policy.Command{}, err
 	}
 	c := policy.Command{Kind: kind, Rollout: f.need("rollout"), Release: f.need("release"), Reason: f.values["reason"]}
-	_, hasStep := f.values["step"]
-	switch c.Freeze = f.values["freeze"]; {
+	c.Freeze, c.Migration = f.values["freeze"], f.values["migration"]
+	switch n := len(slices.DeleteFunc([]string{f.values["step"], c.Freeze, c.Migration}, func(v string) bool { return v == "" })); {
 	case kind != policy.CommandApprove:
-	case c.Freeze != "" && hasStep:
-		f.fail("both step= and freeze=: an approval is of one step or an exception to one freeze")
-	case c.Freeze != "":
+	case n > 1:
+		f.fail("one of step=, freeze= and migration=: an approval is of one step, one freeze exception or one migration")
+	case c.Freeze != "" || c.Migration != "":
 	default:
 		if step := f.need("step"); step != "" {
 			if c.Step, err = parseInt(step, 1, maxCount); err != nil {
@@ -511,3 +518,15 @@ func closingQuote(s string, open int) int {
 }
 
 func isKeyByte(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' }
+
+// Migration returns what a release commit's Ramp-Migration trailer
+// declares of its migrations ("" without one); a value other than expand
+// or contract is returned as is, for policy to refuse naming it.
+func Migration(ts []Trailer) string {
+	for _, t := range ts {
+		if key, _ := canonicalKey(t.Key); key == keyMigration {
+			return strings.TrimSpace(t.Value)
+		}
+	}
+	return ""
+}

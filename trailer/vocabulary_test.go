@@ -221,6 +221,7 @@ func TestCommandTrailerRoundTripsThroughGit(t *testing.T) {
 		{Kind: policy.CommandPause, Rollout: "cart", Release: "0.9.1@sha256:abc"},
 		{Kind: policy.CommandResume, Rollout: "cart", Release: "0.9.1", Reason: `fixed "x=1"`},
 		{Kind: policy.CommandApprove, Rollout: "cart", Release: "0.9.1", Freeze: "year-end", Reason: "CHG-7: security fix"},
+		{Kind: policy.CommandApprove, Rollout: "cart", Release: "0.9.1", Migration: "expand"},
 	}
 	var ts []Trailer
 	for _, c := range cmds {
@@ -283,8 +284,10 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 		{"approve step zero", []Trailer{{"Ramp-Approve", "rollout=a release=b step=0"}},
 			[]string{`Ramp-Approve: "rollout=a release=b step=0": step "0": want a whole number from 1 to 2147483647`}, 0, 0},
 		{"approve both a step and a freeze", []Trailer{{"Ramp-Approve", "rollout=a release=b step=2 freeze=year-end"}},
-			[]string{`Ramp-Approve: "rollout=a release=b step=2 freeze=year-end": both step= and freeze=: an approval is of one step or an exception to one freeze`}, 0, 0},
+			[]string{`Ramp-Approve: "rollout=a release=b step=2 freeze=year-end": one of step=, freeze= and migration=: an approval is of one step, one freeze exception or one migration`}, 0, 0},
 		{"a freeze exception", []Trailer{{"Ramp-Approve", "rollout=a release=b freeze=year-end"}}, nil, 0, 1},
+		{"a migration approval", []Trailer{{"Ramp-Approve", "rollout=a release=b migration=expand"}}, nil, 0, 1},
+		{"a release commit's migration is no entry and no problem", []Trailer{{"Ramp-Migration", "expand"}}, nil, 0, 0},
 		{"abort without release", []Trailer{{"ramp-abort", `rollout=a reason="x y"`}}, []string{`ramp-abort: "rollout=a reason=\"x y\"": missing release=`}, 0, 0},
 		{"pause with a step", []Trailer{{"Ramp-Pause", "rollout=a release=b step=2"}, {"Ramp-Resume", "rollout=a release=b"}},
 			[]string{`Ramp-Pause: "rollout=a release=b step=2": unknown field "step": want rollout, release, reason`}, 0, 1},
@@ -311,3 +314,18 @@ func TestParseRecordTrailersIgnoresOtherTrailers(t *testing.T) {
 }
 
 func minutes(n int) policy.Duration { return policy.Duration{Duration: time.Duration(n) * time.Minute} }
+
+func TestMigrationReadsTheReleaseCommitsDeclaration(t *testing.T) {
+	for _, tc := range []struct {
+		ts   []Trailer
+		want string
+	}{
+		{nil, ""},
+		{[]Trailer{{"Signed-off-by", "dev"}, {"ramp-migration", " contract "}}, "contract"},
+		{[]Trailer{{"Ramp-Migration", "drop"}}, "drop"},
+	} {
+		if got := Migration(tc.ts); got != tc.want {
+			t.Errorf("Migration(%q) = %q, want %q", tc.ts, got, tc.want)
+		}
+	}
+}

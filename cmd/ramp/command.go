@@ -156,7 +156,7 @@ func gitOutput(dir string, args ...string) (string, error) {
 func newApprove() *cobra.Command {
 	sc := &signedCommand{verb: "approve"}
 	var step int
-	var freeze string
+	var freeze, migration string
 	cmd := &cobra.Command{
 		Use:   "approve NAME",
 		Short: "Approve a step of a rollout's current release (or grant it an exception to a freeze) with a signed commit",
@@ -171,6 +171,11 @@ func newApprove() *cobra.Command {
 				c := sc.command(policy.CommandApprove, name, s)
 				c.Freeze = freeze
 				return sc.commit(cmd, c, sc.subject(c)+" during freeze "+freeze, "")
+			}
+			if migration != "" {
+				c := sc.command(policy.CommandApprove, name, s)
+				c.Migration = migration
+				return sc.commit(cmd, c, sc.subject(c)+" migration "+migration, "")
 			}
 			n, err := policy.ApprovalStep(r, s, step)
 			var rng *policy.StepRangeError
@@ -190,7 +195,8 @@ func newApprove() *cobra.Command {
 	sc.add(cmd)
 	cmd.Flags().IntVar(&step, "step", 0, "1-based step to approve (default: the current step)")
 	cmd.Flags().StringVar(&freeze, "freeze", "", "grant the release an exception to the named freeze of the freeze calendar instead")
-	cmd.MarkFlagsMutuallyExclusive("step", "freeze")
+	cmd.Flags().StringVar(&migration, "migration", "", "approve the release's migration instead (expand)")
+	cmd.MarkFlagsMutuallyExclusive("step", "freeze", "migration")
 	return cmd
 }
 
