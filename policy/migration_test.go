@@ -12,7 +12,9 @@ func TestPlanHoldsAReleaseThatShipsMigrationsUntilItsRulesAreMet(t *testing.T) {
 	dbaApproved := func(s *State) {
 		s.Approvals = append(s.Approvals, Approval{Migration: MigrationExpand, Principal: "dan@example.com", Key: "SHA256:dan", Groups: []string{"dba"}, Commit: "c-dan"})
 	}
-	inFlight := func(s *State) { s.StartedInFlight = "release 1.5 still had 20% of traffic (or a bake or rollback window open) when 2.0 started" }
+	inFlight := func(s *State) {
+		s.StartedInFlight = "release 1.5 still had 20% of traffic (or a bake or rollback window open) when 2.0 started"
+	}
 	tests := []struct {
 		name    string
 		state   *State
