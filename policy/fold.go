@@ -316,25 +316,33 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 }
 
 // freezeException folds an approval that makes an exception to a freeze
-// for the release: signed by a key of a group the guardrails name
-// (freeze.exceptionGroups), by someone who did not sign its start.
+// for the release, by a group the guardrails name (freeze.exceptionGroups).
 func freezeException(s State, rec *Record, c Command, groups []string, g Guardrails, reject func(string) State) State {
-	if len(g.Freeze.ExceptionGroups) == 0 {
-		return reject("no group may grant freeze exceptions (guardrails freeze.exceptionGroups names none)")
+	return grant(s, rec, Approval{Freeze: c.Freeze}, groups, g.Freeze.ExceptionGroups,
+		"grant freeze exceptions", "freeze.exceptionGroups", reject)
+}
+
+// grant folds an approval that is not of a step (a freeze exception, an
+// expand migration), filled in from rec: signed by a key of one of the
+// allowed groups (none named in the guardrails' rule: nobody may), by someone who did not sign
+// the release's start. A person counts once.
+func grant(s State, rec *Record, a Approval, groups, allowed []string, what, rule string, reject func(string) State) State {
+	if len(allowed) == 0 {
+		return reject(fmt.Sprintf("no group may %s (guardrails %s names none)", what, rule))
 	}
-	if why := (CommandRule{Groups: g.Freeze.ExceptionGroups}).refuses(rec.Signer); why != "" {
-		return reject(why + ", which may grant freeze exceptions")
+	if why := (CommandRule{Groups: allowed}).refuses(rec.Signer); why != "" {
+		return reject(why + ", which may " + what)
 	}
 	if samePrincipal(s.StartSigners, rec.Signer.Principal) {
-		return reject(fmt.Sprintf("%s signed the start of release %s and cannot grant it an exception", rec.Signer.Principal, s.Release))
+		return reject(fmt.Sprintf("%s signed the start of release %s and cannot %s for it", rec.Signer.Principal, s.Release, what))
 	}
-	for _, a := range s.Approvals {
-		if a.Freeze == c.Freeze && samePrincipal([]string{a.Principal}, rec.Signer.Principal) {
+	for _, b := range s.Approvals {
+		if b.Freeze == a.Freeze && b.Migration == a.Migration && b.Step == 0 && samePrincipal([]string{b.Principal}, rec.Signer.Principal) {
 			return s
 		}
 	}
-	s.Approvals = append(s.Approvals, Approval{Freeze: c.Freeze, Principal: rec.Signer.Principal,
-		Key: rec.Signer.Key, Groups: groups, Commit: rec.Commit})
+	a.Principal, a.Key, a.Groups, a.Commit = rec.Signer.Principal, rec.Signer.Key, groups, rec.Commit
+	s.Approvals = append(s.Approvals, a)
 	return s
 }
 

@@ -126,9 +126,9 @@ func TestFoldAcceptsFreezeExceptionsOnlyFromTheNamedGroups(t *testing.T) {
 		reason string
 	}{
 		{"a key outside the named groups", g, cmd("e2", alice, exc), "is in none of the groups cab, which may grant freeze exceptions"},
-		{"no group named", DefaultGuardrails(), cmd("e3", cab, exc), "no group may grant freeze exceptions"},
+		{"no group named", DefaultGuardrails(), cmd("e3", cab, exc), "no group may grant freeze exceptions (guardrails freeze.exceptionGroups names none)"},
 		{"the release's own author", g, cmd("e4", &Signer{Principal: "dev@example.com", Key: "SHA256:dev2", Groups: []string{"cab"}}, exc),
-			"dev@example.com signed the start of release 2.0 and cannot grant it an exception"},
+			"dev@example.com signed the start of release 2.0 and cannot grant freeze exceptions for it"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := signedBy(startRelease("2.0"), dev)

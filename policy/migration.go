@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -104,21 +103,6 @@ func migrationApproval(s State, rec *Record, c Command, groups []string, g Guard
 	if c.Migration != MigrationExpand {
 		return reject(fmt.Sprintf("migration=%s: only an expand migration is approved", c.Migration))
 	}
-	if len(g.Migrations.ExpandGroups) == 0 {
-		return reject("no group may approve migrations (guardrails migrations.expandGroups names none)")
-	}
-	if why := (CommandRule{Groups: g.Migrations.ExpandGroups}).refuses(rec.Signer); why != "" {
-		return reject(why + ", which approve expand migrations")
-	}
-	if samePrincipal(s.StartSigners, rec.Signer.Principal) {
-		return reject(fmt.Sprintf("%s signed the start of release %s and cannot approve its migration", rec.Signer.Principal, s.Release))
-	}
-	if slices.ContainsFunc(s.Approvals, func(a Approval) bool {
-		return a.Migration == c.Migration && samePrincipal([]string{a.Principal}, rec.Signer.Principal)
-	}) {
-		return s
-	}
-	s.Approvals = append(s.Approvals, Approval{Migration: c.Migration, Principal: rec.Signer.Principal,
-		Key: rec.Signer.Key, Groups: groups, Commit: rec.Commit})
-	return s
+	return grant(s, rec, Approval{Migration: c.Migration}, groups, g.Migrations.ExpandGroups,
+		"approve expand migrations", "migrations.expandGroups", reject)
 }

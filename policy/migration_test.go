@@ -68,7 +68,7 @@ func TestFoldRecordsWhatAReleaseStartDeclaresAndWhoApprovesItsExpand(t *testing.
 	}
 	approve := Command{Kind: CommandApprove, Release: "2.0", Migration: MigrationExpand}
 	s = Fold(s, foldRollout(), cmd("a1", alice, approve), g)
-	if len(s.Approvals) != 0 || len(s.Rejected) != 1 || !strings.Contains(s.Rejected[0].Reason, "which approve expand migrations") {
+	if len(s.Approvals) != 0 || len(s.Rejected) != 1 || !strings.Contains(s.Rejected[0].Reason, "which may approve expand migrations") {
 		t.Fatalf("alice (sre) approving: approvals %+v rejected %+v, want it refused", s.Approvals, s.Rejected)
 	}
 	s = Fold(s, foldRollout(), cmd("a2", dba, approve), g)
