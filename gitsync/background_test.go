@@ -22,13 +22,13 @@ func withBackground(spec string) string {
 	return strings.Replace(spec, "  gates:\n", "      background: {gates: [error-rate], interval: 3s}\n  gates:\n", 1)
 }
 
-// promWorld is a world whose loop gathers evidence from a real Prometheus
-// scraping a stable (1.0.0) and a canary (1.1.0) app, both with traffic.
-func promWorld(t *testing.T, spec string) (*world, *evidencetest.App) {
+// promWorld is a world with rollout demo's spec whose loop gathers
+// evidence from a real Prometheus scraping a stable (1.0.0) app with
+// traffic and a canary (1.1.0) app without, until the test sets some.
+func promWorld(t *testing.T, spec string) (*world, *evidencetest.App, *evidencetest.Prom) {
 	w := newWorldWithSpec(t, spec)
 	stable, canary := evidencetest.NewApp(t, "1.0.0"), evidencetest.NewApp(t, "1.1.0")
 	stable.SetTraffic(50)
-	canary.SetTraffic(50)
 	p := evidencetest.StartPrometheus(t, []string{stable.Target, canary.Target}, "")
 	prom, err := evidence.NewPrometheus(p.URL, evidence.WithQueryTimeout(2*time.Second))
 	if err != nil {
@@ -40,7 +40,7 @@ func promWorld(t *testing.T, spec string) (*world, *evidencetest.App) {
 	}
 	w.cfg.Now = time.Now
 	w.loop = w.newLoop()
-	return w, canary
+	return w, canary, p
 }
 
 // passes runs passes every 250ms for d (bounded), failing on any that
@@ -71,7 +71,8 @@ func (w *world) untilActs(limit time.Duration) (gitsync.Outcome, time.Time) {
 }
 
 func TestBackgroundGateAbortsACanaryThatTurnsBadWhileWaitingForAnApproval(t *testing.T) {
-	w, canary := promWorld(t, withBackground(policytest.GatedYAML("demo", "setWeight: 10", "approval: {group: sre}", "setWeight: 50")))
+	w, canary, _ := promWorld(t, withBackground(policytest.GatedYAML("demo", "setWeight: 10", "approval: {group: sre}", "setWeight: 50")))
+	canary.SetTraffic(50)
 	w.release("1.1.0")
 	w.expect(policy.ActionSetWeight, 1, 10)
 	if o, _ := w.untilActs(20 * time.Second); o.Decision.Action != policy.ActionPause || o.Decision.Step != 2 {
@@ -113,9 +114,8 @@ func TestBackgroundGateAbortsACanaryThatTurnsBadWhileWaitingForAnApproval(t *tes
 }
 
 func TestBackgroundGateHoldsTheNextStepWhileInconclusive(t *testing.T) {
-	w, canary := promWorld(t, withBackground(policytest.GatedYAML("demo", "setWeight: 10", "setWeight: 20")))
-	canary.SetTraffic(0) // no sample, no signal
-	w.release("1.1.0")
+	w, canary, _ := promWorld(t, withBackground(policytest.GatedYAML("demo", "setWeight: 10", "setWeight: 20")))
+	w.release("1.1.0") // the canary has no traffic: no sample, no signal
 	w.expect(policy.ActionSetWeight, 1, 10)
 	before := len(w.serverLog())
 	o := w.passes(3 * bgInterval)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ramp-dev/ramp/evidence/evidencetest"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
 	"github.com/ramp-dev/ramp/policy"
 	"github.com/ramp-dev/ramp/policy/policytest"
@@ -34,6 +35,15 @@ func (w *world) wantFiles(release, stable string, weight int) {
 	}
 }
 
+// wantApprovedBy checks that ramp's newest commit whose subject has
+// subject records principal's approval commit in Ramp-Approved-By.
+func (w *world) wantApprovedBy(subject, principal, commit string) {
+	w.t.Helper()
+	if msg := w.lastMessage(subject); !strings.Contains(msg, "Ramp-Approved-By: principal="+principal) || !strings.Contains(msg, "commit="+commit) {
+		w.t.Errorf("commit %q does not record %s's approval %.10s:\n%s", subject, principal, commit, msg)
+	}
+}
+
 // lastMessage is the message of main's newest commit whose subject has substr.
 func (w *world) lastMessage(substr string) string {
 	w.t.Helper()
@@ -45,13 +55,21 @@ func bakedCanary() string {
 	return strategyField(policytest.GatedYAML("demo", "setWeight: 10", "setWeight: 20"), "bake: {duration: 4s, gates: [error-rate]}")
 }
 
-func TestCanaryBakeCompletesWithItsVerdictRecorded(t *testing.T) {
-	w, _ := promWorld(t, bakedCanary())
+// promotedBake takes release 1.1.0 of bakedCanary to its promote, with
+// traffic on both versions: its bake begins.
+func promotedBake(t *testing.T) (*world, *evidencetest.App) {
+	w, canary, _ := promWorld(t, bakedCanary())
+	canary.SetTraffic(50)
 	w.release("1.1.0")
 	w.expect(policy.ActionSetWeight, 1, 10)
 	w.expect(policy.ActionSetWeight, 2, 20)
 	w.expect(policy.ActionPromote, 0, 20)
 	w.wantFiles("1.1.0", "1.1.0", 20)
+	return w, canary
+}
+
+func TestCanaryBakeCompletesWithItsVerdictRecorded(t *testing.T) {
+	w, _ := promotedBake(t)
 	o := w.pass()
 	if d := o.Decision; !d.Holds() || !strings.Contains(d.Reason, "baking 1.1.0 for 4s") {
 		t.Fatalf("after promote: %s (%s), want a hold while the bake runs", d.Action, d.Reason)
@@ -73,11 +91,7 @@ func TestCanaryBakeCompletesWithItsVerdictRecorded(t *testing.T) {
 }
 
 func TestCanaryBakeFailureRollsBackToThePreviousStable(t *testing.T) {
-	w, canary := promWorld(t, bakedCanary())
-	w.release("1.1.0")
-	w.expect(policy.ActionSetWeight, 1, 10)
-	w.expect(policy.ActionSetWeight, 2, 20)
-	w.expect(policy.ActionPromote, 0, 20)
+	w, canary := promotedBake(t)
 	canary.SetErrorRate(0.5) // the new stable turns bad during its bake
 	o, _ := w.untilActs(30 * time.Second)
 	if d := o.Decision; d.Action != policy.ActionRollback || d.Weight != 0 || d.SetStable != "1.0.0" || d.SetRelease != "1.0.0" {
@@ -111,7 +125,8 @@ func blueGreen(guard bool) string {
 }
 
 func TestBlueGreenFromTheIdleSideThroughTheBakeToComplete(t *testing.T) {
-	w, _ := promWorld(t, blueGreen(true))
+	w, canary, _ := promWorld(t, blueGreen(true))
+	canary.SetTraffic(50)
 	w.release("1.1.0")
 	w.expect(policy.ActionAnalysis, 1, 0)
 	w.wantFiles("1.1.0", "1.0.0", 0)
@@ -143,7 +158,8 @@ func TestBlueGreenFromTheIdleSideThroughTheBakeToComplete(t *testing.T) {
 }
 
 func TestBlueGreenFailingItsBakeGoesBackToTheOldSide(t *testing.T) {
-	w, canary := promWorld(t, blueGreen(false))
+	w, canary, _ := promWorld(t, blueGreen(false))
+	canary.SetTraffic(50)
 	w.release("1.1.0")
 	w.expect(policy.ActionAnalysis, 1, 0)
 	if o, _ := w.untilActs(30 * time.Second); o.Decision.Step != 2 {

@@ -60,9 +60,7 @@ func TestAnExpandMigrationWaitsForTheDBAsApproval(t *testing.T) {
 	if !strings.Contains(o.Decision.Reason, "expand migration approved by dan@example.com") {
 		t.Errorf("step 1's reason %q, want the approval named", o.Decision.Reason)
 	}
-	if msg := w.lastMessage("step 1/4"); !strings.Contains(msg, "Ramp-Approved-By: principal=dan@example.com") || !strings.Contains(msg, "commit="+approval) {
-		t.Errorf("step 1's commit does not record the dba's approval:\n%s", msg)
-	}
+	w.wantApprovedBy("step 1/4", "dan@example.com", approval)
 }
 
 func TestAContractMigrationIsRefusedWhileAnOlderVersionHasTraffic(t *testing.T) {

@@ -2,7 +2,6 @@ package history
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -14,13 +13,9 @@ import (
 // name (freeze.yaml by default): nil when there is none, and an error
 // naming file:line and field when it does not parse.
 func (d *Deriver) Calendar(tip plumbing.Hash) (*policy.FreezeCalendar, error) {
-	c, err := d.Repo.CommitObject(tip)
+	tree, err := d.treeAt(tip)
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", tip, err)
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+		return nil, err
 	}
 	path := d.Guardrails.CalendarPath()
 	data, err := ReadFile(tree, path)

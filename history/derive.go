@@ -205,13 +205,9 @@ const maxIncremental = 10000
 // reload returns a snapshot at tip with the specs of prev when the
 // releases/ tree did not change, or freshly loaded ones.
 func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
-	c, err := d.Repo.CommitObject(tip)
+	tree, err := d.treeAt(tip)
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", tip, err)
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+		return nil, err
 	}
 	var specs plumbing.Hash
 	if e, err := tree.FindEntry(policy.SpecDir); err == nil {
@@ -221,6 +217,19 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		return d.load(tip)
 	}
 	return &Snapshot{Tip: tip, Rollouts: prev.Rollouts, Invalid: prev.Invalid, States: map[string]policy.State{}, specs: specs}, nil
+}
+
+// treeAt reads the root tree of commit tip.
+func (d *Deriver) treeAt(tip plumbing.Hash) (*object.Tree, error) {
+	c, err := d.Repo.CommitObject(tip)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", tip, err)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+	}
+	return tree, nil
 }
 
 // load reads and validates every spec under releases/ at tip.

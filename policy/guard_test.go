@@ -43,17 +43,7 @@ func bakingState(mods ...func(*State)) *State {
 
 func TestPlanGuardsEveryStepWithBackgroundGates(t *testing.T) {
 	passing := []GateResult{{Name: "error-rate", Verdict: Pass}, {Name: "latency", Verdict: Pass}}
-	tests := []struct {
-		name       string
-		state      *State
-		ev         Evidence
-		now        time.Time
-		want       Action
-		wantStep   int
-		wantWeight int
-		reason     string // substring of the reason
-		waiting    string // substring of WaitingFor, for holds
-	}{
+	tests := []planRow{
 		{name: "failure while waiting for an approval: abort", state: at(2, 10), ev: background(bgFail),
 			want: ActionAbort, wantStep: 2, reason: "background gate error-rate fail: value 0.2 bound <=0.01"},
 		{name: "failure during a timed pause: abort", state: at(4, 50), ev: background(bgFail), now: t0.Add(2 * time.Minute),
@@ -97,21 +87,7 @@ func TestPlanGuardsEveryStepWithBackgroundGates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			now := tt.now
-			if now.IsZero() {
-				now = t0.Add(time.Minute)
-			}
-			d := Plan(guardedRollout(), *tt.state, tt.ev, now, DefaultGuardrails())
-			if d.Action != tt.want || d.Step != tt.wantStep || d.Weight != tt.wantWeight {
-				t.Fatalf("got %q step %d weight %d (%s), want %q step %d weight %d",
-					d.Action, d.Step, d.Weight, d.Reason, tt.want, tt.wantStep, tt.wantWeight)
-			}
-			if !strings.Contains(d.Reason, tt.reason) {
-				t.Errorf("reason %q does not say %q", d.Reason, tt.reason)
-			}
-			if !strings.Contains(d.WaitingFor, tt.waiting) {
-				t.Errorf("waitingFor %q, want it to say %q", d.WaitingFor, tt.waiting)
-			}
+			d := tt.check(t, guardedRollout())
 			if tt.state.Step > 0 && !hasScoped(d.Gates, ScopeBackground, "error-rate") {
 				t.Errorf("gates %+v: the decision does not carry the background gate's result", d.Gates)
 			}
