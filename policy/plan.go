@@ -188,7 +188,7 @@ func (p *planner) decide(g Guardrails) Decision {
 		return p.enter(1, nil, append(migration, exc...), why)
 	}
 	if s.Step > len(steps) {
-		return p.promote(nil, nil)
+		return p.next(nil, nil, fmt.Sprintf("the spec has %d steps, the release is past them", len(steps)))
 	}
 	return p.current()
 }
