@@ -45,13 +45,13 @@ func TestWebhookGateThatAlwaysTimesOutAbortsAtItsLimit(t *testing.T) {
 	w.release("1.1.0")
 	w.expect(policy.ActionSetWeight, 1, 10)
 	w.expect(policy.ActionAnalysis, 2, 10)
-	entered := time.Now()
 	o := w.expect(policy.ActionNone, 2, 10)
+	entered := o.State.StepAt // the analysis step's commit time: its window opens then
 	if g := o.Decision.Gates; len(g) != 1 || g[0].Verdict != policy.Inconclusive || !strings.Contains(g[0].Reason, "no answer within 300ms") {
 		t.Fatalf("first look: gates %+v, want smoke inconclusive for want of an answer", g)
 	}
 	o, at := w.untilActs(20 * time.Second)
-	t.Logf("aborted %s after the analysis began", at.Sub(entered).Round(10*time.Millisecond))
+	t.Logf("aborted %s after the analysis step's commit", at.Sub(entered).Round(10*time.Millisecond))
 	if d := o.Decision; d.Action != policy.ActionAbort || d.Weight != 0 ||
 		!strings.Contains(d.Reason, "gate smoke inconclusive 4 times (limit 3): webhook unreachable: POST 127.0.0.1:") {
 		t.Fatalf("got %s weight %d (%s), want an abort once the 4th interval passed without an answer", d.Action, d.Weight, d.Reason)
