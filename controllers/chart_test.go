@@ -25,6 +25,7 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/controllers"
+	"github.com/ramp-dev/ramp/policy"
 )
 
 // TestChartAppliesWithServerSideDryRun renders charts/ramp with the helm
@@ -48,6 +49,8 @@ func TestChartAppliesWithServerSideDryRun(t *testing.T) {
 			[]string{"CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "ConfigMap"}},
 		{"one-namespace-leader-elected", []string{"watchNamespace=apps", "rbac.fluxNamespaces={flux-system}", "replicas=2"},
 			[]string{"CustomResourceDefinition", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service", "ConfigMap"}},
+		{"cluster-guardrails", []string{"guardrails.maxWeightStep=25", "guardrails.riskTiers.high.minBake=30m", "guardrails.freeze.exceptionGroups={cab}"},
+			[]string{"CustomResourceDefinition", "Deployment", "ConfigMap"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,6 +74,11 @@ func TestChartAppliesWithServerSideDryRun(t *testing.T) {
 			}
 			if c.name == "one-namespace-leader-elected" && !strings.Contains(string(out), "--leader-elect=true") {
 				t.Errorf("two replicas without --leader-elect=true")
+			}
+			if c.name == "cluster-guardrails" {
+				checkChartGuardrails(t, objs)
+			} else if strings.Contains(deploymentArgs(objs), "--guardrails") {
+				t.Errorf("--guardrails rendered without a guardrails value")
 			}
 		})
 	}
@@ -195,4 +203,38 @@ func decodeAll(t *testing.T, data []byte) []*unstructured.Unstructured {
 			out = append(out, u)
 		}
 	}
+}
+
+// checkChartGuardrails checks that the chart's guardrails value reaches the
+// controller: a ConfigMap whose guardrails.yaml parses as the values say,
+// mounted where --guardrails reads it.
+func checkChartGuardrails(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	var data string
+	for _, u := range objs {
+		if u.GetKind() == "ConfigMap" && strings.HasSuffix(u.GetName(), "-guardrails") {
+			data, _, _ = unstructured.NestedString(u.Object, "data", rampv1.GuardrailsKey)
+		}
+	}
+	args := deploymentArgs(objs)
+	g, err := policy.ParseGuardrails("guardrails.yaml", []byte(data))
+	if err != nil || g.MaxWeightStep != 25 || g.Tier("high") == nil || g.Tier("high").MinBake.Duration != 30*time.Minute ||
+		len(g.Freeze.ExceptionGroups) != 1 {
+		t.Errorf("rendered guardrails.yaml:\n%s\nparses as %+v, %v; want the values", data, g, err)
+	}
+	if !strings.Contains(args, "--guardrails=/etc/ramp/guardrails/guardrails.yaml") {
+		t.Errorf("controller args %q, want --guardrails", args)
+	}
+}
+
+// deploymentArgs are the controller container's arguments, space-separated.
+func deploymentArgs(objs []*unstructured.Unstructured) string {
+	for _, u := range objs {
+		if u.GetKind() == "Deployment" {
+			cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+			a, _, _ := unstructured.NestedStringSlice(cs[0].(map[string]any), "args")
+			return strings.Join(a, " ")
+		}
+	}
+	return ""
 }

@@ -31,6 +31,9 @@ const (
 	// holds something unusable, such as a public key where the signing key
 	// belongs (Stalled=True, Ready=False).
 	ReasonInvalidSecret = "InvalidSecret"
+	// ReasonInvalidGuardrails: spec.guardrails does not parse, or both
+	// it and spec.guardrailsRef are set (Stalled=True, Ready=False).
+	ReasonInvalidGuardrails = "InvalidGuardrails"
 	// ReasonGitOperationFailed: clone, fetch, derive, commit or push failed
 	// (Ready=False, Reconciling=True with ReasonRetrying).
 	ReasonGitOperationFailed = "GitOperationFailed"

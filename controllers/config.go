@@ -55,6 +55,9 @@ func isConfigError(err error) (*configError, bool) {
 // with a client that does not cache them (it needs get, not list/watch).
 type configReader struct {
 	reader client.Reader
+	// defaults are the controller's guardrails for a repository that
+	// names none (nil: ramp's).
+	defaults *policy.Guardrails
 }
 
 // read loads everything obj references.
@@ -211,11 +214,24 @@ func (c *configReader) loadKeyring(files map[string][]byte, what string) (*signi
 	return keys, nil
 }
 
-// guardrails reads spec.guardrailsRef: the guardrails.yaml key of a
-// ConfigMap, parsed as `ramp --guardrails` does.
+// guardrails reads the repository's guardrails, parsed as `ramp
+// --guardrails` does: spec.guardrails inline, or the guardrails.yaml key
+// of the ConfigMap spec.guardrailsRef names; with neither, the
+// controller's default.
 func (c *configReader) guardrails(ctx context.Context, obj *rampv1.ReleaseRepository, cfg *repoConfig) (policy.Guardrails, error) {
 	ref := obj.Spec.GuardrailsRef
-	if ref == nil {
+	switch {
+	case ref != nil && obj.Spec.Guardrails != "":
+		return policy.Guardrails{}, &configError{ReasonInvalidGuardrails, "spec.guardrails and spec.guardrailsRef are both set; keep one"}
+	case obj.Spec.Guardrails != "":
+		g, err := policy.ParseGuardrails("spec.guardrails", []byte(obj.Spec.Guardrails))
+		if err != nil {
+			return policy.Guardrails{}, &configError{ReasonInvalidGuardrails, err.Error()}
+		}
+		return g, nil
+	case ref == nil && c.defaults != nil:
+		return *c.defaults, nil
+	case ref == nil:
 		return policy.DefaultGuardrails(), nil
 	}
 	cm := &corev1.ConfigMap{}

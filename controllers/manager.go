@@ -16,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
+	"github.com/ramp-dev/ramp/policy"
 )
 
 // DefaultLeaderElectionID is the Lease replicas of ramp compete for.
@@ -47,6 +48,9 @@ type Options struct {
 	Logger      logr.Logger
 	// SkipNameValidation allows several managers in one process (tests).
 	SkipNameValidation bool
+	// Guardrails apply to every ReleaseRepository that names none
+	// (spec.guardrails, spec.guardrailsRef); nil: ramp's defaults.
+	Guardrails *policy.Guardrails
 }
 
 // Scheme returns the types the operator reads and writes.
@@ -112,6 +116,7 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Recorder:    mgr.GetEventRecorder("ramp-controller"),
 		DataDir:     o.DataDir,
 		PassTimeout: o.PassTimeout,
+		Guardrails:  o.Guardrails,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the ReleaseRepository controller: %w", err)

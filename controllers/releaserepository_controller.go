@@ -29,6 +29,7 @@ import (
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/history"
+	"github.com/ramp-dev/ramp/policy"
 )
 
 // Defaults of the reconciler's tunables.
@@ -58,6 +59,9 @@ type ReleaseRepositoryReconciler struct {
 	// manager stops, so that a push is made whole or not at all.
 	PassTimeout  time.Duration
 	QueryTimeout time.Duration
+	// Guardrails apply to a repository that names none (nil: ramp's
+	// defaults): the chart's guardrails value.
+	Guardrails *policy.Guardrails
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
@@ -131,7 +135,7 @@ func (r *ReleaseRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Re
 // status.
 func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1.ReleaseRepository) (ctrl.Result, error) {
 	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
-	cfg, err := (&configReader{reader: r.APIReader}).read(ctx, obj)
+	cfg, err := (&configReader{reader: r.APIReader, defaults: r.Guardrails}).read(ctx, obj)
 	if err != nil {
 		return r.fail(ctx, obj, err)
 	}

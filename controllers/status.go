@@ -52,7 +52,7 @@ func rolloutStatuses(prev []rampv1.RolloutStatus, outcomes []gitsync.Outcome, st
 func gateStatuses(gates []policy.GateResult) []rampv1.GateStatus {
 	out := make([]rampv1.GateStatus, 0, len(gates))
 	for _, g := range gates {
-		gs := rampv1.GateStatus{Name: g.Name, Verdict: string(g.Verdict), Bound: g.Bound}
+		gs := rampv1.GateStatus{Name: g.Name, Verdict: string(g.Verdict), Bound: g.Bound, Scope: g.Scope}
 		if g.HasValue {
 			gs.Value = strconv.FormatFloat(g.Value, 'g', 6, 64)
 		}

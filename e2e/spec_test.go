@@ -16,10 +16,27 @@ import (
 // stable's).
 func spec(revert bool, steps ...string) string {
 	var b strings.Builder
+	b.WriteString("    canary:\n      steps:\n")
 	for _, s := range steps {
 		fmt.Fprintf(&b, "        - %s\n", s)
 	}
-	return strings.NewReplacer("STEPS\n", b.String(), "REVERT", fmt.Sprint(revert)).Replace(`apiVersion: ramp.dev/v1alpha1
+	return specWith(revert, b.String())
+}
+
+// blueGreenSpec is spec with a blue-green strategy of the given fields,
+// each one line of YAML flow style (e.g. "rollbackWindow: 1m").
+func blueGreenSpec(revert bool, fields ...string) string {
+	var b strings.Builder
+	b.WriteString("    blueGreen:\n")
+	for _, f := range fields {
+		fmt.Fprintf(&b, "      %s\n", f)
+	}
+	return specWith(revert, b.String())
+}
+
+// specWith is spec with the given strategy block.
+func specWith(revert bool, strategy string) string {
+	return strings.NewReplacer("STRATEGY\n", strategy, "REVERT", fmt.Sprint(revert)).Replace(`apiVersion: ramp.dev/v1alpha1
 kind: Rollout
 metadata:
   name: demo
@@ -41,9 +58,7 @@ spec:
     - name: demo
       namespace: NAMESPACE
   strategy:
-    canary:
-      steps:
-STEPS
+STRATEGY
   gates:
     - name: error-rate
       interval: 2s

@@ -150,8 +150,10 @@ func PromDuration(d time.Duration) string { return model.Duration(d).String() }
 // timestamp; a point a query has no value for stays without one. A query
 // that fails, or returns more than one series, leaves its part of every
 // point missing with the error as Err, so the points judge inconclusive.
-// Measure returns an error only when it cannot query at all (no query, a
-// template that does not render).
+// A query Prometheus refuses (bad_data: a syntax error, say), one that
+// returns more than one series, or a template that does not render is
+// marked a configuration error. Measure returns an error only when it
+// cannot query at all (not a Prometheus gate, no step).
 func (p *Prometheus) Measure(ctx context.Context, g policy.Gate, q QueryVars, start, end time.Time, step time.Duration) ([]policy.Measurement, error) {
 	pg := g.Prometheus
 	if pg == nil {
@@ -172,30 +174,33 @@ func (p *Prometheus) Measure(ctx context.Context, g policy.Gate, q QueryVars, st
 		vars.Version = version
 		return RenderQuery(text, vars)
 	}
+	// fail marks every point missing with err: nothing else will answer.
+	fail := func(err error) ([]policy.Measurement, error) {
+		for i := range ms {
+			ms[i].Err, ms[i].ConfigError = err.Error(), isConfigError(err)
+		}
+		return ms, nil
+	}
 	value, err := render(pg.Query, q.Release)
 	if err != nil {
-		return nil, fmt.Errorf("gate %s: %w", g.Name, err)
+		return fail(&configError{err})
 	}
 	var baseline, samples string
 	if pg.MaxRatio != nil || pg.MaxIncrease != nil {
 		if baseline, err = render(pg.Query, q.Stable); err != nil {
-			return nil, fmt.Errorf("gate %s: %w", g.Name, err)
+			return fail(&configError{err})
 		}
 	}
 	if pg.SampleQuery != "" {
 		if samples, err = render(pg.SampleQuery, q.Release); err != nil {
-			return nil, fmt.Errorf("gate %s: sampleQuery: %w", g.Name, err)
+			return fail(&configError{fmt.Errorf("sampleQuery: %w", err)})
 		}
 	}
 	r := v1.Range{Start: start, End: end, Step: step}
 
 	points, err := p.rangeQuery(ctx, value, r)
 	if err != nil {
-		// Prometheus unreachable or refusing: nothing else will answer.
-		for i := range ms {
-			ms[i].Err = err.Error()
-		}
-		return ms, nil
+		return fail(err) // Prometheus unreachable or refusing the query
 	}
 	for i, v := range points {
 		ms[i].Value, ms[i].OK = v, true
@@ -207,6 +212,7 @@ func (p *Prometheus) Measure(ctx context.Context, g policy.Gate, q QueryVars, st
 			ms[i].Baseline, ms[i].HasBaseline = v, ok
 			if err != nil {
 				ms[i].Err = joinErr(ms[i].Err, "baseline: "+err.Error())
+				ms[i].ConfigError = ms[i].ConfigError || isConfigError(err)
 			}
 		}
 	}
@@ -217,6 +223,7 @@ func (p *Prometheus) Measure(ctx context.Context, g policy.Gate, q QueryVars, st
 			ms[i].Samples, ms[i].HasSamples = v, ok
 			if err != nil {
 				ms[i].Err = joinErr(ms[i].Err, "samples: "+err.Error())
+				ms[i].ConfigError = ms[i].ConfigError || isConfigError(err)
 			}
 		}
 	}
@@ -229,6 +236,10 @@ func (p *Prometheus) rangeQuery(ctx context.Context, query string, r v1.Range) (
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	val, _, _, err := p.api.QueryRange(ctx, query, r, v1.WithTimeout(p.timeout))
+	var apiErr *v1.Error
+	if errors.As(err, &apiErr) && apiErr.Type == v1.ErrBadData {
+		return nil, &configError{fmt.Errorf("Prometheus refused query_range %s: %w", query, err)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("query_range %s: %w", query, err)
 	}
@@ -241,7 +252,7 @@ func (p *Prometheus) rangeQuery(ctx context.Context, query string, r v1.Range) (
 		return nil, nil
 	case 1:
 	default:
-		return nil, fmt.Errorf("query %s returned %d series, want one: aggregate it (sum, max, …)", query, len(matrix))
+		return nil, &configError{fmt.Errorf("query %s returned %d series, want one: aggregate it (sum, max, …)", query, len(matrix))}
 	}
 	stepMs := r.Step.Milliseconds()
 	startMs := r.Start.UnixMilli()
@@ -285,6 +296,46 @@ func (p *Prometheus) FiringAlerts(ctx context.Context, selector string, at time.
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// FiringPoints counts the points start, start+step, … up to end at which
+// an alert matching selector was firing.
+func (p *Prometheus) FiringPoints(ctx context.Context, selector string, start, end time.Time, step time.Duration) (int, error) {
+	if step <= 0 || end.Before(start) {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	query := "count(" + policy.AlertsQuery(selector) + ")"
+	val, _, _, err := p.api.QueryRange(ctx, query, v1.Range{Start: start, End: end, Step: step}, v1.WithTimeout(p.timeout))
+	if err != nil {
+		return 0, fmt.Errorf("query_range %s: %w", query, err)
+	}
+	matrix, ok := val.(model.Matrix)
+	if !ok {
+		return 0, fmt.Errorf("query_range %s: got a %s, want a matrix", query, val.Type())
+	}
+	n := 0
+	for _, series := range matrix {
+		for _, sp := range series.Values {
+			if sp.Value > 0 {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// configError is a query's own fault: Prometheus refused it, it returned
+// more than one series, or its template did not render.
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
+
+func isConfigError(err error) bool {
+	var cfg *configError
+	return errors.As(err, &cfg)
 }
 
 func joinErr(a, b string) string {

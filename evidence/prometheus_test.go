@@ -50,8 +50,9 @@ func testRollout() *policy.Rollout {
 		prom("error-rate", policy.PrometheusGate{Query: errorRateQuery, Max: ptr(0.01), SampleQuery: requestsQuery, MinSamples: 50}),
 		prom("p99", policy.PrometheusGate{Query: p99Query, MaxRatio: ptr(1.5), SampleQuery: requestsQuery, MinSamples: 50}),
 		prom("per-code", policy.PrometheusGate{Query: perCodeQuery, Max: ptr(1000)}),
-		{Name: "incidents", Alerts: &policy.AlertsGate{Selector: `service="demo"`}},
-		{Name: "other-incidents", Alerts: &policy.AlertsGate{Selector: `service="other"`}},
+		prom("typo", policy.PrometheusGate{Query: `sum(rate(http_requests_total{version="{{.Version}}"}[1m])`, Max: ptr(1)}),
+		{Name: "incidents", Alerts: &policy.AlertsGate{Selector: `service="demo"`}, Interval: every},
+		{Name: "other-incidents", Alerts: &policy.AlertsGate{Selector: `service="other"`}, Interval: every},
 	}
 	return r
 }
@@ -168,10 +169,17 @@ func TestGatesAgainstRealPrometheus(t *testing.T) {
 			t.Errorf("got %+v, want pass with a baseline", res)
 		}
 	})
-	t.Run("a query returning several series is inconclusive", func(t *testing.T) {
+	t.Run("a query returning several series is a configuration error", func(t *testing.T) {
 		res := gather("2.0.0-5xx", "per-code", closed)
-		if res.Verdict != policy.Inconclusive || !strings.Contains(res.Reason, "returned 2 series, want one") {
-			t.Errorf("got %+v, want inconclusive naming the 2 series", res)
+		if res.Verdict != policy.Inconclusive || !strings.HasPrefix(res.Reason, "configuration error: query ") || !strings.Contains(res.Reason, "returned 2 series, want one") {
+			t.Errorf("got %+v, want inconclusive: a configuration error naming the 2 series", res)
+		}
+	})
+	t.Run("a query Prometheus refuses is a configuration error that counts towards the limit", func(t *testing.T) {
+		res := gather("2.0.0-healthy", "typo", closed)
+		if res.Verdict != policy.Inconclusive || res.Inconclusives < 3 ||
+			!strings.HasPrefix(res.Reason, "configuration error: Prometheus refused query_range sum(rate(") || !strings.Contains(res.Reason, "bad_data") {
+			t.Errorf("got %+v, want inconclusive: a configuration error naming Prometheus' refusal, counting every point", res)
 		}
 	})
 	t.Run("an unfinished window holds with the measurements so far", func(t *testing.T) {
@@ -193,10 +201,10 @@ func TestGatesAgainstRealPrometheus(t *testing.T) {
 			t.Errorf("got %+v, want a pass after extending past at least 3 empty points", res)
 		}
 	})
-	t.Run("a firing alert holds naming it", func(t *testing.T) {
+	t.Run("a firing alert holds naming it, counting each point it fired at", func(t *testing.T) {
 		res := gather("2.0.0-5xx", "incidents", closed)
-		if res.Verdict != policy.Inconclusive || res.Reason != "alert CanaryErrors firing" {
-			t.Errorf("got %+v, want inconclusive \"alert CanaryErrors firing\"", res)
+		if res.Verdict != policy.Inconclusive || res.Reason != "alert CanaryErrors firing" || res.Inconclusives < 3 {
+			t.Errorf("got %+v, want inconclusive \"alert CanaryErrors firing\" at the 4 points since the window opened", res)
 		}
 	})
 	t.Run("no alert firing for the selector passes", func(t *testing.T) {
@@ -348,15 +356,23 @@ func TestMeasureTimesOutIntoInconclusivePoints(t *testing.T) {
 	}
 }
 
-func TestMeasureRefusesAQueryThatDoesNotRender(t *testing.T) {
+func TestMeasureReportsATemplateThatDoesNotRenderAsAConfigurationError(t *testing.T) {
 	p, err := NewPrometheus("http://127.0.0.1:1") // never reached: rendering fails first
 	if err != nil {
 		t.Fatal(err)
 	}
 	gate := policy.Gate{Name: "bad", Prometheus: &policy.PrometheusGate{Query: `x{version="{{.Canary}}"}`, Max: ptr(1)}}
 	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	_, err = p.Measure(context.Background(), gate, QueryVars{}, start, start.Add(time.Minute), time.Minute)
-	if err == nil || !strings.Contains(err.Error(), "gate bad: query template") {
-		t.Errorf("err = %v, want the gate and its template named", err)
+	ms, err := p.Measure(context.Background(), gate, QueryVars{}, start, start.Add(time.Minute), time.Minute)
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("Measure: %d measurements, %v; want 2 points and no error", len(ms), err)
+	}
+	for _, m := range ms {
+		if !m.ConfigError || !strings.Contains(m.Err, "query template") {
+			t.Errorf("measurement %+v, want a configuration error naming the template", m)
+		}
+	}
+	if res := policy.Judge(gate, ms, time.Minute); !strings.HasPrefix(res.Reason, "configuration error: query template") || res.Inconclusives != 2 {
+		t.Errorf("Judge: %+v, want a configuration error counting both points", res)
 	}
 }

@@ -1,12 +1,10 @@
 package gitsync_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ramp-dev/ramp/evidence"
 	"github.com/ramp-dev/ramp/evidence/evidencetest"
 	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
@@ -20,24 +18,9 @@ func gatedSpec() string {
 	return policytest.GatedYAML("demo", "setWeight: 10", "analysis: {gates: [error-rate], window: 3s}", "setWeight: 50")
 }
 
-// gatedWorld is a world whose loop gathers gate evidence from a real
-// Prometheus scraping a stable (1.0.0) and a canary (1.1.0) app.
+// gatedWorld is promWorld with gatedSpec; its canary has no traffic yet.
 func gatedWorld(t *testing.T) (*world, *evidencetest.App, *evidencetest.Prom) {
-	w := newWorldWithSpec(t, gatedSpec())
-	stable, canary := evidencetest.NewApp(t, "1.0.0"), evidencetest.NewApp(t, "1.1.0")
-	stable.SetTraffic(50)
-	p := evidencetest.StartPrometheus(t, []string{stable.Target, canary.Target}, "")
-	prom, err := evidence.NewPrometheus(p.URL, evidence.WithQueryTimeout(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &evidence.Gatherer{Prom: prom}
-	w.cfg.Evidence = func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
-		return g.Evidence(ctx, r, s, policy.Evidence{AppliedUnknown: true}, time.Now())
-	}
-	w.cfg.Now = time.Now
-	w.loop = w.newLoop()
-	return w, canary, p
+	return promWorld(t, gatedSpec())
 }
 
 // until runs passes (bounded) until one does not hold, and returns it.

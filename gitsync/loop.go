@@ -187,11 +187,13 @@ func (l *Loop) try(ctx context.Context) (Result, error) {
 	if l.cfg.RequireSignedTip {
 		untrusted = l.untrustedTip(tip)
 	}
+	calendar, calendarErr := l.deriver.Calendar(tip)
 	head := tip
 	for _, name := range sortedNames(snap) {
 		r, s := snap.Rollouts[name], states[name]
 		ev := l.evidence(ctx, r, s)
 		ev.SpecError, ev.UntrustedTip = snap.Invalid[name], untrusted
+		ev.Freeze, ev.FreezeError = calendar, calendarErr
 		d := policy.Plan(r, s, ev, l.cfg.Now(), l.cfg.Guardrails)
 		o := Outcome{Rollout: name, State: s, Decision: d, Invalid: snap.Invalid[name]}
 		if !d.Holds() && !l.cfg.DryRun {

@@ -215,13 +215,9 @@ const maxIncremental = 10000
 // releases/ tree nor a file their targets were checked against changed,
 // or freshly loaded ones.
 func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
-	c, err := d.Repo.CommitObject(tip)
+	tree, err := d.treeAt(tip)
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", tip, err)
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+		return nil, err
 	}
 	var specs plumbing.Hash
 	if e, err := tree.FindEntry(policy.SpecDir); err == nil {
@@ -238,6 +234,19 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	}
 	return &Snapshot{Tip: tip, Rollouts: prev.Rollouts, Invalid: prev.Invalid, States: map[string]policy.State{}, specs: specs,
 		targets: prev.targets}, nil
+}
+
+// treeAt reads the root tree of commit tip.
+func (d *Deriver) treeAt(tip plumbing.Hash) (*object.Tree, error) {
+	c, err := d.Repo.CommitObject(tip)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", tip, err)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", tip, err)
+	}
+	return tree, nil
 }
 
 // load reads and validates every spec under releases/ at tip.
@@ -336,6 +345,12 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 	if startsRelease(rec) {
 		if err := d.mergedSigners(w, merged, rec); err != nil {
 			return nil, err
+		}
+		rec.Migration = trailer.Migration(trailer.Parse(c.Message))
+		for _, p := range d.Guardrails.Migrations.Paths {
+			if !w.sameEntry(tree, parentTree, policy.MigrationPath(p)) {
+				rec.MigrationPaths = append(rec.MigrationPaths, p)
+			}
 		}
 	}
 	return rec, nil

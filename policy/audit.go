@@ -90,6 +90,12 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 			if c.Step > 0 {
 				row.Step = fmt.Sprintf("%d/%d", c.Step, len(r.Steps()))
 			}
+			if c.Freeze != "" {
+				row.Step = "freeze " + c.Freeze
+			}
+			if c.Migration != "" {
+				row.Step = "migration " + c.Migration
+			}
 		}
 	}
 	for _, rj := range after.Rejected[min(len(before.Rejected), len(after.Rejected)):] {

@@ -42,6 +42,10 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	}
 
 	if ch.Stable != nil && *ch.Stable != s.Stable {
+		if isRamp && hasAction(entries, ActionPromote) {
+			// The version a failed bake goes back to.
+			s.PreviousStable = s.Stable
+		}
 		if !isRamp && s.InProgress() {
 			s = hold(s, rec, fmt.Sprintf(
 				"commit %s by %s changed the stable field %s by hand", short(rec.Commit), rec.Author, r.Spec.Stable.File))
@@ -51,8 +55,15 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	started := false
 	if ch.Release != nil && *ch.Release != s.Release {
 		if isRamp && hasAction(entries, ActionRollback) {
-			// ramp put the release field back to the stable version.
+			// ramp put the release field back to the stable version (after
+			// a failed bake, with the traffic in the same commit).
 			s.Release = *ch.Release
+			for _, e := range entries {
+				if e.Action == ActionRollback {
+					s.Weight = e.Weight
+					s.LastCommit, s.LastAction, s.LastReason = rec.Commit, e.Action, e.Reason
+				}
+			}
 			if s.Release == s.Stable {
 				s.Phase = PhasePromoted
 				if s.Weight == 0 {
@@ -102,7 +113,9 @@ func commands(s State, r *Rollout, rec *Record, g Guardrails) State {
 
 // start begins a new release at rec.
 func start(s State, rec *Record, release string) State {
-	if s.InProgress() && s.Weight > 0 && s.Release != s.Stable {
+	if s.InProgress() && s.Weight > 0 && (s.Release != s.Stable || s.PreviousStable != "") {
+		// A release in flight, or a promoted one baking: its traffic
+		// returns to stable before the new release's first step.
 		s.Superseded = s.Release
 	}
 	prev := s
@@ -113,6 +126,15 @@ func start(s State, rec *Record, release string) State {
 		s.DriftWeight, s.Holds, s.Resumes = prev.DriftWeight, prev.Holds, prev.Resumes
 	}
 	s.StartSigners, s.StartUnverified = startSigners(rec)
+	s.Migration, s.MigrationPaths = rec.Migration, rec.MigrationPaths
+	// Only what a derive from scratch also knows (Base): the same records
+	// give the same state.
+	switch {
+	case prev.InProgress() && prev.Weight > 0:
+		s.StartedInFlight = fmt.Sprintf("release %s still had %d%% of traffic (or a bake or rollback window open) when %s started", prev.Release, prev.Weight, release)
+	case prev.InProgress():
+		s.StartedInFlight = fmt.Sprintf("release %s was still in flight when %s started", prev.Release, release)
+	}
 	switch {
 	case release != s.Stable:
 		s.Phase = PhaseProgressing
@@ -155,8 +177,14 @@ func apply(s State, rec *Record, e Entry) State {
 		s.Phase = PhaseAborted
 		s.AbortBy, s.PausedBy, s.Holds, s.Resumes = nil, nil, nil, nil
 	case ActionRollback:
-		if s.Release == s.Stable && s.Weight == 0 {
+		switch {
+		case s.Release == s.Stable && s.Weight == 0:
 			s = settle(s)
+		case s.Release != s.Stable:
+			// A failed bake put stable back and kept the release field.
+			s.Phase = PhaseAborted
+			s.PreviousStable = ""
+			s.AbortBy, s.PausedBy, s.Holds, s.Resumes = nil, nil, nil, nil
 		}
 	case ActionRestore:
 		s.DriftWeight, s.Holds, s.Resumes = nil, nil, nil
@@ -223,6 +251,12 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 	by := &Rejection{Commit: rec.Commit, Author: rec.Author, Command: &c}
 	switch c.Kind {
 	case CommandApprove:
+		if c.Freeze != "" {
+			return freezeException(s, rec, c, groups, g, reject)
+		}
+		if c.Migration != "" {
+			return migrationApproval(s, rec, c, groups, g, reject)
+		}
 		steps := r.Steps()
 		if c.Step < 1 || c.Step > len(steps) {
 			return reject(fmt.Sprintf("step %d does not exist (the rollout has %d steps)", c.Step, len(steps)))
@@ -286,6 +320,37 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 	default:
 		return reject("unknown command " + string(c.Kind))
 	}
+	return s
+}
+
+// freezeException folds an approval that makes an exception to a freeze
+// for the release, by a group the guardrails name (freeze.exceptionGroups).
+func freezeException(s State, rec *Record, c Command, groups []string, g Guardrails, reject func(string) State) State {
+	return grant(s, rec, Approval{Freeze: c.Freeze}, groups, g.Freeze.ExceptionGroups,
+		"grant freeze exceptions", "freeze.exceptionGroups", reject)
+}
+
+// grant folds an approval that is not of a step (a freeze exception, an
+// expand migration), filled in from rec: signed by a key of one of the
+// allowed groups (none named in the guardrails' rule: nobody may), by someone who did not sign
+// the release's start. A person counts once.
+func grant(s State, rec *Record, a Approval, groups, allowed []string, what, rule string, reject func(string) State) State {
+	if len(allowed) == 0 {
+		return reject(fmt.Sprintf("no group may %s (guardrails %s names none)", what, rule))
+	}
+	if why := (CommandRule{Groups: allowed}).refuses(rec.Signer); why != "" {
+		return reject(why + ", which may " + what)
+	}
+	if samePrincipal(s.StartSigners, rec.Signer.Principal) {
+		return reject(fmt.Sprintf("%s signed the start of release %s and cannot %s for it", rec.Signer.Principal, s.Release, what))
+	}
+	for _, b := range s.Approvals {
+		if b.Freeze == a.Freeze && b.Migration == a.Migration && b.Step == 0 && samePrincipal([]string{b.Principal}, rec.Signer.Principal) {
+			return s
+		}
+	}
+	a.Principal, a.Key, a.Groups, a.Commit = rec.Signer.Principal, rec.Signer.Key, groups, rec.Commit
+	s.Approvals = append(s.Approvals, a)
 	return s
 }
 

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,13 +31,35 @@ func Plan(r *Rollout, s State, ev Evidence, now time.Time, g Guardrails) Decisio
 			WaitingFor: "a signed commit at the branch tip"}
 	}
 	if d.Holds() {
-		if a := NeedsAnalysis(r, &s); a != nil {
-			if next := now.Add(nextMeasurement(r, a)); d.Wake.IsZero() || next.Before(d.Wake) {
+		wake := func(every time.Duration) {
+			if next := now.Add(every); d.Wake.IsZero() || next.Before(d.Wake) {
 				d.Wake = next
 			}
 		}
+		if a := NeedsAnalysis(r, &s); a != nil {
+			wake(nextMeasurement(r, a))
+		}
+		if b := NeedsBackground(r, &s); b != nil {
+			wake(nextBackground(r, b))
+		}
 	}
 	return d
+}
+
+// nextBackground is how soon the background gates are measured again.
+func nextBackground(r *Rollout, b *Background) time.Duration {
+	var every time.Duration
+	for _, name := range b.Gates {
+		if g := r.Gate(name); g != nil {
+			if i := BackgroundInterval(b, *g); every == 0 || i < every {
+				every = i
+			}
+		}
+	}
+	if every == 0 {
+		every = DefaultInterval
+	}
+	return every
 }
 
 // nextMeasurement is how soon an analysis step looks at its gates again:
@@ -56,10 +79,24 @@ func nextMeasurement(r *Rollout, a *Analysis) time.Duration {
 	return every
 }
 
-// plan is Plan for a valid spec and a trusted tip.
+// plan is Plan for a valid spec and a trusted tip. Every decision taken
+// while background gates guard the release carries their results.
 func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decision {
-	steps := r.Steps()
-	p := planner{r: r, s: s, ev: ev, now: now, steps: steps}
+	p := planner{r: r, s: s, ev: ev, now: now, steps: r.Steps()}
+	if b := NeedsBackground(r, s); b != nil {
+		bg := p.judge(b.Gates, ev.Background, ScopeBackground)
+		p.bg = &bg
+	}
+	d := p.decide(g)
+	if p.bg != nil && !slices.ContainsFunc(d.Gates, func(r GateResult) bool { return r.Scope == ScopeBackground }) {
+		d.Gates = append(d.Gates, p.bg.results...)
+	}
+	return d
+}
+
+// decide is plan's decision.
+func (p *planner) decide(g Guardrails) Decision {
+	r, s, steps := p.r, p.s, p.steps
 	if s.DriftWeight != nil {
 		return p.drift(g)
 	}
@@ -84,6 +121,9 @@ func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decisi
 		if live, d := p.live(); !live {
 			return d
 		}
+		if b := baking(r, s); b != nil {
+			return p.bake(b)
+		}
 		return p.act(ActionComplete, 0, 0, "stable runs "+s.Release+"; all traffic returns to stable")
 	}
 
@@ -98,6 +138,11 @@ func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decisi
 			reason += ": " + s.AbortBy.Command.Reason
 		}
 		return p.act(ActionAbort, s.Step, 0, reason+" (commit "+short(s.AbortBy.Commit)+")")
+	}
+	if p.bg != nil && len(p.bg.fails) > 0 {
+		d := p.act(ActionAbort, s.Step, 0, strings.Join(p.bg.fails, "; "))
+		d.Gates = p.bg.results
+		return d
 	}
 	if err := CheckRelease(r, g, s.Release); err != nil {
 		return p.hold("a release that meets the guardrails", err.Error())
@@ -126,10 +171,25 @@ func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decisi
 		return p.hold("a signed Ramp-Resume", "paused by "+who)
 	}
 	if s.Step == 0 {
-		return p.enter(1, nil, nil, "release "+s.Release+" started by "+s.StartAuthor)
+		migration, d, held := p.migration(g)
+		if held {
+			return d
+		}
+		if d, closed := p.changeWindowClosed(nil); closed {
+			return d
+		}
+		exc, d, frozen := p.freeze(1, nil)
+		if frozen {
+			return d
+		}
+		why := "release " + s.Release + " started by " + s.StartAuthor + exceptionNote(exc)
+		if len(migration) > 0 {
+			why += "; expand migration approved by " + principals(migration)
+		}
+		return p.enter(1, nil, append(migration, exc...), why)
 	}
 	if s.Step > len(steps) {
-		return p.promote(nil, nil)
+		return p.next(nil, nil, fmt.Sprintf("the spec has %d steps, the release is past them", len(steps)))
 	}
 	return p.current()
 }
@@ -156,6 +216,8 @@ type planner struct {
 	ev    Evidence
 	now   time.Time
 	steps []Step
+	// bg is the judgement of the background gates while they guard.
+	bg *judgement
 }
 
 func (p *planner) hold(waitingFor, reason string) Decision {
@@ -250,53 +312,208 @@ func (p *planner) step() Decision {
 	return p.hold("a valid spec", "step "+p.stepName(s.Step)+" has no action")
 }
 
-// analysis judges the gates of the current analysis step.
-func (p *planner) analysis(a *Analysis) Decision {
-	var results []GateResult
-	var fails, waits []string
-	for _, name := range a.Gates {
-		res, ok := p.ev.Gates[name]
+// judgement is the verdict over a set of gates: their results, the
+// critical failures (an inconclusive past its limit counts as one), and
+// what holds.
+type judgement struct {
+	results      []GateResult
+	fails, waits []string
+}
+
+// judge judges the named gates on their results in got; a gate missing
+// there is inconclusive, never a pass.
+func (p *planner) judge(names []string, got map[string]GateResult, scope string) judgement {
+	var j judgement
+	for _, name := range names {
+		res, ok := got[name]
 		if !ok {
 			res = GateResult{Name: name, Verdict: Inconclusive, Reason: "not evaluated"}
 		}
+		res.Scope = scope
 		gate := p.r.Gate(name)
 		if res.Severity == "" && gate != nil {
 			res.Severity = gate.Severity
 		}
-		results = append(results, res)
+		j.results = append(j.results, res)
 		switch res.Verdict {
 		case Pass:
 		case Fail:
 			if res.Severity != SeverityWarning {
-				fails = append(fails, describe(res))
+				j.fails = append(j.fails, describe(res))
 			}
 		default:
 			if gate != nil && gate.InconclusiveLimit > 0 && res.Inconclusives > gate.InconclusiveLimit {
-				fails = append(fails, fmt.Sprintf("gate %s inconclusive %d times (limit %d): %s", name, res.Inconclusives, gate.InconclusiveLimit, res.Reason))
+				j.fails = append(j.fails, fmt.Sprintf("%s inconclusive %d times (limit %d): %s", gateName(res), res.Inconclusives, gate.InconclusiveLimit, res.Reason))
 				continue
 			}
-			waits = append(waits, describe(res))
+			j.waits = append(j.waits, describe(res))
 		}
 	}
-	if len(fails) > 0 {
-		d := p.act(ActionAbort, p.s.Step, 0, strings.Join(fails, "; "))
-		d.Gates = results
-		return d
-	}
-	if len(waits) > 0 {
-		d := p.hold("conclusive gate results", strings.Join(waits, "; "))
-		d.Gates = results
-		return d
-	}
-	return p.next(results, nil, "gates passed: "+strings.Join(a.Gates, ", "))
+	return j
 }
 
-// next enters the step after the current one, or promotes after the last.
-func (p *planner) next(gates []GateResult, as []Approval, why string) Decision {
-	if p.s.Step >= len(p.steps) {
-		return p.promote(gates, as)
+// analysis judges the gates of the current analysis step (a blue-green
+// bake is one).
+func (p *planner) analysis(a *Analysis) Decision {
+	scope, what := "", "gates passed: "
+	if p.steps[p.s.Step-1].IsBake() {
+		scope, what = ScopeBake, fmt.Sprintf("bake of %s passed: ", a.Window)
 	}
-	return p.enter(p.s.Step+1, gates, as, why)
+	j := p.judge(a.Gates, p.ev.Gates, scope)
+	if len(j.fails) > 0 {
+		d := p.act(ActionAbort, p.s.Step, 0, strings.Join(j.fails, "; "))
+		d.Gates = j.results
+		return d
+	}
+	if len(j.waits) > 0 {
+		d := p.hold("conclusive gate results", strings.Join(j.waits, "; "))
+		d.Gates = j.results
+		return d
+	}
+	return p.next(j.results, nil, what+strings.Join(a.Gates, ", "))
+}
+
+// bake judges a canary's promoted release: a failure of its bake or
+// background gates, or a person's abort, rolls stable back to the
+// version the promote replaced; once the bake's window passes, the
+// release completes with the bake's verdict.
+func (p *planner) bake(b *Bake) Decision {
+	s := p.s
+	if s.AbortBy != nil {
+		reason := "aborted by " + s.AbortBy.Author
+		if s.AbortBy.Command != nil && s.AbortBy.Command.Reason != "" {
+			reason += ": " + s.AbortBy.Command.Reason
+		}
+		return p.rollbackBake(nil, reason+" (commit "+short(s.AbortBy.Commit)+")")
+	}
+	if p.bg != nil && len(p.bg.fails) > 0 {
+		return p.rollbackBake(p.bg.results, strings.Join(p.bg.fails, "; "))
+	}
+	j := p.judge(b.Gates, p.ev.Gates, ScopeBake)
+	if len(j.fails) > 0 {
+		return p.rollbackBake(j.results, strings.Join(j.fails, "; "))
+	}
+	if len(j.waits) > 0 {
+		d := p.hold("the bake of "+s.Release+" to pass", fmt.Sprintf("baking %s for %s: %s", s.Release, b.Duration, strings.Join(j.waits, "; ")))
+		d.Gates = j.results
+		return d
+	}
+	if p.bg != nil && len(p.bg.waits) > 0 {
+		d := p.hold("conclusive background gates", "bake passed; background: "+strings.Join(p.bg.waits, "; "))
+		d.Gates = j.results
+		return d
+	}
+	d := p.act(ActionComplete, 0, 0, fmt.Sprintf("bake of %s passed: %s; all traffic returns to stable %s", b.Duration, strings.Join(b.Gates, ", "), s.Release))
+	d.Gates = j.results
+	return d
+}
+
+// rollbackBake puts stable back to the version before the promote and
+// all traffic on it; with onFailure.revertRelease the release field too.
+func (p *planner) rollbackBake(gates []GateResult, why string) Decision {
+	prev := p.s.PreviousStable
+	d := p.act(ActionRollback, 0, 0, fmt.Sprintf("bake of %s failed: %s; stable goes back to %s", p.s.Release, why, prev))
+	d.SetStable = prev
+	if p.r.Spec.OnFailure.RevertRelease {
+		d.SetRelease = prev
+	}
+	d.Gates = gates
+	return d
+}
+
+// next enters the step after the current one, or promotes after the last;
+// it holds while a background gate is inconclusive.
+func (p *planner) next(gates []GateResult, as []Approval, why string) Decision {
+	if p.bg != nil && len(p.bg.waits) > 0 {
+		d := p.hold("conclusive background gates", why+"; background: "+strings.Join(p.bg.waits, "; "))
+		d.Gates = append(gates, p.bg.results...)
+		return d
+	}
+	if p.bg != nil {
+		gates = append(gates, p.bg.results...)
+	}
+	if d, closed := p.changeWindowClosed(gates); closed {
+		return d
+	}
+	exc, d, frozen := p.freeze(p.s.Step+1, gates)
+	if frozen {
+		return d
+	}
+	if p.s.Step >= len(p.steps) {
+		d := p.promote(gates, append(as, exc...))
+		d.Reason += exceptionNote(exc)
+		return d
+	}
+	return p.enter(p.s.Step+1, gates, append(as, exc...), why+exceptionNote(exc))
+}
+
+// freeze holds entering step k (k past the last step: the promote) when
+// it raises exposure while a freeze of the calendar is in force, unless
+// the release has an exception to that freeze: then it returns the
+// exception's approvals, to be recorded. A calendar that cannot be read
+// holds such a step as a freeze does.
+func (p *planner) freeze(k int, gates []GateResult) (exc []Approval, d Decision, frozen bool) {
+	raises := k > len(p.steps) || (p.steps[k-1].SetWeight != nil && *p.steps[k-1].SetWeight > p.s.Weight)
+	if !raises {
+		return nil, Decision{}, false
+	}
+	if p.ev.FreezeError != nil {
+		d = p.hold("a freeze calendar that parses", "freeze calendar: "+p.ev.FreezeError.Error()+"; nothing raises exposure until it parses")
+		d.Gates = gates
+		return nil, d, true
+	}
+	f := p.ev.Freeze.Active(p.now)
+	if f == nil {
+		return nil, Decision{}, false
+	}
+	for _, a := range p.s.Approvals {
+		if a.Freeze == f.Name {
+			exc = append(exc, a)
+		}
+	}
+	if len(exc) > 0 {
+		return exc, Decision{}, false
+	}
+	d = p.hold(fmt.Sprintf("freeze %s to end at %s %s, or an exception (Ramp-Approve: rollout=%s release=%s freeze=%s)",
+		f.Name, f.End, f.TimeZone, p.r.Name(), p.s.Release, f.Name),
+		fmt.Sprintf("freeze %s until %s %s: %s; no step raises exposure", f.Name, f.End, f.TimeZone, f.Reason))
+	d.Gates, d.Wake = gates, f.Until()
+	return nil, d, true
+}
+
+// exceptionNote says which freeze exception a move goes ahead by.
+func exceptionNote(exc []Approval) string {
+	if len(exc) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; during freeze %s by exception of %s", exc[0].Freeze, principals(exc))
+}
+
+// changeWindowClosed holds a move forward (entering a step, the first
+// included, or promoting) while now lies outside the change window of any
+// schedule gate of the spec, and says when it opens. Aborts, rollbacks and
+// complete are never held.
+func (p *planner) changeWindowClosed(gates []GateResult) (Decision, bool) {
+	for _, g := range p.r.Spec.Gates {
+		if g.Schedule == nil {
+			continue
+		}
+		open, next, err := InWindow(*g.Schedule, p.now)
+		if open {
+			continue
+		}
+		what := fmt.Sprintf("change window %s to open", g.Name)
+		why := fmt.Sprintf("outside change window %s", g.Name)
+		if err != nil {
+			why += ": " + err.Error()
+		} else if loc, lerr := scheduleLocation(*g.Schedule); lerr == nil {
+			why += "; next opens " + next.In(loc).Format("Mon 2006-01-02 15:04") + " " + loc.String()
+		}
+		d := p.hold(what, why)
+		d.Gates, d.Wake = gates, next
+		return d, true
+	}
+	return Decision{}, false
 }
 
 func (p *planner) enter(k int, gates []GateResult, as []Approval, why string) Decision {
@@ -306,6 +523,9 @@ func (p *planner) enter(k int, gates []GateResult, as []Approval, why string) De
 	case st.SetWeight != nil:
 		d.Action, d.Weight = ActionSetWeight, *st.SetWeight
 		d.Reason = fmt.Sprintf("%s; step %s sets weight %d%%", why, p.stepName(k), *st.SetWeight)
+	case st.IsBake():
+		d.Action = ActionAnalysis
+		d.Reason = fmt.Sprintf("%s; step %s bakes: %s over %s while the old side is kept", why, p.stepName(k), strings.Join(st.Analysis.Gates, ", "), st.Analysis.Window)
 	case st.Analysis != nil:
 		d.Action = ActionAnalysis
 		d.Reason = fmt.Sprintf("%s; step %s analyses %s over %s", why, p.stepName(k), strings.Join(st.Analysis.Gates, ", "), st.Analysis.Window.Duration)
@@ -359,8 +579,16 @@ func (r *Rollout) Gate(name string) *Gate {
 	return nil
 }
 
+// gateName names a gate result: "gate error-rate", "background gate error-rate".
+func gateName(g GateResult) string {
+	if g.Scope != "" {
+		return g.Scope + " gate " + g.Name
+	}
+	return "gate " + g.Name
+}
+
 func describe(g GateResult) string {
-	s := "gate " + g.Name + " " + string(g.Verdict)
+	s := gateName(g) + " " + string(g.Verdict)
 	if g.HasValue {
 		s += fmt.Sprintf(": value %.4g", g.Value)
 		if g.Bound != "" {

@@ -66,18 +66,45 @@ func gates(rs ...GateResult) Evidence {
 
 var live = Evidence{AppliedUnknown: true}
 
+// planRow is a row of a decision table: in a state, with evidence, at a
+// time (default: a minute after the step went live), the planner takes
+// an action to a step and weight, for a reason, waiting for something.
+type planRow struct {
+	name       string
+	state      *State
+	ev         Evidence
+	now        time.Time
+	want       Action
+	wantStep   int
+	wantWeight int
+	reason     string // substring of the reason
+	waiting    string // substring of WaitingFor, for holds
+}
+
+// check plans the row for rollout r and checks the decision, which it
+// returns for further checks.
+func (tt planRow) check(t *testing.T, r *Rollout) Decision {
+	t.Helper()
+	now := tt.now
+	if now.IsZero() {
+		now = t0.Add(time.Minute)
+	}
+	d := Plan(r, *tt.state, tt.ev, now, DefaultGuardrails())
+	if d.Action != tt.want || d.Step != tt.wantStep || d.Weight != tt.wantWeight {
+		t.Fatalf("got %q step %d weight %d (%s), want %q step %d weight %d",
+			d.Action, d.Step, d.Weight, d.Reason, tt.want, tt.wantStep, tt.wantWeight)
+	}
+	if !strings.Contains(d.Reason, tt.reason) {
+		t.Errorf("reason %q does not say %q", d.Reason, tt.reason)
+	}
+	if !strings.Contains(d.WaitingFor, tt.waiting) || (tt.want == ActionNone && d.WaitingFor == "" && tt.state.Phase != PhaseStable) {
+		t.Errorf("waitingFor %q, want it to say %q", d.WaitingFor, tt.waiting)
+	}
+	return d
+}
+
 func TestPlan(t *testing.T) {
-	tests := []struct {
-		name       string
-		state      *State
-		ev         Evidence
-		now        time.Time
-		want       Action
-		wantStep   int
-		wantWeight int
-		reason     string // substring of the reason
-		waiting    string // substring of WaitingFor, for holds
-	}{
+	tests := []planRow{
 		{name: "stable: nothing to do", state: &State{Phase: PhaseStable, Release: "1.0", Stable: "1.0"},
 			ev: live, want: ActionNone, reason: "no release in progress"},
 		{name: "release started: enter step 1 at weight 10", state: at(0, 0), ev: live,
@@ -152,23 +179,7 @@ func TestPlan(t *testing.T) {
 			state: at(9, 50), ev: live, want: ActionPromote, wantWeight: 50},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			now := tt.now
-			if now.IsZero() {
-				now = t0.Add(time.Minute)
-			}
-			d := Plan(planRollout(), *tt.state, tt.ev, now, DefaultGuardrails())
-			if d.Action != tt.want || d.Step != tt.wantStep || d.Weight != tt.wantWeight {
-				t.Fatalf("got %q step %d weight %d (%s), want %q step %d weight %d",
-					d.Action, d.Step, d.Weight, d.Reason, tt.want, tt.wantStep, tt.wantWeight)
-			}
-			if !strings.Contains(d.Reason, tt.reason) {
-				t.Errorf("reason %q does not say %q", d.Reason, tt.reason)
-			}
-			if !strings.Contains(d.WaitingFor, tt.waiting) || (tt.want == ActionNone && d.WaitingFor == "" && tt.state.Phase != PhaseStable) {
-				t.Errorf("waitingFor %q, want it to say %q", d.WaitingFor, tt.waiting)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, planRollout()) })
 	}
 }
 

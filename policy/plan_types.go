@@ -29,13 +29,27 @@ type GateResult struct {
 	Failures      int    `json:"failures,omitempty"`
 	Inconclusives int    `json:"inconclusives,omitempty"`
 	Reason        string `json:"reason,omitempty"`
+	// Scope says where the gate was judged: "" for an analysis step,
+	// ScopeBackground or ScopeBake.
+	Scope string `json:"scope,omitempty"`
 }
+
+// Scopes of a gate result besides an analysis step's.
+const (
+	// ScopeBackground: a background gate, judged at every step.
+	ScopeBackground = "background"
+	// ScopeBake: a bake gate, judged once the release took all traffic.
+	ScopeBake = "bake"
+)
 
 // Evidence is what the shell gathered for the current step.
 type Evidence struct {
-	// Gates holds results of the current analysis step's gates, by name.
-	// A gate missing here is inconclusive.
+	// Gates holds results of the current analysis step's gates (or the
+	// bake's), by name. A gate missing here is inconclusive.
 	Gates map[string]GateResult
+	// Background holds results of the background gates, by name, while
+	// NeedsBackground names any. A gate missing here is inconclusive.
+	Background map[string]GateResult
 	// Applied is when the step's commit was seen applied by every Flux
 	// Kustomization (the analysis window starts then). Zero means not
 	// applied yet; AppliedUnknown means nothing reports applies (ramp run
@@ -50,6 +64,11 @@ type Evidence struct {
 	// SpecError is why the rollout's spec at the branch tip does not parse
 	// or validate: the rollout holds until it does.
 	SpecError error
+	// Freeze is the release repository's freeze calendar at the branch
+	// tip (nil: none); FreezeError says why it could not be read, which
+	// holds every step that raises exposure, as a freeze does.
+	Freeze      *FreezeCalendar
+	FreezeError error
 	// UntrustedTip says why the branch tip is not signed by a trusted key,
 	// when ramp must not build on such a tip ("" when it may): Flux
 	// verifies only HEAD, so a commit on top would lend it a trusted HEAD.
@@ -90,12 +109,50 @@ func (d Decision) Holds() bool { return d.Action == ActionNone }
 // NeedsAnalysis returns the analysis the planner needs evidence for at
 // state s, or nil: the shell calls it before Plan to know which gates to
 // query and over which window.
+// A canary's bake is the analysis of the bake's gates over its duration.
 func NeedsAnalysis(r *Rollout, s *State) *Analysis {
+	if b := baking(r, s); b != nil {
+		return &Analysis{Gates: b.Gates, Window: b.Duration}
+	}
 	steps := r.Steps()
-	if !s.InProgress() || s.Step < 1 || s.Step > len(steps) {
+	if !s.InProgress() || s.Phase == PhasePromoted || s.Step < 1 || s.Step > len(steps) {
 		return nil
 	}
 	return steps[s.Step-1].Analysis
+}
+
+// NeedsBackground returns the background gates the planner needs evidence
+// for at state s, or nil: from step 1 of a release until it is promoted,
+// and through a canary's bake. During that bake stable runs the release
+// too, so gates that compare with stable are left out.
+func NeedsBackground(r *Rollout, s *State) *Background {
+	b := r.Background()
+	switch {
+	case b == nil || s.Superseded != "":
+		return nil
+	case (s.Phase == PhaseProgressing || s.Phase == PhasePaused) && s.Step >= 1:
+		return b
+	case baking(r, s) != nil:
+		out := &Background{Interval: b.Interval}
+		for _, name := range b.Gates {
+			if g := r.Gate(name); g == nil || g.Prometheus == nil || !comparesWithStable(g.Prometheus) {
+				out.Gates = append(out.Gates, name)
+			}
+		}
+		if len(out.Gates) > 0 {
+			return out
+		}
+	}
+	return nil
+}
+
+// baking returns the bake a canary's promoted release is in, or nil:
+// after ramp's promote, until complete. (A blue-green bake is a step.)
+func baking(r *Rollout, s *State) *Bake {
+	if r.Spec.Strategy.Canary == nil || s.Phase != PhasePromoted || s.PreviousStable == "" || s.Superseded != "" {
+		return nil
+	}
+	return r.Spec.Strategy.Canary.Bake
 }
 
 // Guardrails are the platform team's limits on every spec.
@@ -119,6 +176,14 @@ type Guardrails struct {
 	EngineerGroups []string `json:"engineerGroups" yaml:"engineerGroups"`
 	// Commands say which key groups may give each command.
 	Commands CommandRules `json:"commands" yaml:"commands"`
+	// Freeze says where the freeze calendar is and who may grant an
+	// exception to it.
+	Freeze FreezeRules `json:"freeze" yaml:"freeze"`
+	// RiskTiers are further rules for the rollouts of each riskTier.
+	RiskTiers RiskTiers `json:"riskTiers" yaml:"riskTiers"`
+	// Migrations mark the paths of data and schema migrations and who
+	// approves an expand.
+	Migrations MigrationRules `json:"migrations" yaml:"migrations"`
 }
 
 // CommandRules say who may give each command. An empty list of groups

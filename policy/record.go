@@ -38,6 +38,9 @@ type ReleaseRecord struct {
 	AbortReason    string     `json:"abortReason,omitempty"`
 	RollbackReason string     `json:"rollbackReason,omitempty"`
 	SupersededBy   string     `json:"supersededBy,omitempty"`
+	// Bake is the bake's verdict: the bake gates' results on ramp's
+	// commit that ended the bake (complete, the next step, or a rollback).
+	Bake []AuditGate `json:"bake,omitempty"`
 	// Findings are the findings of the release's commits.
 	Findings []string `json:"findings,omitempty"`
 }
@@ -103,6 +106,9 @@ type StrategyRecord struct {
 	Kind          string        `json:"kind,omitempty"` // canary or blueGreen
 	Steps         []PlannedStep `json:"steps"`
 	RevertRelease bool          `json:"revertRelease"`
+	// Background and Bake are the strategy's, when it has them.
+	Background *Background `json:"background,omitempty"`
+	Bake       *Bake       `json:"bake,omitempty"`
 }
 
 // PlannedStep is one step of a strategy.
@@ -260,6 +266,11 @@ func (b *releaseBuilder) entry(row AuditRow, specs map[string]*Rollout) {
 		b.ChangeID = row.ChangeID
 	}
 	ref := commitRef(row)
+	for _, g := range row.Gates {
+		if g.Scope == ScopeBake {
+			b.Bake = append(b.Bake, g)
+		}
+	}
 	switch a := Action(row.What); {
 	case EntersStep(a):
 		b.leave(row, "")
@@ -314,7 +325,7 @@ func (b *releaseBuilder) leave(row AuditRow, result string) {
 	switch {
 	case result != "":
 		st.Result = result
-	case st.Kind == "analysis" || len(row.Gates) > 0:
+	case st.Kind == "analysis" || st.Kind == "bake" || slices.ContainsFunc(row.Gates, func(g AuditGate) bool { return g.Scope != ScopeBackground }):
 		st.Result = StepPassed
 	case len(row.Approved) > 0:
 		st.Result = StepApproved
@@ -377,7 +388,7 @@ func isAction(what string) bool {
 
 // strategyRecord describes r's strategy.
 func strategyRecord(r *Rollout) StrategyRecord {
-	s := StrategyRecord{RevertRelease: r.Spec.OnFailure.RevertRelease}
+	s := StrategyRecord{RevertRelease: r.Spec.OnFailure.RevertRelease, Background: r.Background(), Bake: r.Bake()}
 	switch {
 	case r.Spec.Strategy.Canary != nil:
 		s.Kind = "canary"
@@ -397,6 +408,10 @@ func plannedStep(k int, st Step) PlannedStep {
 	case st.SetWeight != nil:
 		p.Kind, p.Weight = "setWeight", st.SetWeight
 		p.Description = fmt.Sprintf("set the canary weight to %d%%", *st.SetWeight)
+	case st.IsBake():
+		w := st.Analysis.Window
+		p.Kind, p.Gates, p.Window = "bake", st.Analysis.Gates, &w
+		p.Description = fmt.Sprintf("bake: judge gates %s over %s while the old side is kept", strings.Join(st.Analysis.Gates, ", "), w)
 	case st.Analysis != nil:
 		w := st.Analysis.Window
 		p.Kind, p.Gates, p.Window = "analysis", st.Analysis.Gates, &w

@@ -186,3 +186,35 @@ func TestStrategyAndGatesAreDescribedFromTheSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestReleaseRecordsKeepTheBakesVerdict(t *testing.T) {
+	r := foldRollout()
+	r.Spec.Strategy.Canary.Background = &Background{Gates: []string{"error-rate"}}
+	r.Spec.Strategy.Canary.Bake = &Bake{Duration: Duration{time.Hour}, Gates: []string{"error-rate"}}
+	specs := map[string]*Rollout{"b1": r}
+	bg := AuditGate{GateResult: GateResult{Name: "error-rate", Verdict: Pass, Scope: ScopeBackground}}
+	baked := AuditGate{GateResult: GateResult{Name: "error-rate", Verdict: Fail, Value: 0.3, HasValue: true, Scope: ScopeBake}}
+	approval := ApprovalRef{Principal: "alice@example.com", Key: "SHA256:alice", Commit: "cx"}
+	rows := &recordRows{}
+	rows.start("2.0")
+	rows.ramp("2.0", ActionSetWeight, "1/4", 10)
+	rows.ramp("2.0", ActionPause, "2/4", 10, func(row *AuditRow) { row.Gates = []AuditGate{bg} })
+	rows.ramp("2.0", ActionSetWeight, "3/4", 50, func(row *AuditRow) {
+		row.Gates, row.Approved = []AuditGate{bg}, []ApprovalRef{approval}
+	})
+	rows.ramp("2.0", ActionPause, "4/4", 50, func(row *AuditRow) { row.Gates = []AuditGate{bg} })
+	rows.ramp("2.0", ActionPromote, "", 50, func(row *AuditRow) { row.Gates = []AuditGate{bg} })
+	rows.ramp("2.0", ActionRollback, "", 0, func(row *AuditRow) {
+		row.Gates, row.Reason = []AuditGate{baked, bg}, "bake of 2.0 failed"
+	})
+	got := ReleaseRecords("demo", *rows, specs)[0]
+	if got.Outcome != OutcomeRolledBack || got.RollbackReason != "bake of 2.0 failed" || !reflect.DeepEqual(got.Bake, []AuditGate{baked}) {
+		t.Fatalf("outcome %q reason %q bake %+v, want rolled back by the bake, its verdict recorded", got.Outcome, got.RollbackReason, got.Bake)
+	}
+	if got.Steps[1].Result != StepApproved {
+		t.Errorf("step 2 %q: background results on the commit that left it do not make an approval step %q", got.Steps[1].Result, StepApproved)
+	}
+	if got.Strategy.Bake == nil || got.Strategy.Background == nil {
+		t.Errorf("strategy %+v, want its background gates and bake", got.Strategy)
+	}
+}

@@ -79,6 +79,9 @@ type Spec struct {
 	// TrafficCheck compares the canary's observed share of requests with
 	// the weight ramp set (see traffic.go).
 	TrafficCheck *TrafficCheck `yaml:"trafficCheck"`
+	// Migration declares what the migrations a release ships do (expand
+	// or contract), when its start commit does not (Ramp-Migration).
+	Migration string `yaml:"migration"`
 }
 
 // What spec.onDrift may say.
@@ -148,6 +151,10 @@ type Strategy struct {
 // Canary exposes a release step by step.
 type Canary struct {
 	Steps []Step `yaml:"steps"`
+	// Background gates guard every step from step 1 until the bake ends.
+	Background *Background `yaml:"background"`
+	// Bake keeps judging the new stable after promotion, before complete.
+	Bake *Bake `yaml:"bake"`
 }
 
 // BlueGreen judges the idle side at weight 0, switches all traffic at once
@@ -156,6 +163,28 @@ type BlueGreen struct {
 	Analysis       *Analysis    `yaml:"analysis"`
 	Approval       *ApprovalReq `yaml:"approval"`
 	RollbackWindow Duration     `yaml:"rollbackWindow"`
+	// Background gates guard every step from step 1 until the bake ends.
+	Background *Background `yaml:"background"`
+	// Bake judges the new side after the switch, while the old side is
+	// still kept: the first part of the rollback window.
+	Bake *Bake `yaml:"bake"`
+}
+
+// Background names gates judged continuously on the canary from step 1
+// until the bake ends, whatever the step: a critical failure aborts at
+// once, an inconclusive result holds the next step.
+type Background struct {
+	Gates []string `yaml:"gates" json:"gates"`
+	// Interval spaces the background measurements (default: each gate's
+	// own interval, or 1m).
+	Interval Duration `yaml:"interval" json:"interval,omitzero"`
+}
+
+// Bake keeps judging a promoted release for Duration with Gates before it
+// is done; a failure rolls back to the previous stable version.
+type Bake struct {
+	Duration Duration `yaml:"duration" json:"duration"`
+	Gates    []string `yaml:"gates" json:"gates"`
 }
 
 // Step is one step of a strategy. Exactly one member is set.
@@ -171,7 +200,13 @@ type Step struct {
 
 	// Line is the step's line in the spec file, for messages.
 	Line int `yaml:"-"`
+	// bake marks the analysis step a blue-green strategy's bake expands to.
+	bake bool
 }
+
+// IsBake reports whether the step is a blue-green strategy's bake: an
+// analysis at full weight while the old side is still kept.
+func (s Step) IsBake() bool { return s.bake }
 
 // Pause holds a step for a duration, or until an approval when Duration is zero.
 type Pause struct {
@@ -254,9 +289,32 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Background returns the strategy's background gates, or nil.
+func (r *Rollout) Background() *Background {
+	switch s := r.Spec.Strategy; {
+	case s.Canary != nil:
+		return s.Canary.Background
+	case s.BlueGreen != nil:
+		return s.BlueGreen.Background
+	}
+	return nil
+}
+
+// Bake returns the strategy's bake, or nil.
+func (r *Rollout) Bake() *Bake {
+	switch s := r.Spec.Strategy; {
+	case s.Canary != nil:
+		return s.Canary.Bake
+	case s.BlueGreen != nil:
+		return s.BlueGreen.Bake
+	}
+	return nil
+}
+
 // Steps returns the rollout's steps; a blue-green strategy is expanded into
 // the equivalent steps: analysis at weight 0, approval if any, switch to
-// 100, pause for the rollback window.
+// 100, the bake (an analysis of the bake's gates over its duration) if
+// any, and a pause for what is left of the rollback window.
 func (r *Rollout) Steps() []Step {
 	s := r.Spec.Strategy
 	if s.Canary != nil {
@@ -274,6 +332,13 @@ func (r *Rollout) Steps() []Step {
 	}
 	all := 100
 	steps = append(steps, Step{SetWeight: &all})
-	steps = append(steps, Step{Pause: &Pause{Duration: s.BlueGreen.RollbackWindow}})
+	window := s.BlueGreen.RollbackWindow.Duration
+	if b := s.BlueGreen.Bake; b != nil {
+		steps = append(steps, Step{Analysis: &Analysis{Gates: b.Gates, Window: b.Duration}, bake: true})
+		window -= b.Duration.Duration
+	}
+	if window > 0 || s.BlueGreen.Bake == nil {
+		steps = append(steps, Step{Pause: &Pause{Duration: Duration{window}}})
+	}
 	return steps
 }

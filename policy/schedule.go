@@ -151,3 +151,19 @@ func clock(s string, allowEnd bool) (h, m int, err error) {
 	}
 	return h, m, nil
 }
+
+// ScheduleMisses is how many of the measurement points in q (one every
+// q.Step from q.Start to q.End) lie outside schedule gate g's change
+// windows: the inconclusive measurements it counts.
+func ScheduleMisses(g Gate, q MeasureRange) int {
+	if g.Schedule == nil || q.Step <= 0 {
+		return 0
+	}
+	n := 0
+	for t := q.Start; !t.After(q.End); t = t.Add(q.Step) {
+		if ok, _, err := InWindow(*g.Schedule, t); err != nil || !ok {
+			n++
+		}
+	}
+	return n
+}

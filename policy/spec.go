@@ -136,6 +136,9 @@ func ParseGuardrails(file string, data []byte) (Guardrails, error) {
 	if g.MaxWeightStep < 1 || g.MaxWeightStep > 100 {
 		d.fail(d.line("maxWeightStep"), "maxWeightStep", "%d is not between 1 and 100", g.MaxWeightStep)
 	}
+	fail := func(field, format string, args ...any) { d.fail(d.line(field), field, format, args...) }
+	g.checkTiers(fail)
+	g.checkMigrations(fail)
 	if len(d.errs) > 0 {
 		d.errs.sortByLine()
 		return Guardrails{}, d.errs

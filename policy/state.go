@@ -68,6 +68,10 @@ type Command struct {
 	Release string      `json:"release"`
 	Step    int         `json:"step,omitempty"` // 1-based, approvals only
 	Reason  string      `json:"reason,omitempty"`
+	// Freeze names the freeze an approval makes an exception to, and
+	// Migration the migration it approves (expand), instead of a step.
+	Freeze    string `json:"freeze,omitempty"`
+	Migration string `json:"migration,omitempty"`
 }
 
 // Signer is who signed a commit, as established by signature verification.
@@ -151,6 +155,11 @@ type Record struct {
 	// commits it brings in, and those commits that did not verify.
 	MergedSigners    []string
 	MergedUnverified []string
+	// Migration is what the commit's Ramp-Migration trailer declares,
+	// and MigrationPaths the guardrails' migration paths it changes (for
+	// a commit that starts a release).
+	Migration      string
+	MigrationPaths []string
 	// Merged are the records of the commits a merge brought in that give
 	// commands (an approval made in a pull request), oldest first. Their
 	// commands count as if given right after the merge.
@@ -175,7 +184,11 @@ type Rejection struct {
 
 // Approval is an accepted approval of one step of one release.
 type Approval struct {
-	Step      int      `json:"step"` // 1-based
+	Step int `json:"step"` // 1-based; 0 for a freeze exception
+	// Freeze is the freeze an exception approval is for; Migration the
+	// migration an approval is of.
+	Freeze    string   `json:"freeze,omitempty"`
+	Migration string   `json:"migration,omitempty"`
 	Principal string   `json:"principal"`
 	Key       string   `json:"key"`
 	Groups    []string `json:"groups"`
@@ -206,6 +219,14 @@ type State struct {
 	// by a trusted key, so that separation of duties cannot be verified.
 	StartSigners    []string `json:"startSigners,omitempty"`
 	StartUnverified string   `json:"startUnverified,omitempty"`
+	// Migration is what the start commit declares of its migrations
+	// (Ramp-Migration), MigrationPaths the migration paths it changes,
+	// and StartedInFlight why another release was still in flight when
+	// it started (an older version serving traffic, a bake or rollback
+	// window open): a contract migration is refused then.
+	Migration       string   `json:"migration,omitempty"`
+	MigrationPaths  []string `json:"migrationPaths,omitempty"`
+	StartedInFlight string   `json:"startedInFlight,omitempty"`
 	// StepCommit is ramp's commit that entered Step, and StepAt its time.
 	StepCommit string    `json:"stepCommit,omitempty"`
 	StepAt     time.Time `json:"stepAt,omitempty"`
@@ -214,6 +235,10 @@ type State struct {
 	LastAction Action `json:"lastAction,omitempty"`
 	// LastReason is the reason ramp gave in its last commit, if any.
 	LastReason string `json:"lastReason,omitempty"`
+
+	// PreviousStable is the stable version ramp's promote replaced, while
+	// the promoted release bakes: a failed bake puts it back.
+	PreviousStable string `json:"previousStable,omitempty"`
 
 	// Superseded is the release an in-progress release replaced while it
 	// still had traffic; ramp returns its traffic first.

@@ -10,6 +10,8 @@ import (
 	"text/template"
 	"time"
 	_ "time/tzdata" // schedule gates name time zones; do not depend on the host's zoneinfo
+
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // Risk tiers of a rollout (spec.riskTier).
@@ -52,6 +54,7 @@ var (
 	hhmm           = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 	digestRef      = regexp.MustCompile(`(^|@)sha256:[0-9a-f]{64}$`)
 	templatePrefix = regexp.MustCompile(`^template: query:\d+: `)
+	templateExec   = regexp.MustCompile(`^template: query:\d+:\d+: `)
 	weekdayNames   = map[string]bool{"Mon": true, "Tue": true, "Wed": true, "Thu": true, "Fri": true, "Sat": true, "Sun": true}
 )
 
@@ -125,6 +128,11 @@ func (v *validator) spec() {
 	default:
 		v.fail("spec.onDrift", "%q is not one of hold, restore", s.OnDrift)
 	}
+	switch s.Migration {
+	case "", MigrationExpand, MigrationContract:
+	default:
+		v.fail("spec.migration", "%q is not one of expand, contract", s.Migration)
+	}
 	if v.g.RequireChangeID && strings.TrimSpace(s.ChangeID) == "" {
 		v.fail("spec.changeId", "required by guardrail requireChangeId")
 	}
@@ -153,6 +161,7 @@ func (v *validator) spec() {
 	v.trafficCheck(s.TrafficCheck)
 	v.strategy(&s.Strategy)
 	v.highRisk()
+	v.tierRules()
 }
 
 func (v *validator) fieldRef(field string, ref *FieldRef) {
@@ -210,6 +219,12 @@ func (v *validator) strategy(s *Strategy) {
 		v.fail("spec.strategy", "has both canary and blueGreen; keep one")
 	case s.Canary != nil:
 		v.canary(s.Canary)
+		if s.Canary.Background != nil {
+			v.background("spec.strategy.canary.background", s.Canary.Background)
+		}
+		if s.Canary.Bake != nil {
+			v.bake("spec.strategy.canary.bake", s.Canary.Bake)
+		}
 	default:
 		bg, f := s.BlueGreen, "spec.strategy.blueGreen"
 		if bg.Analysis != nil {
@@ -220,6 +235,12 @@ func (v *validator) strategy(s *Strategy) {
 		}
 		if bg.RollbackWindow.Duration <= 0 {
 			v.fail(f+".rollbackWindow", "must be a positive duration, e.g. 30m: how long the old side is kept for a rollback")
+		}
+		if bg.Background != nil {
+			v.background(f+".background", bg.Background)
+		}
+		if bg.Bake != nil {
+			v.bake(f+".bake", bg.Bake)
 		}
 	}
 }
@@ -282,19 +303,29 @@ func (v *validator) setWeight(field string, prev, w int) int {
 		return prev
 	case w < prev:
 		v.fail(field, "%d is below the previous weight %d; weights must not decrease", w, prev)
-	case v.g.MaxWeightStep > 0 && w-prev > v.g.MaxWeightStep:
-		v.fail(field, "%d raises the weight by %d, above guardrail maxWeightStep %d; add a step in between", w, w-prev, v.g.MaxWeightStep)
+	}
+	if most, rule := v.maxWeightStep(); most > 0 && w-prev > most {
+		v.fail(field, "%d raises the weight by %d, above guardrail %s %d; add a step in between", w, w-prev, rule, most)
 	}
 	return w
 }
 
 func (v *validator) analysis(field string, a *Analysis) {
-	if len(a.Gates) == 0 {
-		v.fail(field+".gates", "needs at least one gate name")
+	v.gateNames(field+".gates", a.Gates)
+	if a.Window.Duration <= 0 {
+		v.fail(field+".window", "must be a positive duration, e.g. 5m: how long the gates measure")
+	}
+}
+
+// gateNames checks a list of gate names: at least one, each defined in
+// spec.gates, none twice.
+func (v *validator) gateNames(field string, names []string) {
+	if len(names) == 0 {
+		v.fail(field, "needs at least one gate name")
 	}
 	seen := map[string]bool{}
-	for i, name := range a.Gates {
-		gf := field + ".gates[" + strconv.Itoa(i) + "]"
+	for i, name := range names {
+		gf := field + "[" + strconv.Itoa(i) + "]"
 		switch {
 		case seen[name]:
 			v.fail(gf, "%q is listed twice", name)
@@ -303,8 +334,28 @@ func (v *validator) analysis(field string, a *Analysis) {
 		}
 		seen[name] = true
 	}
-	if a.Window.Duration <= 0 {
-		v.fail(field+".window", "must be a positive duration, e.g. 5m: how long the gates measure")
+}
+
+// background checks a strategy's background gates.
+func (v *validator) background(field string, b *Background) {
+	v.gateNames(field+".gates", b.Gates)
+	if b.Interval.Duration < 0 {
+		v.fail(field+".interval", "%s is negative", b.Interval)
+	}
+}
+
+// bake checks a strategy's bake: a positive duration, and gates with
+// absolute bounds (once the release took all traffic no other version
+// serves to compare with).
+func (v *validator) bake(field string, b *Bake) {
+	if b.Duration.Duration <= 0 {
+		v.fail(field+".duration", "must be a positive duration, e.g. 1h: how long the promoted release is judged")
+	}
+	v.gateNames(field+".gates", b.Gates)
+	for i, name := range b.Gates {
+		if g := v.r.Gate(name); g != nil && g.Prometheus != nil && comparesWithStable(g.Prometheus) {
+			v.fail(field+".gates["+strconv.Itoa(i)+"]", "gate %q compares with stable (maxRatio or maxIncrease), but during the bake no other version serves traffic; bake on a gate with min or max", name)
+		}
 	}
 }
 
@@ -408,6 +459,8 @@ func (v *validator) gate(f string, g *Gate) {
 	}
 	if g.Alerts != nil && strings.TrimSpace(g.Alerts.Selector) == "" {
 		v.fail(f+".alerts.selector", `required: label matchers such as service="demo"`)
+	} else if g.Alerts != nil {
+		v.alertSelector(f+".alerts.selector", g.Alerts.Selector)
 	}
 	if g.Webhook != nil {
 		v.webhook(f+".webhook", g.Webhook)
@@ -439,15 +492,47 @@ func (v *validator) prometheus(f string, p *PrometheusGate) {
 	}
 }
 
-// query checks that a PromQL query is a non-empty Go template.
+// query checks that a query is a Go template that renders, with every
+// variable a gate's query may use, into PromQL that Prometheus' own
+// parser accepts.
 func (v *validator) query(f, q string) {
 	if strings.TrimSpace(q) == "" {
 		v.fail(f, "required: a PromQL query")
 		return
 	}
-	if _, err := template.New("query").Parse(q); err != nil {
+	t, err := template.New("query").Option("missingkey=error").Parse(q)
+	if err != nil {
 		v.fail(f, "not a valid Go template: %s", templatePrefix.ReplaceAllString(err.Error(), ""))
+		return
 	}
+	var b strings.Builder
+	if err := t.Execute(&b, sampleQueryVars(v.r.Name())); err != nil {
+		v.fail(f, "template does not render: %s (variables: .Rollout, .Release, .Stable, .Version, .Window, .Interval, .Step)",
+			templateExec.ReplaceAllString(err.Error(), ""))
+		return
+	}
+	if _, err := promql.ParseExpr(b.String()); err != nil {
+		v.fail(f, "not valid PromQL: %s (query as rendered: %s)", err, b.String())
+	}
+}
+
+// alertSelector checks that an alerts gate's selector is PromQL label
+// matchers.
+func (v *validator) alertSelector(f, sel string) {
+	if _, err := promql.ParseMetricSelector("{" + sel + "}"); err != nil {
+		v.fail(f, "not PromQL label matchers: %s", err)
+	}
+}
+
+// promql is Prometheus' own PromQL parser, with its default functions.
+var promql = parser.NewParser(parser.Options{})
+
+// sampleQueryVars are values for every variable of a gate's query, to
+// render it for the PromQL parser: the shell renders the same names
+// (evidence.QueryVars).
+func sampleQueryVars(rollout string) map[string]any {
+	return map[string]any{"Rollout": rollout, "Release": "1.1.0", "Stable": "1.0.0", "Version": "1.1.0",
+		"Window": "5m", "Interval": "1m", "Step": 1}
 }
 
 func (v *validator) webhook(f string, w *WebhookGate) {
@@ -485,15 +570,16 @@ func (v *validator) schedule(f string, s *ScheduleGate) {
 				v.fail(wf+".days["+strconv.Itoa(j)+"]", "%q is not one of Mon, Tue, Wed, Thu, Fri, Sat, Sun", day)
 			}
 		}
-		startOK, endOK := hhmm.MatchString(w.Start), hhmm.MatchString(w.End)
+		startOK, endOK := hhmm.MatchString(w.Start), hhmm.MatchString(w.End) || w.End == "24:00"
 		if !startOK {
 			v.fail(wf+".start", "%q is not a time of day HH:MM", w.Start)
 		}
 		if !endOK {
-			v.fail(wf+".end", "%q is not a time of day HH:MM", w.End)
+			v.fail(wf+".end", "%q is not a time of day HH:MM (or 24:00)", w.End)
 		}
-		if startOK && endOK && w.Start >= w.End {
-			v.fail(wf+".end", "%s is not after start %s", w.End, w.Start)
+		// An end before the start runs overnight into the next day.
+		if startOK && endOK && w.Start == w.End {
+			v.fail(wf+".end", "%s equals start: an empty window; for the whole day write start \"00:00\", end \"24:00\"", w.End)
 		}
 	}
 }

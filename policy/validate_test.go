@@ -26,6 +26,10 @@ func TestValidateAcceptsTheExamples(t *testing.T) {
       failureLimit: 2
     - name: office-hours
       schedule: {timeZone: Europe/Berlin, windows: [{days: [Mon, Tue, Wed, Thu], start: "09:00", end: "16:00"}]}`)(policytest.Valid()),
+		"an overnight change window and one to the end of the day": setLine(25, `      schedule: {timeZone: Europe/Berlin, windows: [{days: [Mon, Tue], start: "22:00", end: "06:00"}, {days: [Sat], start: "10:00", end: "24:00"}]}`)(policytest.Valid()),
+		"background gates and a bake":                              insertAfter(22, "      background: {gates: [error-rate], interval: 1m}\n      bake: {duration: 1h, gates: [error-rate]}")(policytest.Valid()),
+		"blue-green with background gates and a bake": replace("      rollbackWindow: 30m\n",
+			"      rollbackWindow: 30m\n      background: {gates: [error-rate]}\n      bake: {duration: 10m, gates: [error-rate]}\n")(policytest.BlueGreenYAML("demo")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			r, err := policy.Parse(file, []byte(spec))
@@ -134,6 +138,17 @@ func TestValidateRejects(t *testing.T) {
 			want: []string{`25: spec.gates[0].prometheus.query: required: a PromQL query`}},
 		{name: "a query that is not a template", edit: setLine(25, `      prometheus: {query: 'up{version="{{.Version | quote}}"}', max: 0.01}`),
 			want: []string{`25: spec.gates[0].prometheus.query: not a valid Go template: function "quote" not defined`}},
+		{name: "a query with an unbalanced parenthesis", edit: setLine(25, `      prometheus: {query: 'sum(rate(http_requests_total{version="{{.Version}}"}[1m])', max: 0.01}`),
+			want: []string{`25: spec.gates[0].prometheus.query: not valid PromQL: 1:51: parse error: unclosed left parenthesis (query as rendered: sum(rate(http_requests_total{version="1.1.0"}[1m]))`}},
+		{name: "a query naming a variable there is not", edit: setLine(25, `      prometheus: {query: 'up{version="{{.Canary}}"}', max: 0.01}`),
+			want: []string{`25: spec.gates[0].prometheus.query: template does not render: executing "query" at <.Canary>: map has no entry for key "Canary" (variables: .Rollout, .Release, .Stable, .Version, .Window, .Interval, .Step)`}},
+		{name: "a sample query that is not PromQL, an alert selector that is no matchers", edit: setLine(25, `      prometheus: {query: 'up[{{.Window}}]', max: 1, sampleQuery: 'count(up) by', minSamples: 1}
+    - name: alerts
+      alerts: {selector: 'service=demo'}`),
+			want: []string{
+				`25: spec.gates[0].prometheus.sampleQuery: not valid PromQL: 1:13: parse error: unexpected end of input in grouping opts, expected "(" (query as rendered: count(up) by)`,
+				`27: spec.gates[1].alerts.selector: not PromQL label matchers: 1:10: parse error: unexpected identifier "demo" in label matching, expected string`,
+			}},
 		{name: "a query without bounds", edit: setLine(25, `      prometheus: {query: up}`),
 			want: []string{`25: spec.gates[0].prometheus: needs at least one of min, max, maxRatio, maxIncrease`}},
 		{name: "min samples without a sample query", edit: setLine(25, `      prometheus: {query: up, min: 2, max: 1, minSamples: 100}`),
@@ -149,8 +164,24 @@ func TestValidateRejects(t *testing.T) {
 				`25: spec.gates[0].schedule.windows[0].days[1]: "Funday" is not one of Mon, Tue, Wed, Thu, Fri, Sat, Sun`,
 				`25: spec.gates[0].schedule.windows[0].start: "9am" is not a time of day HH:MM`,
 			}},
-		{name: "a schedule window that ends before it starts", edit: setLine(25, `      schedule: {timeZone: America/New_York, windows: [{days: [Sat], start: "16:00", end: "09:00"}]}`),
-			want: []string{`25: spec.gates[0].schedule.windows[0].end: 09:00 is not after start 16:00`}},
+		{name: "a schedule window that ends as it starts", edit: setLine(25, `      schedule: {timeZone: America/New_York, windows: [{days: [Sat], start: "16:00", end: "16:00"}]}`),
+			want: []string{`25: spec.gates[0].schedule.windows[0].end: 16:00 equals start: an empty window; for the whole day write start "00:00", end "24:00"`}},
+		{name: "background gates that are not defined, at a negative interval", edit: insertAfter(22, "      background: {gates: [error-rate, latency, error-rate], interval: -1m}"),
+			want: []string{
+				`23: spec.strategy.canary.background.gates[1]: "latency" is not a gate defined in spec.gates`,
+				`23: spec.strategy.canary.background.gates[2]: "error-rate" is listed twice`,
+				`23: spec.strategy.canary.background.interval: -1m is negative`,
+			}},
+		{name: "a bake without duration or gates", edit: insertAfter(22, "      bake: {gates: []}"),
+			want: []string{
+				`23: spec.strategy.canary.bake.duration: must be a positive duration, e.g. 1h: how long the promoted release is judged`,
+				`23: spec.strategy.canary.bake.gates: needs at least one gate name`,
+			}},
+		{name: "a bake on a gate that compares with stable", edit: func(s string) string {
+			s = insertAfter(22, "      bake: {duration: 1h, gates: [error-rate]}")(s)
+			return replace("max: 0.01}", "maxRatio: 1.5}")(s)
+		},
+			want: []string{`23: spec.strategy.canary.bake.gates[0]: gate "error-rate" compares with stable (maxRatio or maxIncrease), but during the bake no other version serves traffic; bake on a gate with min or max`}},
 		{name: "blue-green without a rollback window", base: policytest.BlueGreenYAML("demo"), edit: replace("      rollbackWindow: 30m\n", ""),
 			want: []string{`13: spec.strategy.blueGreen.rollbackWindow: must be a positive duration, e.g. 30m: how long the old side is kept for a rollback`}},
 		{name: "high-risk blue-green without a check", base: policytest.BlueGreenYAML("demo"),

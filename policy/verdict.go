@@ -59,7 +59,15 @@ type Measurement struct {
 	HasSamples bool
 	// Err says why a value, baseline or sample count is missing.
 	Err string
+	// ConfigError says that Err is the gate's own fault, not the data's:
+	// Prometheus refused its query (bad_data), a query returned more
+	// than one series, or its template did not render.
+	ConfigError bool
 }
+
+// configErrorPrefix starts the reason of a measurement held by the gate's
+// own query.
+const configErrorPrefix = "configuration error: "
 
 // outcome is the judgement of one measurement.
 type outcome struct {
@@ -84,7 +92,7 @@ func Judge(g Gate, ms []Measurement, window time.Duration) GateResult {
 
 	var passes int
 	var lastConclusive, lastFail, lastSamples *Measurement
-	var failReason, inconclusiveReason string
+	var failReason, inconclusiveReason, configReason string
 	for i := range ms {
 		m := &ms[i]
 		if m.HasSamples {
@@ -101,6 +109,9 @@ func Judge(g Gate, ms []Measurement, window time.Duration) GateResult {
 		default:
 			res.Inconclusives++
 			inconclusiveReason = o.reason
+			if m.ConfigError {
+				configReason = o.reason
+			}
 		}
 	}
 	conclusive := passes + res.Failures
@@ -117,6 +128,9 @@ func Judge(g Gate, ms []Measurement, window time.Duration) GateResult {
 		res.Verdict = Pass
 		res.Reason = fmt.Sprintf("%d of %d measurements passed, %d failed (failureLimit %d)",
 			passes, len(ms), res.Failures, g.FailureLimit)
+	case configReason != "":
+		// Named first: no amount of waiting fixes the gate's own query.
+		res.Reason = fmt.Sprintf("%s (%d of %d measurements)", configReason, res.Inconclusives, len(ms))
 	default:
 		res.Reason = fmt.Sprintf("%d of %d needed measurements conclusive", conclusive, needed)
 		if res.Inconclusives > 0 {
@@ -146,6 +160,8 @@ func judgeMeasurement(pg *PrometheusGate, m *Measurement) outcome {
 	}
 	lowSamples := pg.MinSamples > 0 && m.HasSamples && !(finite(m.Samples) && m.Samples >= pg.MinSamples)
 	switch {
+	case m.ConfigError:
+		return outcome{Inconclusive, configErrorPrefix + m.Err}
 	case lowSamples:
 		// Named first: it explains an empty or NaN value on an idle canary.
 		return outcome{Inconclusive, fmt.Sprintf("%s samples below minSamples %s",

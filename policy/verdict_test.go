@@ -338,3 +338,40 @@ func TestJudgeWebhook(t *testing.T) {
 		})
 	}
 }
+
+func TestJudgeNamesAConfigurationErrorFirstAndCountsIt(t *testing.T) {
+	g := Gate{Name: "errors", InconclusiveLimit: 2, Prometheus: &PrometheusGate{Query: "errors", Max: new(0.01)}}
+	refused := Measurement{Err: "Prometheus refused query_range errors(: bad_data: parse error", ConfigError: true}
+	ms := []Measurement{refused, refused, refused}
+	res := Judge(g, ms, 3*time.Minute)
+	if res.Verdict != Inconclusive || res.Inconclusives != 3 ||
+		res.Reason != "configuration error: Prometheus refused query_range errors(: bad_data: parse error (3 of 3 measurements)" {
+		t.Fatalf("got %s %d %q, want inconclusive naming the configuration error, counting 3", res.Verdict, res.Inconclusives, res.Reason)
+	}
+	d := Plan(&Rollout{Metadata: Metadata{Name: "demo"}, Spec: Spec{Gates: []Gate{g},
+		Strategy: Strategy{Canary: &Canary{Steps: []Step{{Analysis: &Analysis{Gates: []string{"errors"}, Window: Duration{3 * time.Minute}}}}}}}},
+		State{Rollout: "demo", Phase: PhaseProgressing, Release: "2.0", Stable: "1.0", Step: 1, StepAt: t0},
+		Evidence{AppliedUnknown: true, Gates: map[string]GateResult{"errors": res}}, t0.Add(time.Hour), DefaultGuardrails())
+	if d.Action != ActionAbort || !strings.Contains(d.Reason, "gate errors inconclusive 3 times (limit 2): configuration error: Prometheus refused") {
+		t.Fatalf("plan: %s (%s), want an abort at the limit naming the configuration error", d.Action, d.Reason)
+	}
+}
+
+func TestInstantChecksCountTheirInconclusivePoints(t *testing.T) {
+	timedOut := JudgeWebhook(Gate{Name: "smoke"}, 0, "", "POST ci.example: no answer within 2s")
+	if got := CountInconclusives(timedOut, 7); got.Inconclusives != 7 || got.Verdict != Inconclusive {
+		t.Fatalf("a webhook timing out over 7 due points: %+v, want 7 inconclusives", got)
+	}
+	if got := CountInconclusives(timedOut, 0); got.Inconclusives != 1 {
+		t.Fatalf("before the first point: %d inconclusives, want 1", got.Inconclusives)
+	}
+	if got := CountInconclusives(JudgeWebhook(Gate{Name: "smoke"}, 200, "", ""), 7); got.Inconclusives != 0 || got.Verdict != Pass {
+		t.Fatalf("a passing webhook: %+v, want a pass counting nothing", got)
+	}
+	office := Gate{Name: "office", Schedule: &ScheduleGate{TimeZone: "UTC", Windows: []ChangeWindow{{Start: "09:00", End: "10:00"}}}}
+	// t0 is 10:00 UTC: points every 15m from 09:30 to 10:30, 3 of 5 outside.
+	q := MeasureRange{Start: t0.Add(-30 * time.Minute), End: t0.Add(30 * time.Minute), Step: 15 * time.Minute}
+	if n := ScheduleMisses(office, q); n != 3 {
+		t.Fatalf("ScheduleMisses = %d, want 3 (10:00, 10:15, 10:30)", n)
+	}
+}

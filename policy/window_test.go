@@ -92,3 +92,51 @@ func TestUnmeasuredAndUndefinedGatesAreInconclusive(t *testing.T) {
 		t.Fatalf("UndefinedGate = %+v", res)
 	}
 }
+
+func TestPlanBackgroundMeasuresEveryStepSinceTheStepWentLive(t *testing.T) {
+	g, step := windowGate(), 10*time.Second
+	_, hold := PlanBackground(g, step, t0, t0.Add(15*time.Second))
+	if hold == nil || hold.Verdict != Inconclusive || hold.Inconclusives != 0 || hold.Scope != ScopeBackground ||
+		hold.Reason != "warming up: first measurement at 2026-11-25T10:00:30Z" {
+		t.Fatalf("during the warm-up: %+v, want inconclusive, counting nothing", hold)
+	}
+	q, hold := PlanBackground(g, step, t0, t0.Add(75*time.Second))
+	if hold != nil || !q.Start.Equal(t0.Add(30*time.Second)) || !q.End.Equal(t0.Add(70*time.Second)) || q.Step != step {
+		t.Fatalf("range %+v hold %+v, want the points +30s…+70s", q, hold)
+	}
+	q, _ = PlanBackground(g, time.Second, t0, t0.Add(20*time.Second+(maxWindowPoints+5)*time.Second))
+	if n := int(q.End.Sub(q.Start)/q.Step) + 1; n != maxWindowPoints {
+		t.Fatalf("a long wait measures %d points, want the latest %d", n, maxWindowPoints)
+	}
+}
+
+func TestJudgeBackgroundFollowsTheLatestMeasurement(t *testing.T) {
+	g := windowGate()
+	g.InconclusiveLimit = 5
+	now := t0.Add(70 * time.Second)
+	missing := Measurement{At: t0.Add(70 * time.Second), Err: "no data"}
+	tests := []struct {
+		name              string
+		ms                []Measurement
+		want              Verdict
+		failures, inconcl int
+	}{
+		{"all passed", points(t0.Add(30*time.Second), 5, 0), Pass, 0, 0},
+		{"one failure above failureLimit 0 fails, whatever came after", append(points(t0.Add(30*time.Second), 1, 0.5), points(t0.Add(40*time.Second), 4, 0)...), Fail, 1, 0},
+		{"the latest missing holds and counts", append(points(t0.Add(30*time.Second), 4, 0), missing), Inconclusive, 0, 1},
+		{"no measurement is never a pass", nil, Inconclusive, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := JudgeBackground(g, t0, now, tt.ms)
+			if res.Verdict != tt.want || res.Failures != tt.failures || res.Inconclusives != tt.inconcl || res.Scope != ScopeBackground {
+				t.Fatalf("got %s failures %d inconclusives %d scope %q (%s), want %s %d %d", res.Verdict, res.Failures, res.Inconclusives, res.Scope, res.Reason, tt.want, tt.failures, tt.inconcl)
+			}
+		})
+	}
+	g.FailureLimit = 1
+	res := JudgeBackground(g, t0, now, append(points(t0.Add(30*time.Second), 4, 0), points(t0.Add(70*time.Second), 1, 0.5)...))
+	if res.Verdict != Inconclusive || res.Failures != 1 {
+		t.Fatalf("a failure within failureLimit as the latest: %s (%s), want inconclusive: it holds, it does not pass", res.Verdict, res.Reason)
+	}
+}

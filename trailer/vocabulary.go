@@ -24,13 +24,16 @@ const (
 	keyReason     = "Ramp-Reason"
 	keyChangeID   = "Ramp-Change-Id"
 	keyShadow     = "Ramp-Shadow"
+	// keyMigration is written by people in a release commit: what its
+	// migrations do (expand or contract).
+	keyMigration = "Ramp-Migration"
 )
 
 var commandKinds = []policy.CommandKind{policy.CommandApprove, policy.CommandAbort, policy.CommandPause, policy.CommandResume}
 
 // rampKeys are all trailer keys ramp reads.
 var rampKeys = []string{
-	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow,
+	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow, keyMigration,
 	string(policy.CommandApprove), string(policy.CommandAbort), string(policy.CommandPause), string(policy.CommandResume),
 }
 
@@ -93,6 +96,7 @@ func gateFields(g policy.GateResult) []field {
 	add("failures", strconv.Itoa(g.Failures), g.Failures != 0)
 	add("inconclusives", strconv.Itoa(g.Inconclusives), g.Inconclusives != 0)
 	add("reason", oneLine(g.Reason), oneLine(g.Reason) != "")
+	add("scope", g.Scope, g.Scope != "")
 	return fs
 }
 
@@ -100,7 +104,12 @@ func gateFields(g policy.GateResult) []field {
 // "Ramp-Approve: rollout=payment-api release=2.4.0 step=4".
 func ForCommand(c policy.Command) Trailer {
 	fs := []field{{"rollout", c.Rollout}, {"release", c.Release}}
-	if c.Kind == policy.CommandApprove {
+	switch {
+	case c.Kind == policy.CommandApprove && c.Freeze != "":
+		fs = append(fs, field{"freeze", c.Freeze})
+	case c.Kind == policy.CommandApprove && c.Migration != "":
+		fs = append(fs, field{"migration", c.Migration})
+	case c.Kind == policy.CommandApprove:
 		fs = append(fs, field{"step", strconv.Itoa(c.Step)})
 	}
 	if r := oneLine(c.Reason); r != "" {
@@ -136,6 +145,8 @@ func ParseRecord(ts []Trailer) (entries []policy.Entry, commands []policy.Comman
 		switch {
 		case !known:
 			malformed = append(malformed, problem(t, "unknown ramp trailer"))
+		case key == keyMigration:
+			// A release commit's declaration: see Migration.
 		case key == keyRollout:
 			flush()
 			cur = &entryReader{rollout: t, seen: map[string]bool{}}
@@ -253,7 +264,7 @@ func parseShadow(s string) (*policy.ShadowRecord, error) {
 func parseGate(s string) (policy.GateResult, error) {
 	var g policy.GateResult
 	f, err := readFields(s, "name", "verdict", "value", "bound", "baseline", "samples", "window",
-		"query", "severity", "failures", "inconclusives", "reason")
+		"query", "severity", "failures", "inconclusives", "reason", "scope")
 	if err != nil {
 		return g, err
 	}
@@ -279,6 +290,11 @@ func parseGate(s string) (policy.GateResult, error) {
 	g.Failures = f.count("failures")
 	g.Inconclusives = f.count("inconclusives")
 	g.Bound, g.Query, g.Severity, g.Reason = f.values["bound"], f.values["query"], f.values["severity"], f.values["reason"]
+	switch g.Scope = f.values["scope"]; g.Scope {
+	case "", policy.ScopeBackground, policy.ScopeBake:
+	default:
+		f.fail("scope %q: want %s or %s", g.Scope, policy.ScopeBackground, policy.ScopeBake)
+	}
 	return g, f.err
 }
 
@@ -294,14 +310,20 @@ func parseApprovalRef(s string) (policy.ApprovalRef, error) {
 func parseCommand(kind policy.CommandKind, s string) (policy.Command, error) {
 	allowed := []string{"rollout", "release", "reason"}
 	if kind == policy.CommandApprove {
-		allowed = append(allowed, "step")
+		allowed = append(allowed, "step", "freeze", "migration")
 	}
 	f, err := readFields(s, allowed...)
 	if err != nil {
 		return policy.Command{}, err
 	}
 	c := policy.Command{Kind: kind, Rollout: f.need("rollout"), Release: f.need("release"), Reason: f.values["reason"]}
-	if kind == policy.CommandApprove {
+	c.Freeze, c.Migration = f.values["freeze"], f.values["migration"]
+	switch n := len(slices.DeleteFunc([]string{f.values["step"], c.Freeze, c.Migration}, func(v string) bool { return v == "" })); {
+	case kind != policy.CommandApprove:
+	case n > 1:
+		f.fail("one of step=, freeze= and migration=: an approval is of one step, one freeze exception or one migration")
+	case c.Freeze != "" || c.Migration != "":
+	default:
 		if step := f.need("step"); step != "" {
 			if c.Step, err = parseInt(step, 1, maxCount); err != nil {
 				f.fail("step %q: %v", step, err)
@@ -519,3 +541,15 @@ func closingQuote(s string, open int) int {
 }
 
 func isKeyByte(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' }
+
+// Migration returns what a release commit's Ramp-Migration trailer
+// declares of its migrations ("" without one); a value other than expand
+// or contract is returned as is, for policy to refuse naming it.
+func Migration(ts []Trailer) string {
+	for _, t := range ts {
+		if key, _ := canonicalKey(t.Key); key == keyMigration {
+			return strings.TrimSpace(t.Value)
+		}
+	}
+	return ""
+}

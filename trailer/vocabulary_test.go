@@ -113,7 +113,8 @@ var designEntry = policy.Entry{
 		{Name: "success-rate", Verdict: policy.Pass, Value: 0.9981, HasValue: true, Bound: ">=0.995",
 			Samples: 48213, Window: minutes(10), Query: "q-1a2b3c4d", Severity: "critical"},
 		{Name: "p99-latency", Verdict: policy.Inconclusive, Bound: "<=1.2x stable", Baseline: 0.21, HasBaseline: true,
-			Window: policy.Duration{Duration: 90 * time.Second}, Failures: 1, Inconclusives: 2, Reason: "no samples from canary"},
+			Window: policy.Duration{Duration: 90 * time.Second}, Failures: 1, Inconclusives: 2, Reason: "no samples from canary",
+			Scope: policy.ScopeBackground},
 	},
 	Approved: []policy.ApprovalRef{{Principal: "alice@example.com", Key: "SHA256:uO7Cq9hZ+dJ1Hk3q/abc=",
 		Commit: "0123456789abcdef0123456789abcdef01234567"}},
@@ -129,7 +130,7 @@ func TestEntryTrailersWritesDesignVocabulary(t *testing.T) {
 		{"Ramp-Action", "set-weight"},
 		{"Ramp-Weight", "25"},
 		{"Ramp-Gate", `name=success-rate verdict=pass value=0.9981 bound=">=0.995" samples=48213 window=10m query=q-1a2b3c4d severity=critical`},
-		{"Ramp-Gate", `name=p99-latency verdict=inconclusive bound="<=1.2x stable" baseline=0.21 window=1m30s failures=1 inconclusives=2 reason="no samples from canary"`},
+		{"Ramp-Gate", `name=p99-latency verdict=inconclusive bound="<=1.2x stable" baseline=0.21 window=1m30s failures=1 inconclusives=2 reason="no samples from canary" scope=background`},
 		{"Ramp-Approved-By", `principal=alice@example.com key="SHA256:uO7Cq9hZ+dJ1Hk3q/abc=" commit=0123456789abcdef0123456789abcdef01234567`},
 		{"Ramp-Reason", `p99 "regression" on /v2/search, threshold=1.2x`},
 		{"Ramp-Change-Id", "CHG-2026-10422"},
@@ -224,6 +225,8 @@ func TestCommandTrailerRoundTripsThroughGit(t *testing.T) {
 		{Kind: policy.CommandAbort, Rollout: "payment-api", Release: "2.4.0", Reason: "p99 regression on /v2/search"},
 		{Kind: policy.CommandPause, Rollout: "cart", Release: "0.9.1@sha256:abc"},
 		{Kind: policy.CommandResume, Rollout: "cart", Release: "0.9.1", Reason: `fixed "x=1"`},
+		{Kind: policy.CommandApprove, Rollout: "cart", Release: "0.9.1", Freeze: "year-end", Reason: "CHG-7: security fix"},
+		{Kind: policy.CommandApprove, Rollout: "cart", Release: "0.9.1", Migration: "expand"},
 	}
 	var ts []Trailer
 	for _, c := range cmds {
@@ -268,12 +271,14 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 		{"gate without verdict", with(Trailer{"Ramp-Gate", "name=errors"}), []string{`Ramp-Gate: "name=errors": missing verdict=`}, 0, 0},
 		{"gate with bad verdict", with(Trailer{"Ramp-Gate", "name=e verdict=ok"}),
 			[]string{`Ramp-Gate: "name=e verdict=ok": verdict "ok": want pass, fail or inconclusive`}, 0, 0},
+		{"gate of an unknown scope", with(Trailer{"Ramp-Gate", "name=e verdict=pass scope=later"}),
+			[]string{`Ramp-Gate: "name=e verdict=pass scope=later": scope "later": want background or bake`}, 0, 0},
 		{"gate with bad value", with(Trailer{"Ramp-Gate", "name=e verdict=pass value=high"}),
 			[]string{`Ramp-Gate: "name=e verdict=pass value=high": value "high": want a number`}, 0, 0},
 		{"gate with bad window", with(Trailer{"Ramp-Gate", "name=e verdict=pass window=soon"}),
 			[]string{`Ramp-Gate: "name=e verdict=pass window=soon": window "soon": want a duration like 10m`}, 0, 0},
 		{"gate with unknown field", with(Trailer{"Ramp-Gate", "name=e verdict=pass colour=red"}),
-			[]string{`Ramp-Gate: "name=e verdict=pass colour=red": unknown field "colour": want name, verdict, value, bound, baseline, samples, window, query, severity, failures, inconclusives, reason`}, 0, 0},
+			[]string{`Ramp-Gate: "name=e verdict=pass colour=red": unknown field "colour": want name, verdict, value, bound, baseline, samples, window, query, severity, failures, inconclusives, reason, scope`}, 0, 0},
 		{"gate with open quote", with(Trailer{"Ramp-Gate", `name=e verdict=pass bound=">=1`}),
 			[]string{`Ramp-Gate: "name=e verdict=pass bound=\">=1": bound: unterminated quoted value`}, 0, 0},
 		{"approval without commit", with(Trailer{"Ramp-Approved-By", "principal=a key=k"}),
@@ -286,6 +291,11 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 		{"approve without step", []Trailer{{"Ramp-Approve", "rollout=a release=b"}}, []string{`Ramp-Approve: "rollout=a release=b": missing step=`}, 0, 0},
 		{"approve step zero", []Trailer{{"Ramp-Approve", "rollout=a release=b step=0"}},
 			[]string{`Ramp-Approve: "rollout=a release=b step=0": step "0": want a whole number from 1 to 2147483647`}, 0, 0},
+		{"approve both a step and a freeze", []Trailer{{"Ramp-Approve", "rollout=a release=b step=2 freeze=year-end"}},
+			[]string{`Ramp-Approve: "rollout=a release=b step=2 freeze=year-end": one of step=, freeze= and migration=: an approval is of one step, one freeze exception or one migration`}, 0, 0},
+		{"a freeze exception", []Trailer{{"Ramp-Approve", "rollout=a release=b freeze=year-end"}}, nil, 0, 1},
+		{"a migration approval", []Trailer{{"Ramp-Approve", "rollout=a release=b migration=expand"}}, nil, 0, 1},
+		{"a release commit's migration is no entry and no problem", []Trailer{{"Ramp-Migration", "expand"}}, nil, 0, 0},
 		{"abort without release", []Trailer{{"ramp-abort", `rollout=a reason="x y"`}}, []string{`ramp-abort: "rollout=a reason=\"x y\"": missing release=`}, 0, 0},
 		{"pause with a step", []Trailer{{"Ramp-Pause", "rollout=a release=b step=2"}, {"Ramp-Resume", "rollout=a release=b"}},
 			[]string{`Ramp-Pause: "rollout=a release=b step=2": unknown field "step": want rollout, release, reason`}, 0, 1},
@@ -312,3 +322,18 @@ func TestParseRecordTrailersIgnoresOtherTrailers(t *testing.T) {
 }
 
 func minutes(n int) policy.Duration { return policy.Duration{Duration: time.Duration(n) * time.Minute} }
+
+func TestMigrationReadsTheReleaseCommitsDeclaration(t *testing.T) {
+	for _, tc := range []struct {
+		ts   []Trailer
+		want string
+	}{
+		{nil, ""},
+		{[]Trailer{{"Signed-off-by", "dev"}, {"ramp-migration", " contract "}}, "contract"},
+		{[]Trailer{{"Ramp-Migration", "drop"}}, "drop"},
+	} {
+		if got := Migration(tc.ts); got != tc.want {
+			t.Errorf("Migration(%q) = %q, want %q", tc.ts, got, tc.want)
+		}
+	}
+}

@@ -115,10 +115,19 @@ type ReleaseRepositorySpec struct {
 	// +kubebuilder:validation:MaxLength=250
 	CommandsRef string `json:"commandsRef,omitempty"`
 
+	// Guardrails are the platform's guardrails for this repository's
+	// rollouts, inline: the YAML `ramp --guardrails` reads (weight steps,
+	// digests, change ids, signed release starts, engineer groups, which
+	// groups may give which command, the freeze calendar and the rules of
+	// each risk tier). Errors name spec.guardrails and the line in it. At
+	// most one of guardrails and guardrailsRef; with neither, the
+	// controller's default (the chart's guardrails value), else ramp's.
+	// +optional
+	// +kubebuilder:validation:MaxLength=65536
+	Guardrails string `json:"guardrails,omitempty"`
+
 	// GuardrailsRef names a ConfigMap whose guardrails.yaml key holds the
-	// platform's guardrails (the YAML `ramp --guardrails` reads): weight
-	// steps, digests, change ids, signed release starts, engineer groups
-	// and which groups may give which command. Without it, the defaults.
+	// platform's guardrails, as spec.guardrails does inline.
 	// +optional
 	GuardrailsRef *meta.LocalObjectReference `json:"guardrailsRef,omitempty"`
 
@@ -270,6 +279,10 @@ type GateStatus struct {
 	// Bound is the bound the value was judged against, such as ">=0.995".
 	// +optional
 	Bound string `json:"bound,omitempty"`
+	// Scope is background for a background gate and bake for a bake's;
+	// empty for an analysis step's gate.
+	// +optional
+	Scope string `json:"scope,omitempty"`
 }
 
 // RejectionStatus is a command or commit that was not accepted.

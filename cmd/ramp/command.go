@@ -156,15 +156,26 @@ func gitOutput(dir string, args ...string) (string, error) {
 func newApprove() *cobra.Command {
 	sc := &signedCommand{verb: "approve"}
 	var step int
+	var freeze, migration string
 	cmd := &cobra.Command{
 		Use:   "approve NAME",
-		Short: "Approve a step of a rollout's current release with a signed commit",
+		Short: "Approve a step of a rollout's current release (or grant it an exception to a freeze) with a signed commit",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			r, s, err := sc.find(cmd.Context(), name)
 			if err != nil {
 				return err
+			}
+			if freeze != "" {
+				c := sc.command(policy.CommandApprove, name, s)
+				c.Freeze = freeze
+				return sc.commit(cmd, c, sc.subject(c)+" during freeze "+freeze, "")
+			}
+			if migration != "" {
+				c := sc.command(policy.CommandApprove, name, s)
+				c.Migration = migration
+				return sc.commit(cmd, c, sc.subject(c)+" migration "+migration, "")
 			}
 			n, err := policy.ApprovalStep(r, s, step)
 			var rng *policy.StepRangeError
@@ -183,6 +194,9 @@ func newApprove() *cobra.Command {
 	}
 	sc.add(cmd)
 	cmd.Flags().IntVar(&step, "step", 0, "1-based step to approve (default: the current step)")
+	cmd.Flags().StringVar(&freeze, "freeze", "", "grant the release an exception to the named freeze of the freeze calendar instead")
+	cmd.Flags().StringVar(&migration, "migration", "", "approve the release's migration instead (expand)")
+	cmd.MarkFlagsMutuallyExclusive("step", "freeze", "migration")
 	return cmd
 }
 

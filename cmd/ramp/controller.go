@@ -18,7 +18,7 @@ import (
 // newController is `ramp controller`: the Kubernetes operator.
 func newController() *cobra.Command {
 	var o controllers.Options
-	var logLevel string
+	var logLevel, guardrails string
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the Kubernetes operator: reconcile ReleaseRepository objects next to Flux",
@@ -36,6 +36,13 @@ func newController() *cobra.Command {
 			}
 			if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--data-dir: %w", err)}
+			}
+			if guardrails != "" {
+				g, err := readGuardrails(guardrails)
+				if err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
+				o.Guardrails = &g
 			}
 			mgr, err := controllers.NewManager(cfg, o)
 			if err != nil {
@@ -64,6 +71,7 @@ func newController() *cobra.Command {
 	fl.StringVar(&o.Namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
 	fl.DurationVar(&o.PassTimeout, "pass-timeout", 2*time.Minute, "longest time of one pass; shutdown waits this long (plus 15s) for a pass in progress")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringVar(&guardrails, "guardrails", "", "guardrails of every ReleaseRepository that names none (spec.guardrails, spec.guardrailsRef); default: ramp's")
 	return cmd
 }
 

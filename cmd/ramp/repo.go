@@ -108,11 +108,16 @@ func (f *repoFlags) guard() (policy.Guardrails, error) {
 	if f.guardrails == "" {
 		return policy.DefaultGuardrails(), nil
 	}
-	data, err := os.ReadFile(f.guardrails)
+	return readGuardrails(f.guardrails)
+}
+
+// readGuardrails reads the guardrails file of --guardrails.
+func readGuardrails(path string) (policy.Guardrails, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return policy.Guardrails{}, fmt.Errorf("--guardrails: %w", err)
 	}
-	return policy.ParseGuardrails(f.guardrails, data)
+	return policy.ParseGuardrails(path, data)
 }
 
 // loop opens the repository and builds its loop from cfg, with the keys

@@ -186,6 +186,9 @@ func printPlan(w io.Writer, p planOut) {
 // gateLine renders one gate result: name, verdict, value against bound.
 func gateLine(g policy.GateResult) string {
 	s := fmt.Sprintf("%s: %s", g.Name, g.Verdict)
+	if g.Scope != "" {
+		s = g.Scope + " " + s
+	}
 	if g.HasValue {
 		s += fmt.Sprintf(" value=%.4g", g.Value)
 	}

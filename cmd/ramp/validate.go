@@ -45,6 +45,7 @@ func newValidate() *cobra.Command {
 			for _, rel := range specs {
 				problems = append(problems, validateOne(f.repo, rel, g)...)
 			}
+			problems = append(problems, validateCalendar(f.repo, g)...)
 			res := struct {
 				Rollouts int      `json:"rollouts"`
 				Problems []string `json:"problems"`

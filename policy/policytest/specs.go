@@ -67,11 +67,19 @@ func CanaryYAML(name string, steps ...string) string {
 // error-rate over 5m on the idle side, an approval by sre, then the
 // switch, with a rollback window of 30m.
 func BlueGreenYAML(name string) string {
-	return specYAML(name, `    blueGreen:
-      analysis: {gates: [error-rate], window: 5m}
-      approval: {group: sre}
-      rollbackWindow: 30m
-`)
+	return BlueGreenWith(name, "analysis: {gates: [error-rate], window: 5m}", "approval: {group: sre}", "rollbackWindow: 30m")
+}
+
+// BlueGreenWith returns a blue-green spec for rollout name with the given
+// fields of strategy.blueGreen, each in YAML flow style, e.g.
+// "rollbackWindow: 30m" or "bake: {duration: 10m, gates: [error-rate]}".
+func BlueGreenWith(name string, fields ...string) string {
+	var b strings.Builder
+	b.WriteString("    blueGreen:\n")
+	for _, f := range fields {
+		fmt.Fprintf(&b, "      %s\n", f)
+	}
+	return specYAML(name, b.String())
 }
 
 func specYAML(name, strategy string) string {
@@ -116,7 +124,13 @@ func MustParse(t testing.TB, name, spec string) *policy.Rollout {
 // every second, with at least 20 requests behind it. A failed gate
 // reverts the release field.
 func GatedYAML(name string, steps ...string) string {
-	return strings.Replace(CanaryYAML(name, steps...), `  gates:
+	return Gated(CanaryYAML(name, steps...))
+}
+
+// Gated gives a spec of CanaryYAML or BlueGreenWith the gate of GatedYAML,
+// fit for tests against a real Prometheus, and onFailure.revertRelease.
+func Gated(spec string) string {
+	return strings.Replace(spec, `  gates:
     - name: error-rate
       prometheus: {query: 'sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[1m]))', max: 0.01}
 `, `  gates:
