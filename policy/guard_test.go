@@ -267,3 +267,28 @@ func TestBlueGreenBakesAfterTheSwitchWhileTheOldSideIsKept(t *testing.T) {
 		t.Fatalf("a bake longer than the rollback window: steps %+v, want it to end the strategy", steps)
 	}
 }
+
+// TestPlanGuardsCohortAndShadowStepsWithBackgroundGates: a cohort or a
+// shadow step exposes the canary at weight 0; the background gates guard
+// it all the same.
+func TestPlanGuardsCohortAndShadowStepsWithBackgroundGates(t *testing.T) {
+	r := guardedRollout()
+	ten := 10
+	r.Spec.Strategy.Canary.Steps = []Step{
+		{SetHeaderRoute: &HeaderRoute{Name: "internal", Match: []CohortMatch{{Header: "x-user-group", Value: "internal"}}}},
+		{SetMirrorRoute: &MirrorRoute{Name: "shadow", Percent: &ten}},
+		{SetWeight: intp(50)},
+	}
+	r.Spec.Shadow = &Shadow{SideEffects: "none", Reason: "read-only service"}
+	tests := []planRow{
+		{name: "failure during a cohort step: abort", state: at(1, 0), ev: background(bgFail),
+			want: ActionAbort, wantStep: 1, reason: "background gate error-rate fail"},
+		{name: "failure during a shadow step: abort", state: at(2, 0), ev: background(bgFail),
+			want: ActionAbort, wantStep: 2, reason: "background gate error-rate fail"},
+		{name: "inconclusive during a shadow step: no next step", state: at(2, 0), ev: background(bgWait),
+			want: ActionNone, wantStep: 2, waiting: "conclusive background gates"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, r) })
+	}
+}
