@@ -46,39 +46,6 @@ func Plan(r *Rollout, s State, ev Evidence, now time.Time, g Guardrails) Decisio
 	return d
 }
 
-// nextBackground is how soon the background gates are measured again.
-func nextBackground(r *Rollout, b *Background) time.Duration {
-	var every time.Duration
-	for _, name := range b.Gates {
-		if g := r.Gate(name); g != nil {
-			if i := BackgroundInterval(b, *g); every == 0 || i < every {
-				every = i
-			}
-		}
-	}
-	if every == 0 {
-		every = DefaultInterval
-	}
-	return every
-}
-
-// nextMeasurement is how soon an analysis step looks at its gates again:
-// the shortest measurement interval of its gates.
-func nextMeasurement(r *Rollout, a *Analysis) time.Duration {
-	var every time.Duration
-	for _, name := range a.Gates {
-		if g := r.Gate(name); g != nil {
-			if i := MeasurementInterval(*g, a.Window.Duration); every == 0 || i < every {
-				every = i
-			}
-		}
-	}
-	if every == 0 {
-		every = DefaultInterval
-	}
-	return every
-}
-
 // plan is Plan for a valid spec and a trusted tip. Every decision taken
 // while background gates guard the release carries their results.
 func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decision {
@@ -312,115 +279,6 @@ func (p *planner) step() Decision {
 	return p.hold("a valid spec", "step "+p.stepName(s.Step)+" has no action")
 }
 
-// judgement is the verdict over a set of gates: their results, the
-// critical failures (an inconclusive past its limit counts as one), and
-// what holds.
-type judgement struct {
-	results      []GateResult
-	fails, waits []string
-}
-
-// judge judges the named gates on their results in got; a gate missing
-// there is inconclusive, never a pass.
-func (p *planner) judge(names []string, got map[string]GateResult, scope string) judgement {
-	var j judgement
-	for _, name := range names {
-		res, ok := got[name]
-		if !ok {
-			res = GateResult{Name: name, Verdict: Inconclusive, Reason: "not evaluated"}
-		}
-		res.Scope = scope
-		gate := p.r.Gate(name)
-		if res.Severity == "" && gate != nil {
-			res.Severity = gate.Severity
-		}
-		j.results = append(j.results, res)
-		switch res.Verdict {
-		case Pass:
-		case Fail:
-			if res.Severity != SeverityWarning {
-				j.fails = append(j.fails, describe(res))
-			}
-		default:
-			if gate != nil && gate.InconclusiveLimit > 0 && res.Inconclusives > gate.InconclusiveLimit {
-				j.fails = append(j.fails, fmt.Sprintf("%s inconclusive %d times (limit %d): %s", gateName(res), res.Inconclusives, gate.InconclusiveLimit, res.Reason))
-				continue
-			}
-			j.waits = append(j.waits, describe(res))
-		}
-	}
-	return j
-}
-
-// analysis judges the gates of the current analysis step (a blue-green
-// bake is one).
-func (p *planner) analysis(a *Analysis) Decision {
-	scope, what := "", "gates passed: "
-	if p.steps[p.s.Step-1].IsBake() {
-		scope, what = ScopeBake, fmt.Sprintf("bake of %s passed: ", a.Window)
-	}
-	j := p.judge(a.Gates, p.ev.Gates, scope)
-	if len(j.fails) > 0 {
-		d := p.act(ActionAbort, p.s.Step, 0, strings.Join(j.fails, "; "))
-		d.Gates = j.results
-		return d
-	}
-	if len(j.waits) > 0 {
-		d := p.hold("conclusive gate results", strings.Join(j.waits, "; "))
-		d.Gates = j.results
-		return d
-	}
-	return p.next(j.results, nil, what+strings.Join(a.Gates, ", "))
-}
-
-// bake judges a canary's promoted release: a failure of its bake or
-// background gates, or a person's abort, rolls stable back to the
-// version the promote replaced; once the bake's window passes, the
-// release completes with the bake's verdict.
-func (p *planner) bake(b *Bake) Decision {
-	s := p.s
-	if s.AbortBy != nil {
-		reason := "aborted by " + s.AbortBy.Author
-		if s.AbortBy.Command != nil && s.AbortBy.Command.Reason != "" {
-			reason += ": " + s.AbortBy.Command.Reason
-		}
-		return p.rollbackBake(nil, reason+" (commit "+short(s.AbortBy.Commit)+")")
-	}
-	if p.bg != nil && len(p.bg.fails) > 0 {
-		return p.rollbackBake(p.bg.results, strings.Join(p.bg.fails, "; "))
-	}
-	j := p.judge(b.Gates, p.ev.Gates, ScopeBake)
-	if len(j.fails) > 0 {
-		return p.rollbackBake(j.results, strings.Join(j.fails, "; "))
-	}
-	if len(j.waits) > 0 {
-		d := p.hold("the bake of "+s.Release+" to pass", fmt.Sprintf("baking %s for %s: %s", s.Release, b.Duration, strings.Join(j.waits, "; ")))
-		d.Gates = j.results
-		return d
-	}
-	if p.bg != nil && len(p.bg.waits) > 0 {
-		d := p.hold("conclusive background gates", "bake passed; background: "+strings.Join(p.bg.waits, "; "))
-		d.Gates = j.results
-		return d
-	}
-	d := p.act(ActionComplete, 0, 0, fmt.Sprintf("bake of %s passed: %s; all traffic returns to stable %s", b.Duration, strings.Join(b.Gates, ", "), s.Release))
-	d.Gates = j.results
-	return d
-}
-
-// rollbackBake puts stable back to the version before the promote and
-// all traffic on it; with onFailure.revertRelease the release field too.
-func (p *planner) rollbackBake(gates []GateResult, why string) Decision {
-	prev := p.s.PreviousStable
-	d := p.act(ActionRollback, 0, 0, fmt.Sprintf("bake of %s failed: %s; stable goes back to %s", p.s.Release, why, prev))
-	d.SetStable = prev
-	if p.r.Spec.OnFailure.RevertRelease {
-		d.SetRelease = prev
-	}
-	d.Gates = gates
-	return d
-}
-
 // next enters the step after the current one, or promotes after the last;
 // it holds while a background gate is inconclusive.
 func (p *planner) next(gates []GateResult, as []Approval, why string) Decision {
@@ -568,38 +426,6 @@ func (p *planner) approvals(k int, group string) []Approval {
 }
 
 func (p *planner) stepName(k int) string { return fmt.Sprintf("%d/%d", k, len(p.steps)) }
-
-// Gate returns the spec's gate of that name, or nil.
-func (r *Rollout) Gate(name string) *Gate {
-	for i := range r.Spec.Gates {
-		if r.Spec.Gates[i].Name == name {
-			return &r.Spec.Gates[i]
-		}
-	}
-	return nil
-}
-
-// gateName names a gate result: "gate error-rate", "background gate error-rate".
-func gateName(g GateResult) string {
-	if g.Scope != "" {
-		return g.Scope + " gate " + g.Name
-	}
-	return "gate " + g.Name
-}
-
-func describe(g GateResult) string {
-	s := gateName(g) + " " + string(g.Verdict)
-	if g.HasValue {
-		s += fmt.Sprintf(": value %.4g", g.Value)
-		if g.Bound != "" {
-			s += " bound " + g.Bound
-		}
-	}
-	if g.Reason != "" {
-		s += " (" + g.Reason + ")"
-	}
-	return s
-}
 
 func refs(as []Approval) []ApprovalRef {
 	var out []ApprovalRef
