@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -27,23 +26,9 @@ func (r *Repo) FetchCommands(ctx context.Context, name string) (plumbing.Hash, e
 		}
 		return ref.Hash(), nil
 	}
-	tracking := plumbing.NewRemoteReferenceName(originName, name)
-	err := r.repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: originName,
-		RefSpecs:   []config.RefSpec{config.RefSpec(fmt.Sprintf("+%s:%s", local, tracking))},
-		Auth:       r.auth,
-		Tags:       git.NoTags,
-	})
-	var missing git.NoMatchingRefSpecError
-	switch {
-	case errors.As(err, &missing):
+	tip, err := r.fetchBranch(ctx, name)
+	if errors.Is(err, git.NoMatchingRefSpecError{}) {
 		return plumbing.ZeroHash, nil
-	case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
-		return plumbing.ZeroHash, remoteErr("fetch", r.url, name, err)
 	}
-	ref, err := r.repo.Reference(tracking, true)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("read %s after fetch: %w", tracking, err)
-	}
-	return ref.Hash(), nil
+	return tip, err
 }

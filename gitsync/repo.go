@@ -103,7 +103,16 @@ func (r *Repo) Fetch(ctx context.Context) (plumbing.Hash, error) {
 	if r.url == "" {
 		return r.Tip()
 	}
-	spec := config.RefSpec(fmt.Sprintf("+%s:%s", r.branchRef(), r.trackingRef()))
+	return r.fetchBranch(ctx, r.branch)
+}
+
+// fetchBranch brings the remote branch name into
+// refs/remotes/origin/<name>, fetching only objects the clone lacks, and
+// returns its tip. A branch the remote lacks is an error that wraps
+// git.NoMatchingRefSpecError.
+func (r *Repo) fetchBranch(ctx context.Context, name string) (plumbing.Hash, error) {
+	tracking := plumbing.NewRemoteReferenceName(originName, name)
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(name), tracking))
 	err := r.repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: originName,
 		RefSpecs:   []config.RefSpec{spec},
@@ -111,11 +120,11 @@ func (r *Repo) Fetch(ctx context.Context) (plumbing.Hash, error) {
 		Tags:       git.NoTags,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return plumbing.ZeroHash, remoteErr("fetch", r.url, r.branch, err)
+		return plumbing.ZeroHash, remoteErr("fetch", r.url, name, err)
 	}
-	ref, err := r.repo.Reference(r.trackingRef(), true)
+	ref, err := r.repo.Reference(tracking, true)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("read %s after fetch: %w", r.trackingRef(), err)
+		return plumbing.ZeroHash, fmt.Errorf("read %s after fetch: %w", tracking, err)
 	}
 	return ref.Hash(), nil
 }
