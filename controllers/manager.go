@@ -2,15 +2,18 @@ package controllers
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net"
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -19,8 +22,37 @@ import (
 	"github.com/ramp-dev/ramp/policy"
 )
 
-// DefaultLeaderElectionID is the Lease replicas of ramp compete for.
+// DefaultLeaderElectionID is the Lease replicas of ramp compete for. A
+// shard (WatchLabelSelector) competes for its own Lease instead:
+// ShardLeaderElectionID.
 const DefaultLeaderElectionID = "ramp-controller.ramp.dev"
+
+// ParseWatchSelector parses a --watch-label-selector, as Flux's
+// controllers do (`sharding.fluxcd.io/key in (shard1)`,
+// `!sharding.fluxcd.io/key`); "" selects everything.
+func ParseWatchSelector(s string) (labels.Selector, error) {
+	if s == "" {
+		return labels.Everything(), nil
+	}
+	sel, err := labels.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("--watch-label-selector %q: %w", s, err)
+	}
+	return sel, nil
+}
+
+// ShardLeaderElectionID is the Lease of the shard that watches sel: the
+// replicas of one shard compete for it, and each shard has its own, so N
+// shards elect N leaders. It is derived from the selector's canonical
+// form; with no selector it is DefaultLeaderElectionID.
+func ShardLeaderElectionID(sel labels.Selector) string {
+	if sel == nil || sel.Empty() {
+		return DefaultLeaderElectionID
+	}
+	h := fnv.New32a()
+	h.Write([]byte(sel.String()))
+	return fmt.Sprintf("ramp-controller-%08x.ramp.dev", h.Sum32())
+}
 
 // Options configure the operator's manager.
 type Options struct {
@@ -41,6 +73,10 @@ type Options struct {
 
 	// Namespace limits the operator to one namespace ("" watches all).
 	Namespace string
+	// WatchLabelSelector makes the operator one shard: it sees and
+	// reconciles only the ReleaseRepositories whose labels match (the
+	// syntax of ParseWatchSelector; "" reconciles all).
+	WatchLabelSelector string
 	// DataDir holds the persistent clones.
 	DataDir string
 	// PassTimeout bounds a pass; shutdown waits for a running one.
@@ -78,8 +114,12 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.PassTimeout <= 0 {
 		o.PassTimeout = DefaultPassTimeout
 	}
+	shard, err := ParseWatchSelector(o.WatchLabelSelector)
+	if err != nil {
+		return nil, err
+	}
 	if o.LeaderElectionID == "" {
-		o.LeaderElectionID = DefaultLeaderElectionID
+		o.LeaderElectionID = ShardLeaderElectionID(shard)
 	}
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.Namespace
@@ -100,7 +140,14 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		mo.LeaseDuration, mo.RenewDeadline, mo.RetryPeriod = &o.LeaseDuration, &o.RenewDeadline, &o.RetryPeriod
 	}
 	if o.Namespace != "" {
-		mo.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}}
+		mo.Cache.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+	}
+	if !shard.Empty() {
+		// The cache holds, and the watch delivers, only this shard's
+		// repositories. Secrets and ConfigMaps are read uncached, per
+		// repository; Kustomizations are cached whole but map only to the
+		// repositories this shard reconciled.
+		mo.Cache.ByObject = map[client.Object]cache.ByObject{&rampv1.ReleaseRepository{}: {Label: shard}}
 	}
 	if o.SkipNameValidation {
 		skip := true
@@ -117,6 +164,7 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		DataDir:     o.DataDir,
 		PassTimeout: o.PassTimeout,
 		Guardrails:  o.Guardrails,
+		Shard:       shard,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the ReleaseRepository controller: %w", err)

@@ -16,6 +16,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -62,6 +63,11 @@ type ReleaseRepositoryReconciler struct {
 	// Guardrails apply to a repository that names none (nil: ramp's
 	// defaults): the chart's guardrails value.
 	Guardrails *policy.Guardrails
+	// Shard selects the repositories this controller reconciles (nil:
+	// all). The cache already holds only those; a repository relabelled
+	// away from the shard arrives once more, as a delete, and is
+	// forgotten here without a pass.
+	Shard labels.Selector
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
@@ -103,6 +109,13 @@ func (r *ReleaseRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Re
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	if r.Shard != nil && !r.Shard.Matches(labels.Set(obj.GetLabels())) {
+		// Another shard's now: its clone and loop are no longer ours, and
+		// its status is written by that shard only.
+		ctrllog.FromContext(ctx).Info("repository left this shard: forgotten", "shard", r.Shard.String())
+		r.forget(req.NamespacedName)
+		return ctrl.Result{}, nil
 	}
 	patch := client.MergeFrom(obj.DeepCopy())
 	readyBefore := apimeta.FindStatusCondition(obj.Status.Conditions, meta.ReadyCondition)
