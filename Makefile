@@ -7,9 +7,10 @@ PROM_VER := v0.316.0
 
 all: build
 
-## build: the one binary, bin/ramp
+## build: the CLI, bin/ramp, and beside it the operator, bin/ramp-controller
+## (`ramp controller` runs it; the CLI does not link controller-runtime)
 build:
-	$(GO) build -o $(BIN)/ramp ./cmd/ramp
+	$(GO) build -o $(BIN)/ ./cmd/ramp ./cmd/ramp-controller
 
 ## test: lint, build ramp and the tools the integration tests need, run
 ## every test (the crash test kills bin/ramp), then fuzz the spec parser

@@ -37,6 +37,10 @@ func NewRampController(kubeconfig, ns, dir string) (*RampController, error) {
 	if err != nil {
 		return nil, err
 	}
+	// `ramp controller` runs the operator binary installed beside ramp.
+	if _, err := Binary("ramp-controller", "build"); err != nil {
+		return nil, err
+	}
 	addr, err := evidencetest.FreeAddr()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,131 @@
+// Command ramp-controller is ramp's Kubernetes operator, the program
+// `ramp controller` runs. It is a binary of its own, installed beside
+// ramp, because it links controller-runtime and client-go: the CLI's
+// other commands start without loading (and initialising) them.
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/ramp-dev/ramp/controllers"
+	"github.com/ramp-dev/ramp/policy"
+)
+
+// Exit codes, as ramp's: 0 ok, 2 usage or environment error.
+const (
+	exitOK    = 0
+	exitUsage = 2
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "ramp controller:", err)
+		os.Exit(exitUsage)
+	}
+	os.Exit(exitOK)
+}
+
+// newCommand is the operator's command line, `ramp controller [flags]`.
+func newCommand() *cobra.Command {
+	var o controllers.Options
+	var logLevel, guardrails string
+	cmd := &cobra.Command{
+		Use:   "ramp-controller",
+		Short: "Run the Kubernetes operator (`ramp controller`): reconcile ReleaseRepository objects next to Flux",
+		Long: `Run the Kubernetes operator (` + "`ramp controller`" + `): reconcile ReleaseRepository objects next to Flux.
+
+Sharding, as Flux's controllers do it: --watch-label-selector makes this
+process one shard, seeing and reconciling only the ReleaseRepositories whose
+labels match (e.g. 'sharding.fluxcd.io/key in (shard1)'). Each shard elects
+its own leader: its Lease ID is derived from the selector unless
+--leader-election-id names one.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+			}
+			shard, err := controllers.ParseWatchSelector(o.WatchLabelSelector)
+			if err != nil {
+				return err
+			}
+			if o.LeaderElectionID == "" {
+				o.LeaderElectionID = controllers.ShardLeaderElectionID(shard)
+			}
+			o.Logger = logr.FromSlogHandler(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			ctrl.SetLogger(o.Logger)
+			cfg, err := ctrl.GetConfig()
+			if err != nil {
+				return fmt.Errorf("find the Kubernetes API server (in-cluster or $KUBECONFIG): %w", err)
+			}
+			if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+				return fmt.Errorf("--data-dir: %w", err)
+			}
+			if guardrails != "" {
+				g, err := readGuardrails(guardrails)
+				if err != nil {
+					return err
+				}
+				o.Guardrails = &g
+			}
+			mgr, err := controllers.NewManager(cfg, o)
+			if err != nil {
+				return err
+			}
+			// SIGTERM cancels the context: the manager stops taking work,
+			// waits for a pass in progress (its push lands whole or not at
+			// all: objects are written before the ref moves), then exits.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			o.Logger.Info("starting ramp controller", "namespace", orAll(o.Namespace), "dataDir", o.DataDir,
+				"leaderElect", o.LeaderElect, "leaderElectionID", o.LeaderElectionID,
+				"watchLabelSelector", orAll(o.WatchLabelSelector), "webhookAddr", o.WebhookAddr)
+			if err := mgr.Start(ctx); err != nil {
+				return fmt.Errorf("manager: %w", err)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.MetricsAddr, "metrics-addr", ":8080", "address of the Prometheus /metrics endpoint (0 turns it off)")
+	fl.StringVar(&o.HealthAddr, "health-addr", ":8081", "address of the /healthz and /readyz probes (0 turns them off)")
+	fl.StringVar(&o.WebhookAddr, "webhook-addr", ":9292", "address of the push webhook receiver, POST /hook/<namespace>/<name> (empty turns it off)")
+	fl.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas; only the leader reconciles")
+	fl.StringVar(&o.LeaderElectionID, "leader-election-id", "", "name of the leader election Lease (default: "+controllers.DefaultLeaderElectionID+", or one derived from --watch-label-selector, so that each shard elects its own leader)")
+	fl.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: --namespace, or the pod's namespace in-cluster)")
+	fl.StringVar(&o.WatchLabelSelector, "watch-label-selector", "", "reconcile only the ReleaseRepositories whose labels match, as Flux's controllers shard (e.g. 'sharding.fluxcd.io/key in (shard1)'; default: all)")
+	fl.StringVar(&o.DataDir, "data-dir", "/data", "directory of the persistent clones of the release repositories")
+	fl.StringVar(&o.Namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
+	fl.DurationVar(&o.PassTimeout, "pass-timeout", 2*time.Minute, "longest time of one pass; shutdown waits this long (plus 15s) for a pass in progress")
+	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringVar(&guardrails, "guardrails", "", "guardrails of every ReleaseRepository that names none (spec.guardrails, spec.guardrailsRef); default: ramp's")
+	return cmd
+}
+
+// readGuardrails reads the guardrails file of --guardrails, as the CLI's
+// --guardrails does.
+func readGuardrails(path string) (policy.Guardrails, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return policy.Guardrails{}, fmt.Errorf("--guardrails: %w", err)
+	}
+	return policy.ParseGuardrails(path, data)
+}
+
+func orAll(s string) string {
+	if s == "" {
+		return "(all)"
+	}
+	return s
+}
