@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -18,7 +19,11 @@ import (
 // (paired, so that the machine's noise falls on all of them); the figures
 // are medians over b.N iterations, in ms, and their ratios. init-ms is the
 // time the Go runtime spends in package initialisers before main
-// (GODEBUG=inittrace=1), measured once per binary.
+// (GODEBUG=inittrace=1), measured once per binary. With
+// RAMP_BENCH_BEFORE naming a ramp binary built before the split (e.g.
+// `mkdir /tmp/old && git archive 35c7111 | tar -x -C /tmp/old && go -C
+// /tmp/old build -o /tmp/ramp-old ./cmd/ramp`), its `help` is timed in
+// the same turns too.
 //
 //	make build && go test -run '^$' -bench Startup -benchtime 50x ./cmd/ramp/
 func BenchmarkStartup(b *testing.B) {
@@ -27,13 +32,28 @@ func BenchmarkStartup(b *testing.B) {
 	if err != nil {
 		b.Fatal("the yardstick needs the system git: ", err)
 	}
+	before := os.Getenv("RAMP_BENCH_BEFORE")
 	initRamp, initController := initMillis(b, ramp, "help"), initMillis(b, controller, "--help")
-	var tRamp, tController, tGit []float64
+	var initBefore float64
+	if before != "" {
+		initBefore = initMillis(b, before, "help")
+	}
+	var tRamp, tController, tGit, tBefore []float64
 	b.ResetTimer()
 	for b.Loop() {
 		tRamp = append(tRamp, wall(b, ramp, "help"))
 		tController = append(tController, wall(b, controller, "--help"))
 		tGit = append(tGit, wall(b, git, "--version"))
+		if before != "" {
+			tBefore = append(tBefore, wall(b, before, "help"))
+		}
+	}
+	if before != "" {
+		mBefore := median(tBefore)
+		b.ReportMetric(mBefore, "before-ms")
+		b.ReportMetric(mBefore/median(tGit), "before/git")
+		b.ReportMetric(mBefore/median(tRamp), "before/ramp")
+		b.ReportMetric(initBefore, "before-init-ms")
 	}
 	mRamp, mController, mGit := median(tRamp), median(tController), median(tGit)
 	b.ReportMetric(mRamp, "ramp-ms")
