@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -157,8 +158,8 @@ current-context: none
 	cmd := exec.Command(ramp, "controller", "--data-dir", filepath.Join(dir, "data"),
 		"--metrics-addr=0", "--health-addr=0", "--webhook-addr=", "--namespace=none")
 	cmd.Env = []string{"KUBECONFIG=" + kubeconfig, "PATH=" + t.TempDir(), "HOME=" + dir}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -172,22 +173,41 @@ current-context: none
 	if err != nil {
 		t.Fatal(err)
 	}
-	var exe string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && exe != want; time.Sleep(50 * time.Millisecond) {
-		exe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+	// Once the operator logs its start it handles SIGTERM.
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !strings.Contains(stderr.String(), "starting ramp controller"); {
+		time.Sleep(20 * time.Millisecond)
 	}
-	if exe != want {
-		t.Fatalf("process %d of `ramp controller` runs %q, want %s\n%s", cmd.Process.Pid, exe, want, stderr.String())
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+	if err != nil || exe != want {
+		t.Fatalf("process %d of `ramp controller` runs %q (%v), want %s\n%s", cmd.Process.Pid, exe, err, want, stderr.String())
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-done:
-		if !strings.Contains(stderr.String(), "starting ramp controller") {
-			t.Errorf("the operator did not start:\n%s", stderr.String())
+		if !cmd.ProcessState.Exited() {
+			t.Errorf("ramp-controller did not exit on SIGTERM: %v\n%s", cmd.ProcessState, stderr.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("ramp-controller did not stop within 30 s of SIGTERM\n%s", stderr.String())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
