@@ -2,18 +2,18 @@
 # (docker build -t ghcr.io/ramp-dev/ramp:dev .). `make image` builds the same
 # image without one: static binaries on an empty base, the CA bundle, the
 # non-root user 65532 (the chart's securityContext), the same entrypoint.
-# A second binary (./cmd/<name>) is one more word in BINARIES.
+# Every command under cmd/ goes in, as make image does: a second binary
+# (./cmd/<name>) needs no change here.
 ARG GO_VERSION=1.26
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 ARG TARGETOS=linux
 ARG TARGETARCH
-ARG BINARIES="ramp"
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN for b in ${BINARIES}; do \
+RUN for d in cmd/*/; do b=$(basename "$d"); \
       CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
         go build -trimpath -ldflags '-s -w' -o /out/usr/local/bin/$b ./cmd/$b || exit 1; \
     done

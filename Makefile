@@ -22,8 +22,9 @@ test: lint build tools image
 ## linux binaries on an empty base with the CA bundle and a non-root user,
 ## as an OCI image layout (bin/image) and a `docker load` tarball
 ## (bin/ramp-image.tar). The Dockerfile builds the same image with a daemon.
-## A second binary is one more word in IMAGE_BINARIES (each is ./cmd/<name>).
-IMAGE_BINARIES   := ramp
+## Every command under cmd/ goes in (a second binary, ./cmd/<name>, is in the
+## image as /usr/local/bin/<name> with no change here).
+IMAGE_BINARIES   := $(notdir $(wildcard cmd/*))
 IMAGE_ENTRYPOINT := ramp
 IMAGE_TAG        ?= ghcr.io/ramp-dev/ramp:dev
 IMAGE_ARCH       ?= $(shell $(GO) env GOARCH)

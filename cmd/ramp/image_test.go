@@ -183,6 +183,20 @@ func TestImageRunsFromItsUnpackedLayers(t *testing.T) {
 	}
 	f.Close()
 
+	// Every command under cmd/ is in the image, beside the entrypoint.
+	cmds, err := os.ReadDir("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cmds {
+		if !c.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(rootfs, "usr", "local", "bin", c.Name())); err != nil {
+			t.Errorf("cmd/%s is not in the image (run `make image`): %v", c.Name(), err)
+		}
+	}
+
 	// TODO(issue 13): `ramp version` once it is on this branch (engineer cli).
 	cmd := exec.Command(bin, "--help")
 	cmd.Dir = rootfs
@@ -224,7 +238,7 @@ func TestDockerfileBuildsTheImageMakeImageBuilds(t *testing.T) {
 		t.Fatalf("want a multi-stage Dockerfile, found %d stage(s)", len(stages))
 	}
 	build, final := strings.Join(stages[:len(stages)-1], ""), stages[len(stages)-1]
-	for _, want := range []string{"CGO_ENABLED=0", "./cmd/$b", "/etc/ssl/certs/ca-certificates.crt", "nonroot:x:65532:65532:"} {
+	for _, want := range []string{"CGO_ENABLED=0", "for d in cmd/*/", "./cmd/$b", "/etc/ssl/certs/ca-certificates.crt", "nonroot:x:65532:65532:"} {
 		if !strings.Contains(build, want) {
 			t.Errorf("the build stage does not contain %q", want)
 		}
