@@ -60,8 +60,10 @@ bench:
 
 ## demo: a local git server, Prometheus, two demo apps under load and `ramp run`:
 ## release 1.1.0 promoted, release 1.2.0 rolled back by its error-rate gate
-demo: build tool-prometheus
-	bash e2e/demo.sh
+## (Prometheus: bin/prometheus, else a 3.x `prometheus` on PATH, else built
+## into bin/ first, about 5 min cold: e2e/prometheus.sh says which)
+demo: build
+	PROM_VER=$(PROM_VER) bash e2e/demo.sh
 
 ## tools: real components for tests, built from the Go module proxy into bin/
 tools: tool-prometheus tool-kube tool-etcd tool-helm tool-flux tool-traefik
