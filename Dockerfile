@@ -9,13 +9,18 @@ ARG GO_VERSION=1.26
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 ARG TARGETOS=linux
 ARG TARGETARCH
+# What `ramp version` prints (make build passes the same); unset, it reads the
+# build's VCS information.
+ARG VERSION=""
+ARG COMMIT=""
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN for d in cmd/*/; do b=$(basename "$d"); \
       CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
-        go build -trimpath -ldflags '-s -w' -o /out/usr/local/bin/$b ./cmd/$b || exit 1; \
+        go build -trimpath -ldflags "-s -w ${VERSION:+-X main.version=$VERSION} ${COMMIT:+-X main.commit=$COMMIT}" \
+          -o /out/usr/local/bin/$b ./cmd/$b || exit 1; \
     done
 # The rest of the file system: CA bundle, passwd/group naming the user, its
 # home, a sticky /tmp.

@@ -22,6 +22,7 @@ test: lint build tools image
 ## linux binaries on an empty base with the CA bundle and a non-root user,
 ## as an OCI image layout (bin/image) and a `docker load` tarball
 ## (bin/ramp-image.tar). The Dockerfile builds the same image with a daemon.
+## The binaries get make build's LDFLAGS (ramp version's version and commit).
 ## Every command under cmd/ goes in (a second binary, ./cmd/<name>, is in the
 ## image as /usr/local/bin/<name> with no change here).
 IMAGE_BINARIES   := $(notdir $(wildcard cmd/*))
@@ -32,7 +33,7 @@ CA_BUNDLE        ?= /etc/ssl/certs/ca-certificates.crt
 image: tool-image
 	@for b in $(IMAGE_BINARIES); do \
 	  echo "CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -o bin/image-build/$$b ./cmd/$$b"; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/image-build/$$b ./cmd/$$b || exit 1; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(BIN)/image-build/$$b ./cmd/$$b || exit 1; \
 	done
 	$(BIN)/image-tool $(foreach b,$(IMAGE_BINARIES),-bin $(b)=$(BIN)/image-build/$(b)) \
 	  -entrypoint $(IMAGE_ENTRYPOINT) -ca $(CA_BUNDLE) -arch $(IMAGE_ARCH) -tag $(IMAGE_TAG) \

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -197,7 +198,6 @@ func TestImageRunsFromItsUnpackedLayers(t *testing.T) {
 		}
 	}
 
-	// TODO(issue 13): `ramp version` once it is on this branch (engineer cli).
 	cmd := exec.Command(bin, "--help")
 	cmd.Dir = rootfs
 	cmd.Env = []string{"HOME=" + rootfs, "SSL_CERT_FILE=" + filepath.Join(rootfs, env["SSL_CERT_FILE"])}
@@ -208,6 +208,16 @@ func TestImageRunsFromItsUnpackedLayers(t *testing.T) {
 	for _, want := range []string{"Git-native progressive delivery", "controller"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("ramp --help from the image does not say %q:\n%s", want, out)
+		}
+	}
+	// `ramp version` is engineer cli's (issue 13); where the binary has it,
+	// the image's binary prints its version, commit and Go version.
+	if regexp.MustCompile(`(?m)^\s+version\s`).Match(out) {
+		cmd := exec.Command(bin, "version")
+		cmd.Dir, cmd.Env = rootfs, []string{"HOME=" + rootfs}
+		v, err := cmd.CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(v), "ramp ") || !strings.Contains(string(v), "go1.") {
+			t.Errorf("ramp version from the image: %v\n%s", err, v)
 		}
 	}
 }
