@@ -588,3 +588,53 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestChartNamedCredentialsRunAReleaseAndRefuseTheRest installs the chart's
+// RBAC for one namespace with rbac.credentials naming the Secrets and
+// ConfigMap a ReleaseRepository uses, runs the controller as the chart's
+// ServiceAccount (impersonation): that repository becomes Ready and takes a
+// release step; one naming a Secret the chart does not list is Stalled with
+// reason SecretForbidden, saying where to add it.
+func TestChartNamedCredentialsRunAReleaseAndRefuseTheRest(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	out := renderChart(t, w.ns, "watchNamespace="+w.ns,
+		"rbac.credentials[0].namespace="+w.ns,
+		"rbac.credentials[0].secrets={"+signingSecret+"}",
+		"rbac.credentials[0].configMaps={"+approversCM+"}")
+	for _, u := range decodeAll(t, out) {
+		switch u.GetKind() {
+		case "ServiceAccount", "Role", "RoleBinding":
+			ac := client.ApplyConfigurationFromUnstructured(u)
+			if err := k8s.Apply(context.Background(), ac, client.ForceOwnership, client.FieldOwner("chart-test")); err != nil {
+				t.Fatalf("apply %s %s: %v", u.GetKind(), u.GetName(), err)
+			}
+		}
+	}
+	sa := w.ns + ":ramp"
+	if canGet(t, sa, "secrets", w.ns, "unlisted-key") {
+		t.Fatalf("the namespace's Role still reads every Secret though rbac.credentials names %s", w.ns)
+	}
+	signing := &corev1.Secret{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: w.ns, Name: signingSecret}, signing); err != nil {
+		t.Fatal(err)
+	}
+	w.create(&corev1.Secret{ObjectMeta: w.meta("unlisted-key"), Data: signing.Data})
+
+	cfg := rest.CopyConfig(restCfg)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + w.ns + ":ramp"}
+	w.startWith(cfg, nil)
+	w.repository(repoName, nil)
+	w.repository("unlisted", func(rr *rampv1.ReleaseRepository) { rr.Spec.SigningKeySecretRef.Name = "unlisted-key" })
+	w.wait(repoName, "Ready", func(rr *rampv1.ReleaseRepository) bool {
+		return condition(rr, meta.ReadyCondition).Status == metav1.ConditionTrue
+	})
+	w.wait("unlisted", "Stalled SecretForbidden", func(rr *rampv1.ReleaseRepository) bool {
+		c := condition(rr, meta.StalledCondition)
+		return c.Reason == controllers.ReasonSecretForbidden &&
+			strings.Contains(c.Message, "Secret "+w.ns+"/unlisted-key") && strings.Contains(c.Message, "rbac.credentials")
+	})
+	w.release(releaseVersion)
+	w.requestReconcile(repoName)
+	w.wait(repoName, "step 1", func(rr *rampv1.ReleaseRepository) bool { return rollout(rr).Step == 1 })
+}
