@@ -145,6 +145,9 @@ func TestImageRunsFromItsUnpackedLayers(t *testing.T) {
 		t.Fatal("the image has no layers")
 	}
 
+	// The tarball `docker load` reads holds the same config and layers, tagged.
+	checkImageTarball(t, filepath.Join(root, "bin", "ramp-image.tar"), manifest.Config.Digest, len(manifest.Layers))
+
 	rootfs := t.TempDir()
 	for _, l := range manifest.Layers {
 		if l.MediaType != "application/vnd.oci.image.layer.v1.tar+gzip" {
@@ -257,5 +260,41 @@ func TestDockerfileBuildsTheImageMakeImageBuilds(t *testing.T) {
 		if !strings.Contains(final, want) {
 			t.Errorf("the final stage does not contain %q:\n%s", want, final)
 		}
+	}
+}
+
+// checkImageTarball reads the `docker load` tarball make image writes: one
+// image, tagged, whose config is the OCI layout's and with as many layers.
+func checkImageTarball(t *testing.T, file, config string, layers int) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatalf("no image tarball (run `make image`): %v", err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			t.Fatalf("%s has no manifest.json", file)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name != "manifest.json" {
+			continue
+		}
+		var m []struct {
+			Config   string
+			RepoTags []string
+			Layers   []string
+		}
+		if err := json.NewDecoder(tr).Decode(&m); err != nil {
+			t.Fatalf("%s manifest.json: %v", file, err)
+		}
+		if len(m) != 1 || len(m[0].RepoTags) != 1 || !strings.Contains(m[0].Config, strings.TrimPrefix(config, "sha256:")) || len(m[0].Layers) != layers {
+			t.Errorf("%s manifest.json %+v: want one tagged image with config %s and %d layer(s)", file, m, config, layers)
+		}
+		return
 	}
 }
