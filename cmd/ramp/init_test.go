@@ -138,6 +138,20 @@ func TestInitScaffoldsARolloutFromAnAppsManifests(t *testing.T) {
 			t.Errorf("second scaffold: exit %d, want 2 and 'already exists':\n%s", code, out)
 		}
 	})
+	t.Run("kustomize digests", func(t *testing.T) {
+		side := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: shop\n    newName: registry.example.com/shop\n    digest: sha256:" + strings.Repeat("ab", 32) + "\n"
+		repo := fleetRepo(t, map[string]string{
+			"apps/shop/stable/kustomization.yaml": side,
+			"apps/shop/canary/kustomization.yaml": side,
+			"apps/shop/route.yaml":                routeByName,
+		})
+		if out, code := rampExit("init", "--rollout", "shop", "--from", "apps/shop", repo); code != exitOK {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if r := parseScaffold(t, repo, "shop"); r.Spec.Release.Path != "images[name=shop].digest" || r.Spec.Stable.Path != "images[name=shop].digest" {
+			t.Errorf("release %s, stable %s: want the digest fields", r.Spec.Release.Path, r.Spec.Stable.Path)
+		}
+	})
 	t.Run("deployment images, backends by weight", func(t *testing.T) {
 		repo := fleetRepo(t, map[string]string{
 			"apps/web/stable/deployment.yaml": strings.NewReplacer("NAME", "web-green", "TAG", "1.0").Replace(deploymentOnly),
