@@ -27,6 +27,11 @@ const (
 	// ReasonSecretNotFound: a referenced Secret or ConfigMap does not
 	// exist (Stalled=True, Ready=False).
 	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonSecretForbidden: the API server refuses ramp's ServiceAccount
+	// a referenced Secret or ConfigMap, as the chart's least-privilege RBAC
+	// does for a name missing from rbac.credentials (Stalled=True,
+	// Ready=False; looked at again each interval).
+	ReasonSecretForbidden = "SecretForbidden"
 	// ReasonInvalidSecret: a referenced Secret or ConfigMap lacks a key or
 	// holds something unusable, such as a public key where the signing key
 	// belongs (Stalled=True, Ready=False).

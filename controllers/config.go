@@ -107,6 +107,9 @@ func (c *configReader) secret(ctx context.Context, ns, name, field string, cfg *
 		if apierrors.IsNotFound(err) {
 			return nil, &configError{ReasonSecretNotFound, fmt.Sprintf("%s: Secret %s/%s not found", field, ns, name)}
 		}
+		if apierrors.IsForbidden(err) {
+			return nil, forbidden(field, "Secret", ns, name)
+		}
 		return nil, fmt.Errorf("%s: get Secret %s/%s: %w", field, ns, name, err)
 	}
 	cfg.versions = append(cfg.versions, "secret/"+name+"@"+s.ResourceVersion)
@@ -179,6 +182,9 @@ func (c *configReader) approvers(ctx context.Context, obj *rampv1.ReleaseReposit
 			if apierrors.IsNotFound(err) {
 				return nil, &configError{ReasonSecretNotFound, fmt.Sprintf("spec.approvers.configMapRef: ConfigMap %s not found", key)}
 			}
+			if apierrors.IsForbidden(err) {
+				return nil, forbidden("spec.approvers.configMapRef", "ConfigMap", key.Namespace, key.Name)
+			}
 			return nil, fmt.Errorf("spec.approvers.configMapRef: get ConfigMap %s: %w", key, err)
 		}
 		cfg.versions = append(cfg.versions, "configmap/"+cm.Name+"@"+cm.ResourceVersion)
@@ -240,6 +246,9 @@ func (c *configReader) guardrails(ctx context.Context, obj *rampv1.ReleaseReposi
 		if apierrors.IsNotFound(err) {
 			return policy.Guardrails{}, &configError{ReasonSecretNotFound, fmt.Sprintf("spec.guardrailsRef: ConfigMap %s not found", key)}
 		}
+		if apierrors.IsForbidden(err) {
+			return policy.Guardrails{}, forbidden("spec.guardrailsRef", "ConfigMap", key.Namespace, key.Name)
+		}
 		return policy.Guardrails{}, fmt.Errorf("spec.guardrailsRef: get ConfigMap %s: %w", key, err)
 	}
 	cfg.versions = append(cfg.versions, "configmap/"+cm.Name+"@"+cm.ResourceVersion)
@@ -252,6 +261,15 @@ func (c *configReader) guardrails(ctx context.Context, obj *rampv1.ReleaseReposi
 		return policy.Guardrails{}, &configError{ReasonInvalidSecret, "spec.guardrailsRef: " + err.Error()}
 	}
 	return g, nil
+}
+
+// forbidden is the configError of a Secret or ConfigMap the API server
+// refuses to ramp's ServiceAccount: the chart grants reads by name
+// (rbac.credentials), so a name missing there is a configuration to fix,
+// not a failure to retry. It is looked at again each interval.
+func forbidden(field, kind, ns, name string) *configError {
+	return &configError{ReasonSecretForbidden, fmt.Sprintf("%s: ramp may not read %s %s/%s (forbidden): "+
+		"name it in the chart's rbac.credentials for namespace %s (or set rbac.clusterWideSecretRead)", field, kind, ns, name, ns)}
 }
 
 // invalidKey is a configError about a key of Secret s.

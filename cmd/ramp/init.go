@@ -16,14 +16,46 @@ import (
 var example embed.FS
 
 func newInit() *cobra.Command {
-	return &cobra.Command{
-		Use:   "init DIR",
-		Short: "Create a release repository on branch main with a working example rollout, demo",
-		Args:  cobra.ExactArgs(1),
+	var rollout, from string
+	cmd := &cobra.Command{
+		Use:   "init DIR | init --rollout NAME --from DIR [REPO]",
+		Short: "Create a release repository with an example rollout, or scaffold a rollout for an app already in one",
+		Long: `ramp init DIR creates a new release repository on branch main with a working
+example rollout, demo (DIR must be empty or absent).
+
+ramp init --rollout NAME --from DIR, run in an existing release repository (or
+with REPO naming it), reads the manifests under DIR (a Kustomize directory) and
+writes releases/NAME/rollout.yaml from them: the release and stable fields
+(Kustomize images[name=…].newTag or .digest, or a Deployment's container image)
+of the canary and stable sides, and the HTTPRoute whose backends split traffic
+between them. It then validates the new spec as ramp validate does and prints
+what it chose, what to check and the next steps. Nothing is committed.
+
+Exit codes: 0 written (or created), 1 written but it does not validate, 2 usage
+or nothing to scaffold from (it says what is missing).`,
+		Example: `  ramp init release-repo                          # a new repository with the example rollout demo
+  cd fleet && ramp init --rollout shop --from apps/shop   # a rollout for an app already there`,
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if rollout != "" || from != "" {
+				repo := "."
+				if len(args) == 1 {
+					repo = args[0]
+				}
+				if rollout == "" || from == "" {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--rollout and --from go together: ramp init --rollout NAME --from DIR")}
+				}
+				return scaffoldRollout(cmd.OutOrStdout(), repo, rollout, from)
+			}
+			if len(args) != 1 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("ramp init DIR creates a new release repository; ramp init --rollout NAME --from DIR adds a rollout to this one")}
+			}
 			dir := args[0]
 			if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-				return &exitError{code: exitUsage, err: fmt.Errorf("%s exists and is not empty", dir)}
+				return &exitError{code: exitUsage, err: fmt.Errorf("%s is not empty: ramp init DIR only creates a new release repository with an example rollout.\n"+
+					"To add ramp to the repository that is already there, scaffold a rollout from an app's manifests:\n"+
+					"  cd %s && ramp init --rollout NAME --from apps/NAME\n"+
+					"To try ramp first, create a new one elsewhere: ramp init ramp-example", dir, dir)}
 			}
 			err := fs.WalkDir(example, "example", func(path string, d fs.DirEntry, err error) error {
 				if err != nil || d.IsDir() {
@@ -62,4 +94,7 @@ func newInit() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&rollout, "rollout", "", "name of the rollout to scaffold in an existing repository (releases/NAME/rollout.yaml)")
+	cmd.Flags().StringVar(&from, "from", "", "the app's Kustomize directory, relative to the repository, to scaffold the rollout from")
+	return cmd
 }

@@ -70,6 +70,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		"ramp: demo 1.1.0 promote (weight 50%)",
 		"ramp: demo 1.1.0 complete (weight 0%)",
 		"ramp: demo 1.2.0 step 1/4 set-weight (weight 10%)",
+		"ramp: demo 1.2.0 step 2/4 pause (weight 10%)", // after alice's and bob's resume
 	}
 	if strings.Join(subjects, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("history:\n%s\nwant:\n%s", strings.Join(subjects, "\n"), strings.Join(want, "\n"))
@@ -98,5 +99,68 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	if !strings.Contains(text, edit[:10]+" FINDING: commit "+edit[:10]) || !strings.Contains(text, "audit --verify exited 1") {
 		t.Errorf("audit --verify did not fail naming %s:\n%s", edit[:10], text)
+	}
+
+	// ramp resume: two signed resumes (alice's, bob's), the first leaving the
+	// hold in place, the second letting ramp go on.
+	resumes := git("log", "--format=%G? %ae %s", "--grep", "^resume demo 1.2.0")
+	if resumes != "G bob@example.com resume demo 1.2.0\nG alice@example.com resume demo 1.2.0" {
+		t.Errorf("resume commits (newest first):\n%s\nwant bob's and alice's, both with a good signature", resumes)
+	}
+	if !strings.Contains(text, "resuming takes 2 people with reason=, 1 so far") {
+		t.Errorf("after alice's resume ramp did not say it waits for a second:\n%s", text)
+	}
+
+	// The walkthrough's own `git log --format='%h %G? %ae %s'` lines: git
+	// verifies each commit with the allowed-signers file the walkthrough set.
+	short := func(rev string) string { return git("rev-parse", "--short", rev) }
+	for _, want := range []string{
+		short(edit) + " N dev@example.com canary to 40% by hand",
+		short(promote) + " G ramp@localhost ramp: demo 1.1.0 complete (weight 0%)",
+		short(git("log", "--format=%H", "--grep", "^approve demo 1.1.0 step 2/4", "-n1")) + " G alice@example.com approve demo 1.1.0 step 2/4",
+	} {
+		if !strings.Contains(text, "\n"+want+"\n") {
+			t.Errorf("the walkthrough's git log does not show %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestReadmeWalkthroughIsPortable checks what the walkthrough test cannot
+// on Linux: its prerequisites are listed, and every in-place sed has the
+// suffix BSD sed (macOS) needs, so the block runs there too.
+func TestReadmeWalkthroughIsPortable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start, end := strings.Index(readme, "<!-- walkthrough:start -->"), strings.Index(readme, "<!-- walkthrough:end -->")
+	if start < 0 || end < start {
+		t.Fatal("README.md has no walkthrough block")
+	}
+	block := readme[start:end]
+	if bad := regexp.MustCompile(`sed -i(\s|$)|sed -i ?['"]|sed --in-place`).FindAllString(block, -1); len(bad) > 0 {
+		t.Errorf("the walkthrough uses GNU-only sed -i (write sed -i.bak … && rm ….bak): %q", bad)
+	}
+	for _, m := range regexp.MustCompile(`sed -i\.bak .* (\S+) && rm (\S+)`).FindAllStringSubmatch(block, -1) {
+		if m[2] != m[1]+".bak" {
+			t.Errorf("sed -i.bak on %s removes %s", m[1], m[2])
+		}
+	}
+	if !strings.Contains(block, "ramp resume ") {
+		t.Errorf("the walkthrough does not show ramp resume")
+	}
+	pre := readme[strings.Index(readme, "## Walkthrough"):start]
+	for _, want := range []string{"Go ≥ 1.26", "git ≥ 2.34", "ssh-keygen"} {
+		if !strings.Contains(pre, want) {
+			t.Errorf("the walkthrough's prerequisites do not name %q:\n%s", want, pre)
+		}
+	}
+	gomod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^go 1\.26(\.|$)`).Match(gomod) {
+		t.Errorf("go.mod's go line changed: update the README's Go prerequisite")
 	}
 }

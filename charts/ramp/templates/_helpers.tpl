@@ -22,6 +22,26 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* ramp.podSelector selects the pods of one Deployment: the main one's
+(ramp.selector, unchanged since the first release: a Deployment's selector
+cannot change), or a shard's, which the main one's never matches. */}}
+{{- define "ramp.podSelector" -}}
+{{- if .shard -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}-shard
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+ramp.dev/shard: {{ .shard }}
+{{- else -}}
+{{- include "ramp.selector" .root }}
+{{- end -}}
+{{- end -}}
+
+{{/* ramp.allPods selects every controller pod of the release, the shards'
+included: the Service and the NetworkPolicy. */}}
+{{- define "ramp.allPods" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: {{ .Chart.Name }}
+{{- end -}}
+
 {{/* ramp.serviceAccount is the controller's ServiceAccount name. */}}
 {{- define "ramp.serviceAccount" -}}
 {{- default (include "ramp.fullname" .) .Values.serviceAccount.name -}}
@@ -32,7 +52,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if or .Values.leaderElection (gt (int .Values.replicas) 1) }}true{{ else }}false{{ end -}}
 {{- end -}}
 
-{{/* ramp.rules are the rules on ramp's own objects, Secrets, ConfigMaps and events. */}}
+{{/* ramp.rules are the rules on ramp's own objects and events. */}}
 {{- define "ramp.rules" }}
 # ReleaseRepositories: watch them, annotate them (webhook receiver), patch status.
 - apiGroups: [ramp.dev]
@@ -41,10 +61,6 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [ramp.dev]
   resources: [releaserepositories/status]
   verbs: [get, patch]
-# Credentials, signing key, approvers' keys: read one by one, never listed.
-- apiGroups: [""]
-  resources: [secrets, configmaps]
-  verbs: [get]
 # Events about ReleaseRepositories.
 - apiGroups: [events.k8s.io]
   resources: [events]
@@ -59,4 +75,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [source.toolkit.fluxcd.io]
   resources: [gitrepositories]
   verbs: [get, patch]
+{{- end }}
+
+{{/* ramp.readSecrets reads every Secret and ConfigMap of the Role's scope, one
+by one (never listed): only where no rbac.credentials entry names them. */}}
+{{- define "ramp.readSecrets" }}
+# Credentials, signing key, approvers' keys, webhook tokens, guardrails:
+# read one by one, never listed.
+- apiGroups: [""]
+  resources: [secrets, configmaps]
+  verbs: [get]
 {{- end }}
