@@ -7,9 +7,14 @@ PROM_VER := v0.316.0
 
 all: build
 
-## build: the one binary, bin/ramp
+# The version and commit `ramp version` prints (-X main.version, main.commit).
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+## build: the one binary, bin/ramp (ramp version prints VERSION and COMMIT)
 build:
-	$(GO) build -o $(BIN)/ramp ./cmd/ramp
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ramp ./cmd/ramp
 
 ## test: lint, build ramp and the tools the integration tests need, run
 ## every test (the crash test kills bin/ramp), then fuzz the spec parser

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +20,7 @@ import (
 
 func newAudit() *cobra.Command {
 	var f repoFlags
-	var release, format, signingKey string
+	var release, format, signingKey, outFile string
 	var verify bool
 	cmd := &cobra.Command{
 		Use:   "audit NAME",
@@ -36,12 +37,15 @@ func newAudit() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "" {
-				f.output = format
+				if cmd.Flags().Changed("output") && format != f.format {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--format %s and -o %s disagree: use -o alone", format, f.format)}
+				}
+				f.format = format
 			}
-			out := f.output
-			if out == "html" || out == "bundle" {
-				f.output = "text" // the repository flags know text and json
+			if err := f.check(); err != nil {
+				return err
 			}
+			out := f.format
 			var signer signing.CommitSigner
 			if out == "bundle" {
 				var err error
@@ -82,18 +86,28 @@ func newAudit() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			w, done, err := outputFile(cmd.OutOrStdout(), outFile)
+			if err != nil {
+				return err
+			}
 			switch out {
 			case "html":
-				err = writeHTML(cmd.OutOrStdout(), a)
-			case "json":
-				err = writeJSON(cmd.OutOrStdout(), a)
+				err = writeHTML(w, a)
+			case "json", "yaml":
+				err = f.write(w, a)
 			case "bundle":
-				err = writeBundle(cmd, a, signer, f.branch, tip)
+				err = writeBundle(cmd.Context(), w, a, signer, f.branch, tip)
 			default:
-				printAudit(cmd.OutOrStdout(), a)
+				printAudit(w, a)
+			}
+			if cerr := done(); err == nil {
+				err = cerr
 			}
 			if err != nil {
 				return err
+			}
+			if outFile != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", outFile)
 			}
 			if verify && a.Findings > 0 {
 				return findings("%d finding(s) in the history of %s", a.Findings, a.Rollout)
@@ -104,10 +118,13 @@ func newAudit() *cobra.Command {
 			return nil
 		},
 	}
-	f.add(cmd)
+	f.addFlags(cmd)
+	f.outputFlag.add(cmd, "text", "json", "yaml", "html", "bundle")
+	cmd.Flags().StringVar(&outFile, "output-file", "", "write the output (text, json, yaml, html or bundle) to this file instead of stdout")
 	cmd.Flags().StringVar(&release, "release", "", "only this release")
 	cmd.Flags().BoolVar(&verify, "verify", false, "exit 1 when any commit fails verification")
-	cmd.Flags().StringVar(&format, "format", "", "text, json, html (a self-contained page with a timeline) or bundle (same as -o)")
+	cmd.Flags().StringVar(&format, "format", "", "same as -o")
+	_ = cmd.Flags().MarkDeprecated("format", "use -o (--output) instead")
 	cmd.Flags().StringVar(&signingKey, "signing-key", "", "with -o bundle: ramp's signing key, an ed25519 OpenSSH private key (passphrase from $RAMP_SIGNING_PASSPHRASE)")
 	cmd.AddCommand(newVerifyBundle())
 	return cmd
@@ -130,22 +147,23 @@ func bundleSigner(release, signingKey string) (signing.CommitSigner, error) {
 
 // writeBundle writes the evidence bundle of the audit's release (its
 // latest record, should the release have started more than once).
-func writeBundle(cmd *cobra.Command, a *history.Audit, s signing.CommitSigner, branch string, tip plumbing.Hash) error {
+func writeBundle(ctx context.Context, w io.Writer, a *history.Audit, s signing.CommitSigner, branch string, tip plumbing.Hash) error {
 	if len(a.Releases) == 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("no release %s of %s in the history of %s", a.Release, a.Rollout, branch)}
 	}
 	p := bundle.Predicate{Branch: branch, Tip: tip.String(), Made: time.Now().UTC(), Record: a.Releases[len(a.Releases)-1]}
-	data, err := bundle.Sign(cmd.Context(), p, s)
+	data, err := bundle.Sign(ctx, p, s)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("bundle of %s %s: %w", a.Rollout, a.Release, err)}
 	}
-	_, err = cmd.OutOrStdout().Write(data)
+	_, err = w.Write(data)
 	return err
 }
 
 // newVerifyBundle: check an evidence bundle offline.
 func newVerifyBundle() *cobra.Command {
-	var approvers, output string
+	var approvers string
+	var o outputFlag
 	cmd := &cobra.Command{
 		Use:   "verify-bundle FILE",
 		Short: "Check an evidence bundle offline against ramp's public keys",
@@ -154,11 +172,14 @@ func newVerifyBundle() *cobra.Command {
 			"holds. Exits 1 when it does not verify.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if approvers == "" {
-				return &exitError{code: exitUsage, err: fmt.Errorf("--approvers is required: the directory holding ramp.allowed_signers")}
+			if err := resolveTrust(cmd, &approvers, nil); err != nil {
+				return err
 			}
-			if output != "text" && output != "json" {
-				return &exitError{code: exitUsage, err: fmt.Errorf("-o %s: want text or json", output)}
+			if approvers == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--approvers (or $RAMP_APPROVERS, or approvers: in %s) is required: the directory holding ramp.allowed_signers", configHint())}
+			}
+			if err := o.check(); err != nil {
+				return err
 			}
 			keys, err := signing.LoadKeyringDir(approvers)
 			if err != nil {
@@ -172,8 +193,8 @@ func newVerifyBundle() *cobra.Command {
 			if err != nil {
 				return findings("%s does not verify: %v", args[0], err)
 			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), v.Predicate)
+			if o.structured() {
+				return o.write(cmd.OutOrStdout(), v.Predicate)
 			}
 			w, p := cmd.OutOrStdout(), v.Predicate
 			fmt.Fprintf(w, "verified: evidence bundle of rollout %s release %s\n", p.Record.Rollout, p.Record.Release)
@@ -187,7 +208,7 @@ func newVerifyBundle() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&approvers, "approvers", "", "directory of trusted keys; the keys of group ramp (ramp.allowed_signers) verify bundles")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, or json: the predicate (the release record and where it was read)")
+	o.add(cmd, "text", "json", "yaml")
 	return cmd
 }
 

@@ -17,16 +17,21 @@ import (
 type evidenceFlags struct {
 	prometheus string
 	timeout    time.Duration
+	cmd        *cobra.Command
 }
 
 func (e *evidenceFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&e.prometheus, "prometheus", "", "Prometheus address for metric and alert gates (bearer token from $RAMP_PROMETHEUS_TOKEN); without it those gates are inconclusive and hold")
+	e.cmd = cmd
+	cmd.Flags().StringVar(&e.prometheus, "prometheus", "", "Prometheus address for metric and alert gates (bearer token from $RAMP_PROMETHEUS_TOKEN; default: $RAMP_PROMETHEUS, else prometheus: in the config file); without it those gates are inconclusive and hold")
 	cmd.Flags().DurationVar(&e.timeout, "query-timeout", 10*time.Second, "timeout of one Prometheus query")
 }
 
 // build returns the evidence function of ramp run, status and plan: no
 // Flux here, so a step counts as live from its commit's time.
 func (e *evidenceFlags) build() (gitsync.EvidenceFunc, error) {
+	if err := resolveTrust(e.cmd, nil, &e.prometheus); err != nil {
+		return nil, err
+	}
 	g := &evidence.Gatherer{}
 	if e.prometheus != "" {
 		opts := []evidence.Option{evidence.WithQueryTimeout(e.timeout)}

@@ -73,7 +73,10 @@ func newRoot() *cobra.Command {
 		newResume(),
 		newAudit(),
 		newController(),
+		newVersion(),
 	)
+	root.Version = buildInfo().Version
+	root.SetVersionTemplate(buildInfo().String())
 	return root
 }
 

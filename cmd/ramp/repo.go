@@ -23,33 +23,43 @@ type repoFlags struct {
 	branch     string
 	approvers  string
 	guardrails string
-	output     string
+	outputFlag
 	cache      string
 	sshKey     string
 	knownHosts string
 	// commandsRef is the branch people push signed commands to when
 	// they may not push to the release branch.
 	commandsRef string
+	cmd         *cobra.Command
 }
 
 func (f *repoFlags) add(cmd *cobra.Command) {
+	f.addFlags(cmd)
+	f.outputFlag.add(cmd)
+}
+
+// addFlags adds the repository flags without -o (for commands that print
+// no structured output, or offer other formats).
+func (f *repoFlags) addFlags(cmd *cobra.Command) {
+	f.cmd = cmd
 	fl := cmd.Flags()
 	fl.StringVar(&f.repo, "repo", ".", "release repository: a local clone, or a URL (file://, https://, ssh://)")
 	fl.StringVar(&f.branch, "branch", "main", "release branch")
-	fl.StringVar(&f.approvers, "approvers", "", "directory of trusted keys: <group>.allowed_signers and/or <group>.asc; ramp.* are ramp's own")
+	fl.StringVar(&f.approvers, "approvers", "", "directory of trusted keys: <group>.allowed_signers and/or <group>.asc; ramp.* are ramp's own (default: $RAMP_APPROVERS, else approvers: in the config file)")
 	fl.StringVar(&f.guardrails, "guardrails", "", "guardrails file (YAML); default: built-in guardrails")
-	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.StringVar(&f.cache, "cache-dir", "", "where clones of URLs are kept (default: the user cache dir)")
 	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for ssh:// URLs")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for ssh:// URLs (default ~/.ssh/known_hosts)")
 	fl.StringVar(&f.commandsRef, "commands-ref", "", "branch where people push signed commands when the release branch is protected, e.g. ramp/commands")
 }
 
+// check checks -o and fills --approvers from $RAMP_APPROVERS or the
+// config file when it is not given.
 func (f *repoFlags) check() error {
-	if f.output != "text" && f.output != "json" {
-		return fmt.Errorf("-o %s: want text or json", f.output)
+	if err := f.outputFlag.check(); err != nil {
+		return err
 	}
-	return nil
+	return resolveTrust(f.cmd, &f.approvers, nil)
 }
 
 // isURL reports whether s names a remote rather than a local directory.

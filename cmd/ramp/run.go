@@ -75,7 +75,7 @@ func newRun() *cobra.Command {
 			}
 		},
 	}
-	f.add(cmd)
+	f.addFlags(cmd) // no -o: run prints a log of what it did, one line per decision
 	ev.add(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&once, "once", false, "run one pass and exit")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -70,8 +69,11 @@ func newStatus() *cobra.Command {
 			for _, o := range outcomes {
 				out = append(out, toStatus(o))
 			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), out)
+			if f.approvers == "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ramp: %s\n\n", noTrustedKeys())
+			}
+			if f.structured() {
+				return f.write(cmd.OutOrStdout(), out)
 			}
 			printStatus(cmd.OutOrStdout(), out)
 			return nil
@@ -104,8 +106,11 @@ func newPlan() *cobra.Command {
 			if len(args) == 1 && len(out) == 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q in %s", args[0], f.repo)}
 			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), out)
+			if f.approvers == "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ramp: %s\n\n", noTrustedKeys())
+			}
+			if f.structured() {
+				return f.write(cmd.OutOrStdout(), out)
 			}
 			for _, p := range out {
 				printPlan(cmd.OutOrStdout(), p)
@@ -221,10 +226,4 @@ func orDash(ss ...string) string {
 		}
 	}
 	return "-"
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

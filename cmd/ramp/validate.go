@@ -53,8 +53,8 @@ func newValidate() *cobra.Command {
 			if res.Problems == nil {
 				res.Problems = []string{}
 			}
-			if f.output == "json" {
-				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
+			if f.structured() {
+				if err := f.write(cmd.OutOrStdout(), res); err != nil {
 					return err
 				}
 			} else {
