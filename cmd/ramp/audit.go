@@ -33,8 +33,14 @@ func newAudit() *cobra.Command {
 			"file edited by hand during a release, a recorded approval that history does not hold, or a\n" +
 			"recorded query hash that does not match the spec's query. -o bundle --release V --signing-key\n" +
 			"FILE writes that release's record as an evidence bundle signed by ramp's key (an in-toto\n" +
-			"statement in a DSSE envelope); `ramp audit verify-bundle FILE` checks one offline.",
-		Args: cobra.ExactArgs(1),
+			"statement in a DSSE envelope); `ramp audit verify-bundle FILE` checks one offline.\n\n" +
+			"Exit codes: 0 ok, 1 findings (with --verify), 2 usage or environment error.",
+		Example: "  ramp audit demo --verify\n" +
+			"  ramp audit demo --release 1.2.0 -o json\n" +
+			"  ramp audit demo -o html --output-file demo.html\n" +
+			"  ramp audit demo --release 1.1.0 -o bundle --signing-key ramp-key --output-file demo-1.1.0.bundle.json",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRollouts,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "" {
 				if cmd.Flags().Changed("output") && format != f.format {
@@ -123,8 +129,10 @@ func newAudit() *cobra.Command {
 	cmd.Flags().StringVar(&outFile, "output-file", "", "write the output (text, json, yaml, html or bundle) to this file instead of stdout")
 	cmd.Flags().StringVar(&release, "release", "", "only this release")
 	cmd.Flags().BoolVar(&verify, "verify", false, "exit 1 when any commit fails verification")
-	cmd.Flags().StringVar(&format, "format", "", "same as -o")
-	_ = cmd.Flags().MarkDeprecated("format", "use -o (--output) instead")
+	// --format is deprecated: -o is the one output flag. It still works,
+	// hidden from --help, so that scripts keep running.
+	cmd.Flags().StringVar(&format, "format", "", "deprecated: use -o")
+	_ = cmd.Flags().MarkHidden("format")
 	cmd.Flags().StringVar(&signingKey, "signing-key", "", "with -o bundle: ramp's signing key, an ed25519 OpenSSH private key (passphrase from $RAMP_SIGNING_PASSPHRASE)")
 	cmd.AddCommand(newVerifyBundle())
 	return cmd
@@ -172,7 +180,7 @@ func newVerifyBundle() *cobra.Command {
 			"holds. Exits 1 when it does not verify.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := resolveTrust(cmd, &approvers, nil); err != nil {
+			if err := resolveTrust(cmd, &approvers); err != nil {
 				return err
 			}
 			if approvers == "" {

@@ -422,12 +422,35 @@ func newResume() *cobra.Command {
 			}
 			c := sc.command(policy.CommandResume, args[0], tg.state)
 			c.Reason = reason
-			return sc.commit(cmd, c, sc.subject(c), reason, nil)
+			return sc.commit(cmd, c, sc.subject(c), resumeBody(tg.rollout, tg.state, reason), nil)
 		},
 	}
 	sc.add(cmd)
 	cmd.Flags().StringVar(&reason, "reason", "", "why the hold is accepted (required to resume over a hand edit, a spec edit or drift), recorded as reason= in the trailer")
 	return cmd
+}
+
+// resumeBody is the resume commit's message body: the reason, and what
+// the resume does to what holds the rollout. A hand edit of the traffic
+// target during a release is not taken over: ramp's weights stay
+// authoritative and its next commit writes its own weight back (the
+// edit's other changes to the file stay). A weight changed while no
+// release is in flight (drift) is accepted: it becomes ramp's weight.
+func resumeBody(r *policy.Rollout, s policy.State, reason string) string {
+	var lines []string
+	if reason != "" {
+		lines = append(lines, reason)
+	}
+	for _, h := range s.Holds {
+		lines = append(lines, "Resumes over: "+h.Reason+".")
+	}
+	switch {
+	case s.DriftWeight != nil:
+		lines = append(lines, fmt.Sprintf("Accepts the hand-set canary weight %d%% in %s as ramp's weight (it was %d%%).", *s.DriftWeight, r.TargetFile(), s.Weight))
+	case len(s.Holds) > 0:
+		lines = append(lines, fmt.Sprintf("The release continues on ramp's weights: ramp's next commit writes its own canary weight (now %d%%) into %s over any hand-set weight; other edits to the file stay.", s.Weight, r.TargetFile()))
+	}
+	return strings.Join(lines, "\n\n")
 }
 
 // git runs the user's git in dir with their environment and terminal.

@@ -90,19 +90,14 @@ func setting(cmd *cobra.Command, flag, flagValue, env, fromFile string) (string,
 	return "", ""
 }
 
-// resolveTrust fills --approvers and --prometheus from $RAMP_APPROVERS,
-// $RAMP_PROMETHEUS and the config file when the flags are not given.
-func resolveTrust(cmd *cobra.Command, approvers, prometheus *string) error {
+// resolveTrust fills --approvers from $RAMP_APPROVERS or the config file
+// when the flag is not given.
+func resolveTrust(cmd *cobra.Command, approvers *string) error {
 	c, err := loadConfig()
 	if err != nil {
 		return err
 	}
-	if approvers != nil {
-		*approvers, _ = setting(cmd, "approvers", *approvers, "RAMP_APPROVERS", c.Approvers)
-	}
-	if prometheus != nil {
-		*prometheus, _ = setting(cmd, "prometheus", *prometheus, "RAMP_PROMETHEUS", c.Prometheus)
-	}
+	*approvers, _ = setting(cmd, "approvers", *approvers, "RAMP_APPROVERS", c.Approvers)
 	return nil
 }
 

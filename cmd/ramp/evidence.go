@@ -29,9 +29,12 @@ func (e *evidenceFlags) add(cmd *cobra.Command) {
 // build returns the evidence function of ramp run, status and plan: no
 // Flux here, so a step counts as live from its commit's time.
 func (e *evidenceFlags) build() (gitsync.EvidenceFunc, error) {
-	if err := resolveTrust(e.cmd, nil, &e.prometheus); err != nil {
+	c, err := loadConfig()
+	if err != nil {
 		return nil, err
 	}
+	var source string
+	e.prometheus, source = setting(e.cmd, "prometheus", e.prometheus, "RAMP_PROMETHEUS", c.Prometheus)
 	g := &evidence.Gatherer{}
 	if e.prometheus != "" {
 		opts := []evidence.Option{evidence.WithQueryTimeout(e.timeout)}
@@ -40,7 +43,7 @@ func (e *evidenceFlags) build() (gitsync.EvidenceFunc, error) {
 		}
 		p, err := evidence.NewPrometheus(e.prometheus, opts...)
 		if err != nil {
-			return nil, &exitError{code: exitUsage, err: fmt.Errorf("--prometheus: %w", err)}
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", source, err)}
 		}
 		g.Prom = p
 	}

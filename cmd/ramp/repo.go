@@ -59,7 +59,7 @@ func (f *repoFlags) check() error {
 	if err := f.outputFlag.check(); err != nil {
 		return err
 	}
-	return resolveTrust(f.cmd, &f.approvers, nil)
+	return resolveTrust(f.cmd, &f.approvers)
 }
 
 // isURL reports whether s names a remote rather than a local directory.
@@ -105,6 +105,13 @@ func (f *repoFlags) open(ctx context.Context) (*gitsync.Repo, error) {
 func (f *repoFlags) keyring() (*signing.Keyring, error) {
 	if f.approvers == "" {
 		return nil, nil
+	}
+	if !isURL(f.repo) {
+		dir, err1 := filepath.Abs(f.approvers)
+		repo, err2 := filepath.Abs(f.repo)
+		if rel, err := filepath.Rel(repo, dir); err1 == nil && err2 == nil && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("the trusted keys %s are inside the release repository %s: trust must not come from the repository it guards; keep them outside it", f.approvers, f.repo)}
+		}
 	}
 	k, err := signing.LoadKeyringDir(f.approvers)
 	if err != nil {

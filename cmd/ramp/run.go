@@ -136,6 +136,9 @@ func (r *reporter) report(outcomes []gitsync.Outcome) time.Time {
 		for _, g := range d.Gates {
 			fmt.Fprintf(r.w, "%s   gate %s\n", now, gateLine(g))
 		}
+		if next := nextCommand(o); next != "" {
+			fmt.Fprintf(r.w, "%s   next: %s\n", now, next)
+		}
 	}
 	return wake
 }
