@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -294,9 +295,24 @@ func printPlan(w io.Writer, p planOut) {
 
 // gateLine renders one gate result: name, verdict, value against bound.
 func gateLine(g policy.GateResult) string {
-	s := fmt.Sprintf("%s: %s", g.Name, g.Verdict)
+	verdict := string(g.Verdict)
+	if g.Measuring() {
+		verdict = "measuring" // passing so far: not inconclusive
+	}
+	s := fmt.Sprintf("%s: %s", g.Name, verdict)
 	if g.Scope != "" {
 		s = g.Scope + " " + s
+	}
+	if broke := policy.BrokenBound(g); g.Verdict == policy.Fail && broke != "" {
+		// The value once, rounded, against the bound it broke.
+		s += " " + broke
+		if g.Samples > 0 {
+			s += fmt.Sprintf(" samples=%.0f", g.Samples)
+		}
+		if m := failedCountRe.FindString(g.Reason); m != "" {
+			s += " (" + m + ")"
+		}
+		return s
 	}
 	if g.HasValue {
 		s += fmt.Sprintf(" value=%.4g", g.Value)
@@ -315,6 +331,9 @@ func gateLine(g policy.GateResult) string {
 	}
 	return s
 }
+
+// failedCountRe finds "1 of 3 measurements failed" in a failed gate's reason.
+var failedCountRe = regexp.MustCompile(`\d+ of \d+ measurements failed`)
 
 func commandName(c *policy.Command) string {
 	if c == nil {
