@@ -8,11 +8,14 @@ import (
 // AuditRow is one commit of a rollout's history: who did what, when, and
 // whether it checks out.
 type AuditRow struct {
-	Commit  string    `json:"commit"`
-	Time    time.Time `json:"time"`
-	Author  string    `json:"author"`
-	Signer  *Signer   `json:"signer,omitempty"`
-	Release string    `json:"release"`
+	Commit string    `json:"commit"`
+	Time   time.Time `json:"time"`
+	Author string    `json:"author"`
+	Signer *Signer   `json:"signer,omitempty"`
+	// Unverified says why the commit has no signer: "unsigned", "signed
+	// by unknown key …", a bad signature, a key not allowed.
+	Unverified string `json:"unverified,omitempty"`
+	Release    string `json:"release"`
 	// What happened: "start", a ramp action, a command, or an edit.
 	What     string        `json:"what"`
 	Step     string        `json:"step,omitempty"`
@@ -49,6 +52,9 @@ type AuditGate struct {
 // recorded gate results whose query hash does not match the query of r.
 func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	row := &AuditRow{Commit: rec.Commit, Time: rec.Time, Author: rec.Author, Signer: rec.Signer, Release: after.Release}
+	if rec.Signer == nil {
+		row.Unverified = rec.SignatureError
+	}
 	ch := rec.Changes[r.Name()]
 	if after.StartCommit == rec.Commit && after.Phase != PhaseStable {
 		row.What = "start"

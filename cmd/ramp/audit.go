@@ -119,7 +119,7 @@ func newAudit() *cobra.Command {
 				return findings("%d finding(s) in the history of %s", a.Findings, a.Rollout)
 			}
 			if verify && out == "text" {
-				fmt.Fprintf(cmd.OutOrStdout(), "verified: %d commit(s), no findings\n", len(a.Rows))
+				fmt.Fprintf(cmd.OutOrStdout(), "verified: %s, no findings\n", verifiedCount(a.Rows))
 			}
 			return nil
 		},
@@ -228,12 +228,8 @@ func printAudit(w io.Writer, a *history.Audit) {
 		if r.Weight != nil {
 			weight = fmt.Sprintf("%d%%", *r.Weight)
 		}
-		signer := "-"
-		if r.Signer != nil {
-			signer = fmt.Sprintf("%s (%s)", r.Signer.Principal, strings.Join(r.Signer.Groups, ","))
-		}
 		fmt.Fprintf(tw, "%.10s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Commit, r.Time.UTC().Format("2006-01-02 15:04:05"),
-			r.Release, r.What, orDash(r.Step), orDash(weight), r.Author, signer)
+			r.Release, whatText(r.What), orDash(r.Step), orDash(weight), r.Author, signedBy(r))
 	}
 	tw.Flush()
 	for _, r := range a.Rows {
@@ -263,6 +259,73 @@ func printAudit(w io.Writer, a *history.Audit) {
 		fmt.Fprintln(w)
 		printRelease(w, rec)
 	}
+}
+
+// whatText is the audit's WHAT column, one vocabulary: "start", ramp's
+// actions as its Ramp-Action trailer names them (set-weight, pause,
+// analysis, promote, complete, abort, rollback, restore, …), people's
+// commands as "approve", "request abort", "request pause", "request
+// resume", and "hand edit", "spec edit" for commits ramp did not make.
+func whatText(what string) string {
+	switch what {
+	case string(policy.CommandApprove):
+		return "approve"
+	case string(policy.CommandAbort):
+		return "request abort"
+	case string(policy.CommandPause):
+		return "request pause"
+	case string(policy.CommandResume):
+		return "request resume"
+	case "edit":
+		return "hand edit"
+	case "spec":
+		return "spec edit"
+	}
+	return what
+}
+
+// signedBy is the audit's SIGNED BY column: the verified signer and its
+// groups, or why there is none, telling an unsigned commit from one
+// signed by a key no group trusts.
+func signedBy(r policy.AuditRow) string {
+	switch {
+	case r.Signer != nil:
+		return fmt.Sprintf("%s (%s)", r.Signer.Principal, strings.Join(r.Signer.Groups, ","))
+	case r.Unverified == "unsigned":
+		return "unsigned"
+	case strings.HasPrefix(r.Unverified, "signed by unknown key"):
+		return "unknown key " + strings.TrimSpace(strings.TrimPrefix(r.Unverified, "signed by unknown key"))
+	case r.Unverified == "no trusted keys configured":
+		return "not checked (no trusted keys)"
+	case r.Unverified != "":
+		return "not verified: " + r.Unverified
+	}
+	return "-"
+}
+
+// verifiedCount says how many commits --verify checked and how many of
+// them carry a trusted signature: "9 commit(s): 8 signed by trusted keys,
+// 1 unsigned".
+func verifiedCount(rows []policy.AuditRow) string {
+	var signed, unsigned, other int
+	for _, r := range rows {
+		switch {
+		case r.Signer != nil:
+			signed++
+		case r.Unverified == "unsigned":
+			unsigned++
+		default:
+			other++
+		}
+	}
+	s := fmt.Sprintf("%d commit(s): %d signed by trusted keys", len(rows), signed)
+	if unsigned > 0 {
+		s += fmt.Sprintf(", %d unsigned", unsigned)
+	}
+	if other > 0 {
+		s += fmt.Sprintf(", %d signed by keys not trusted", other)
+	}
+	return s
 }
 
 // printRelease prints a release's record, one labelled line per field.

@@ -107,6 +107,7 @@ type reportRow struct {
 	policy.AuditRow
 	Short, When, Weight, Signed string
 	ShortRelease                string // a pinned release with its digest cut short
+	WhatText                    string // the WHAT column (whatText)
 	GateCells                   []gateCell
 	Problems                    []string // findings and rejected commands
 }
@@ -135,15 +136,12 @@ func writeHTML(w io.Writer, a *history.Audit) error {
 
 func tableRow(r policy.AuditRow) reportRow {
 	row := reportRow{AuditRow: r, Short: shortSHA(r.Commit), When: r.Time.UTC().Format(timeLayout),
-		Problems: r.Findings, Signed: "no known key", ShortRelease: r.Release}
+		Problems: r.Findings, Signed: signedBy(r), ShortRelease: r.Release, WhatText: whatText(r.What)}
 	if a := policy.ParseArtifact(r.Release); a.Digest != "" {
 		row.ShortRelease = strings.TrimPrefix(a.Tag+"@", "@") + a.Digest[:len("sha256:")+8] + "…"
 	}
 	if r.Weight != nil {
 		row.Weight = fmt.Sprintf("%d%%", *r.Weight)
-	}
-	if r.Signer != nil {
-		row.Signed = fmt.Sprintf("%s (%s)", r.Signer.Principal, strings.Join(r.Signer.Groups, ","))
 	}
 	for _, g := range r.Gates {
 		row.GateCells = append(row.GateCells, gateCell{Name: g.Name, Verdict: string(g.Verdict), Text: gateValues(g.GateResult),
@@ -461,7 +459,7 @@ ul{margin:0;padding-left:16px}.what-abort .what,.what-rollback .what,.what-Ramp-
 {{range .Markers}}<a class="marker m-{{.Kind}}" href="#c-{{.Commit}}"><title>{{.Title}}</title><circle class="m-{{.Kind}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f (sub $.Chart.LaneBottom 10)}}" r="8"/><text class="glyph" x="{{f .X}}" y="{{f (sub $.Chart.LaneBottom 6)}}">{{.Glyph}}</text>{{if .Label}}<text class="mid" x="{{f .X}}" y="{{f .LabelY}}">{{.Label}}</text>{{end}}</a>{{end}}
 </svg>{{end}}
 <table><colgroup><col style="width:8.5%"><col style="width:8%"><col style="width:5%"><col style="width:7%"><col style="width:4%"><col style="width:5.5%"><col style="width:12.5%"><col style="width:12.5%"><col style="width:16.5%"><col style="width:11.5%"><col style="width:9%"></colgroup><thead><tr><th>time (UTC)</th><th>commit</th><th>release</th><th>what</th><th>step</th><th>weight</th><th>by</th><th>signed by</th><th>gates</th><th>reason</th><th>findings</th></tr></thead>
-<tbody>{{range .Rows}}<tr id="c-{{.Commit}}" class="what-{{.What}}"><td class="mono">{{.When}}</td><td class="mono"><a href="#c-{{.Commit}}" title="{{.Commit}}">{{.Short}}</a></td><td title="{{.Release}}">{{.ShortRelease}}</td><td class="what">{{.What}}</td><td>{{.Step}}</td><td>{{.Weight}}</td><td>{{.Author}}</td><td>{{.Signed}}</td>
+<tbody>{{range .Rows}}<tr id="c-{{.Commit}}" class="what-{{.What}}"><td class="mono">{{.When}}</td><td class="mono"><a href="#c-{{.Commit}}" title="{{.Commit}}">{{.Short}}</a></td><td title="{{.Release}}">{{.ShortRelease}}</td><td class="what">{{.WhatText}}</td><td>{{.Step}}</td><td>{{.Weight}}</td><td>{{.Author}}</td><td>{{.Signed}}</td>
 <td>{{range .GateCells}}<div{{with .Query}} title="{{.}}"{{end}}><b>{{.Name}}</b> <span class="badge v-{{.Verdict}}">{{.Verdict}}</span> {{.Text}}{{with .Reason}}<div class="note">{{.}}</div>{{end}}</div>{{end}}</td>
 <td>{{.Reason}}{{if .Approved}}<ul>{{range .Approved}}<li>approved by {{.Principal}} in <a class="mono" href="#c-{{.Commit}}">{{printf "%.10s" .Commit}}</a></li>{{end}}</ul>{{end}}</td>
 <td>{{if .Problems}}<ul class="finding">{{range .Problems}}<li>{{.}}</li>{{end}}</ul>{{end}}</td></tr>

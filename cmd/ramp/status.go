@@ -339,7 +339,7 @@ func commandName(c *policy.Command) string {
 	if c == nil {
 		return "commit"
 	}
-	return string(c.Kind)
+	return whatText(string(c.Kind))
 }
 
 func orDash(ss ...string) string {
