@@ -17,12 +17,15 @@ type AuditRow struct {
 	Unverified string `json:"unverified,omitempty"`
 	Release    string `json:"release"`
 	// What happened: "start", a ramp action, a command, or an edit.
-	What     string        `json:"what"`
-	Step     string        `json:"step,omitempty"`
-	Weight   *int          `json:"weight,omitempty"`
-	Gates    []AuditGate   `json:"gates,omitempty"`
-	Approved []ApprovalRef `json:"approved,omitempty"`
-	Reason   string        `json:"reason,omitempty"`
+	What   string `json:"what"`
+	Step   string `json:"step,omitempty"`
+	Weight *int   `json:"weight,omitempty"`
+	// HandWeight is the canary weight a commit ramp did not make wrote
+	// into the traffic target, when it can be read.
+	HandWeight *int          `json:"handWeight,omitempty"`
+	Gates      []AuditGate   `json:"gates,omitempty"`
+	Approved   []ApprovalRef `json:"approved,omitempty"`
+	Reason     string        `json:"reason,omitempty"`
 	// Findings are what --verify fails on for this commit.
 	Findings []string `json:"findings,omitempty"`
 	// Rejected are commands in this commit that were not accepted.
@@ -113,6 +116,10 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	}
 	for _, h := range after.Holds[min(len(before.Holds), len(after.Holds)):] {
 		row.Findings = append(row.Findings, h.Reason)
+	}
+	if ch.Target && ch.Weight != nil && !rec.Signer.In(RampGroup) {
+		w := *ch.Weight
+		row.HandWeight = &w
 	}
 	if row.What == "" {
 		switch {
