@@ -177,8 +177,10 @@ func newVerifyBundle() *cobra.Command {
 		Short: "Check an evidence bundle offline against ramp's public keys",
 		Long: "Checks that FILE is an evidence bundle written by `ramp audit -o bundle`, unchanged, signed by a\n" +
 			"key of group ramp in --approvers (ramp.allowed_signers), and prints the release record it\n" +
-			"holds. Exits 1 when it does not verify.",
-		Args: cobra.ExactArgs(1),
+			"holds.\n\n" +
+			"Exit codes: 0 verified, 1 does not verify, 2 usage or environment error.",
+		Example: "  ramp audit verify-bundle demo-1.1.0.bundle.json --approvers ../approvers",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := resolveTrust(cmd, &approvers); err != nil {
 				return err

@@ -77,6 +77,9 @@ func newVersion() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print ramp's version, the commit it was built from and the Go version (for bug reports)",
+		Long: "Prints the version and commit `make build` linked in (or, without them, what the Go toolchain\n" +
+			"stamped into the binary), the Go version and the platform. `ramp --version` prints the same.\n\n" +
+			"Exit codes: 0 ok, 2 usage error.",
 		Example: "  ramp version\n" +
 			"  ramp version -o json",
 		Args: cobra.NoArgs,
