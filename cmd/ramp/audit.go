@@ -124,7 +124,7 @@ func newAudit() *cobra.Command {
 			return nil
 		},
 	}
-	f.addFlags(cmd)
+	f.addFlags(cmd, readFlags)
 	f.outputFlag.add(cmd, "text", "json", "yaml", "html", "bundle")
 	cmd.Flags().StringVar(&outFile, "output-file", "", "write the output (text, json, yaml, html or bundle) to this file instead of stdout")
 	cmd.Flags().StringVar(&release, "release", "", "only this release")

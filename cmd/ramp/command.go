@@ -31,7 +31,8 @@ type signedCommand struct {
 }
 
 func (sc *signedCommand) add(cmd *cobra.Command) {
-	sc.repoFlags.add(cmd)
+	sc.repoFlags.addFlags(cmd, commandFlags)
+	sc.outputFlag.add(cmd)
 	cmd.Flags().StringVar(&sc.release, "release", "", "release the command is for (default: the rollout's current release)")
 	cmd.Flags().BoolVar(&sc.push, "push", false, "push the commit to origin after making it")
 	cmd.ValidArgsFunction = sc.completeRollouts

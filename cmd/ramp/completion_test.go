@@ -72,3 +72,37 @@ func TestOutputFlagIsNeverSilentlyIgnored(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagsThatMeanNothingForACommandAreNotOffered: validate reads the
+// working copy on disk (no branch, URL, keys or commands ref), and the
+// command verbs commit in a working copy (no URL cache or SSH flags).
+func TestFlagsThatMeanNothingForACommandAreNotOffered(t *testing.T) {
+	for cmd, flags := range map[string][]string{
+		"validate": {"branch", "cache-dir", "ssh-key", "known-hosts", "approvers", "commands-ref"},
+		"approve":  {"cache-dir", "ssh-key", "known-hosts"},
+		"resume":   {"cache-dir", "ssh-key", "known-hosts"},
+		"run":      {"output"},
+	} {
+		help, err := runRamp(cmd, "--help")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range flags {
+			if strings.Contains(help, "--"+f+" ") {
+				t.Errorf("ramp %s offers --%s, which means nothing there", cmd, f)
+			}
+		}
+	}
+	for cmd, flags := range map[string][]string{
+		"status":   {"repo", "branch", "cache-dir", "ssh-key", "approvers", "commands-ref", "prometheus", "output"},
+		"approve":  {"repo", "branch", "approvers", "commands-ref", "output", "force"},
+		"validate": {"repo", "guardrails", "output"},
+	} {
+		help, _ := runRamp(cmd, "--help")
+		for _, f := range flags {
+			if !strings.Contains(help, "--"+f+" ") {
+				t.Errorf("ramp %s does not offer --%s", cmd, f)
+			}
+		}
+	}
+}

@@ -33,24 +33,52 @@ type repoFlags struct {
 	cmd         *cobra.Command
 }
 
+// Which repository flags a command offers: a flag that means nothing for
+// a command is not offered there.
+const (
+	withBranch      = 1 << iota // --branch: commands that read git history
+	withRemote                  // --cache-dir, --ssh-key, --known-hosts: commands that take a URL
+	withTrust                   // --approvers
+	withCommandsRef             // --commands-ref
+	withGuardrails              // --guardrails
+
+	// readFlags are those of status, plan, run and audit.
+	readFlags = withBranch | withRemote | withTrust | withCommandsRef | withGuardrails
+	// commandFlags are those of approve, abort, pause and resume, which
+	// commit in a working copy.
+	commandFlags = withBranch | withTrust | withCommandsRef | withGuardrails
+)
+
+// add offers the repository flags of a command that reads history, and -o.
 func (f *repoFlags) add(cmd *cobra.Command) {
-	f.addFlags(cmd)
+	f.addFlags(cmd, readFlags)
 	f.outputFlag.add(cmd)
 }
 
-// addFlags adds the repository flags without -o (for commands that print
-// no structured output, or offer other formats).
-func (f *repoFlags) addFlags(cmd *cobra.Command) {
+// addFlags offers --repo and the repository flags which names, without -o
+// (for commands that print no structured output, or offer other formats).
+func (f *repoFlags) addFlags(cmd *cobra.Command, which int) {
 	f.cmd = cmd
 	fl := cmd.Flags()
 	fl.StringVar(&f.repo, "repo", ".", "release repository: a local clone, or a URL (file://, https://, ssh://)")
-	fl.StringVar(&f.branch, "branch", "main", "release branch")
-	fl.StringVar(&f.approvers, "approvers", "", "directory of trusted keys: <group>.allowed_signers and/or <group>.asc; ramp.* are ramp's own (default: $RAMP_APPROVERS, else approvers: in the config file)")
-	fl.StringVar(&f.guardrails, "guardrails", "", "guardrails file (YAML); default: built-in guardrails")
-	fl.StringVar(&f.cache, "cache-dir", "", "where clones of URLs are kept (default: the user cache dir)")
-	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for ssh:// URLs")
-	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for ssh:// URLs (default ~/.ssh/known_hosts)")
-	fl.StringVar(&f.commandsRef, "commands-ref", "", "branch where people push signed commands when the release branch is protected, e.g. ramp/commands")
+	f.branch = "main"
+	if which&withBranch != 0 {
+		fl.StringVar(&f.branch, "branch", "main", "release branch")
+	}
+	if which&withTrust != 0 {
+		fl.StringVar(&f.approvers, "approvers", "", "directory of trusted keys: <group>.allowed_signers and/or <group>.asc; ramp.* are ramp's own (default: $RAMP_APPROVERS, else approvers: in the config file)")
+	}
+	if which&withGuardrails != 0 {
+		fl.StringVar(&f.guardrails, "guardrails", "", "guardrails file (YAML); default: built-in guardrails")
+	}
+	if which&withRemote != 0 {
+		fl.StringVar(&f.cache, "cache-dir", "", "where clones of URLs are kept (default: the user cache dir)")
+		fl.StringVar(&f.sshKey, "ssh-key", "", "private key for ssh:// URLs")
+		fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for ssh:// URLs (default ~/.ssh/known_hosts)")
+	}
+	if which&withCommandsRef != 0 {
+		fl.StringVar(&f.commandsRef, "commands-ref", "", "branch where people push signed commands when the release branch is protected, e.g. ramp/commands")
+	}
 }
 
 // check checks -o and fills --approvers from $RAMP_APPROVERS or the

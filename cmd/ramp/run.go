@@ -84,7 +84,7 @@ func newRun() *cobra.Command {
 			}
 		},
 	}
-	f.addFlags(cmd) // no -o: run prints a log of what it did, one line per decision
+	f.addFlags(cmd, readFlags) // no -o: run prints a log of what it did, one line per decision
 	ev.add(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&once, "once", false, "run one pass and exit")

@@ -74,7 +74,8 @@ func newValidate() *cobra.Command {
 			return nil
 		},
 	}
-	f.add(cmd)
+	f.addFlags(cmd, withGuardrails) // reads the working copy on disk: no branch, URL or keys
+	f.outputFlag.add(cmd)
 	return cmd
 }
 
