@@ -22,6 +22,7 @@ func newAudit() *cobra.Command {
 	var f repoFlags
 	var release, format, signingKey, outFile string
 	var verify bool
+	var ev evidenceFlags
 	cmd := &cobra.Command{
 		Use:   "audit NAME",
 		Short: "Show who changed what, when and why for a rollout, with signatures checked",
@@ -96,9 +97,21 @@ func newAudit() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var series map[seriesKey][]policy.Measurement
+			if out == "html" {
+				prom, err := ev.prom()
+				if err != nil {
+					return err
+				}
+				if prom != nil {
+					series = gateSeries(cmd.Context(), prom, r, a.Rows)
+				}
+			} else if cmd.Flags().Changed("prometheus") {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--prometheus is for -o html (it plots each gate's measurements)")}
+			}
 			switch out {
 			case "html":
-				err = writeHTML(w, a)
+				err = writeHTML(w, a, series)
 			case "json", "yaml":
 				err = f.write(w, a)
 			case "bundle":
@@ -127,6 +140,9 @@ func newAudit() *cobra.Command {
 	f.addFlags(cmd, readFlags)
 	f.outputFlag.add(cmd, "text", "json", "yaml", "html", "bundle")
 	cmd.Flags().StringVar(&outFile, "output-file", "", "write the output (text, json, yaml, html or bundle) to this file instead of stdout")
+	cmd.Flags().StringVar(&ev.prometheus, "prometheus", "", "with -o html: measure each recorded gate's window again from this Prometheus and plot the series against the bound (default: $RAMP_PROMETHEUS, else the config file)")
+	cmd.Flags().DurationVar(&ev.timeout, "query-timeout", 10*time.Second, "timeout of one Prometheus query")
+	ev.cmd = cmd
 	cmd.Flags().StringVar(&release, "release", "", "only this release")
 	cmd.Flags().BoolVar(&verify, "verify", false, "exit 1 when any commit fails verification")
 	// --format is deprecated: -o is the one output flag. It still works,

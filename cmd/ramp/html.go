@@ -89,6 +89,16 @@ type gatePanel struct {
 	Top, Bottom  float64
 	Grid, Bounds []level
 	Points       []point
+	// Series are the measurements behind each recorded result, measured
+	// again from Prometheus: a line through the window's points.
+	Series []gateSeriesLine
+}
+
+// gateSeriesLine is one window's measurements: Path is laid out by scale.
+type gateSeriesLine struct {
+	Commit string
+	Path   string
+	Points []point
 }
 
 // marker is an event (start, approval, abort, rollback, promotion,
@@ -120,7 +130,9 @@ type reportRow struct {
 
 // writeHTML writes the audit as one self-contained HTML page: inline CSS,
 // an inline SVG timeline and the table of decisions, no external URL.
-func writeHTML(w io.Writer, a *history.Audit) error {
+// series, when set, are the gates' measurements measured again from
+// Prometheus (gateSeries), plotted against the bound.
+func writeHTML(w io.Writer, a *history.Audit, series map[seriesKey][]policy.Measurement) error {
 	p := reportPage{Rollout: a.Rollout, Release: a.Release, Commits: len(a.Rows), Findings: a.Findings}
 	if n := len(a.Rows); n > 0 {
 		p.From, p.To = a.Rows[0].Time.UTC().Format(timeLayout), a.Rows[n-1].Time.UTC().Format(timeLayout)
@@ -128,7 +140,7 @@ func writeHTML(w io.Writer, a *history.Audit) error {
 		p.Last = strings.TrimSpace(whatText(last.What) + " " + last.Release)
 	}
 	p.Headline, p.Bad = headline(a)
-	p.Chart = buildTimeline(a.Rows)
+	p.Chart = buildTimeline(a.Rows, series)
 	for _, r := range a.Rows {
 		p.Rows = append(p.Rows, tableRow(r))
 	}
@@ -193,7 +205,7 @@ func tableRow(r policy.AuditRow) reportRow {
 // at least commitGap apart so that commits of the same second stay
 // distinct), weights become a step line, gate values points against
 // their bounds, events markers.
-func buildTimeline(rows []policy.AuditRow) timeline {
+func buildTimeline(rows []policy.AuditRow, series map[seriesKey][]policy.Measurement) timeline {
 	gates := gateNames(rows)
 	t := timeline{Width: svgWidth, Left: plotLeft, Right: plotRight, LaneBottom: weightTop - 18, WeightTop: weightTop}
 	t.WeightY0 = weightTop + weightH
@@ -208,6 +220,7 @@ func buildTimeline(rows []policy.AuditRow) timeline {
 		t.WeightGrid = append(t.WeightGrid, level{Y: weightY(v), Label: fmt.Sprintf("%d%%", v)})
 	}
 	xs := commitXs(rows)
+	xAt := timeX(rows, xs)
 	var path strings.Builder
 	labelEnd := []float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
 	for i, r := range rows {
@@ -232,6 +245,7 @@ func buildTimeline(rows []policy.AuditRow) timeline {
 			for j := range t.Gates {
 				if t.Gates[j].Name == g.Name {
 					t.Gates[j].add(x, r, g.GateResult)
+					t.Gates[j].addSeries(xAt, r, series[seriesKey{r.Commit, g.Name}])
 				}
 			}
 		}
@@ -355,20 +369,7 @@ func roundTicks(rows []policy.AuditRow, xs []float64) []tick {
 	if n == 1 || !rows[n-1].Time.After(rows[0].Time) {
 		return []tick{{X: xs[0], Label: rows[0].Time.UTC().Format("15:04:05")}}
 	}
-	// x of time tm: linear between the commits around it.
-	xAt := func(tm time.Time) float64 {
-		for i := 1; i < n; i++ {
-			a, b := rows[i-1].Time, rows[i].Time
-			if tm.After(b) {
-				continue
-			}
-			if !b.After(a) {
-				return xs[i]
-			}
-			return xs[i-1] + (xs[i]-xs[i-1])*tm.Sub(a).Seconds()/b.Sub(a).Seconds()
-		}
-		return xs[n-1]
-	}
+	xAt := timeX(rows, xs)
 	from, to := rows[0].Time.UTC(), rows[n-1].Time.UTC()
 	for _, step := range tickSteps {
 		var ts []tick
@@ -389,6 +390,31 @@ func roundTicks(rows []policy.AuditRow, xs []float64) []tick {
 		}
 	}
 	return []tick{{X: xs[0], Label: from.Format("15:04:05")}}
+}
+
+// timeX maps a time to x: linear between the commits around it, at the
+// first or last commit outside them.
+func timeX(rows []policy.AuditRow, xs []float64) func(time.Time) float64 {
+	n := len(rows)
+	return func(tm time.Time) float64 {
+		if n == 0 {
+			return plotLeft
+		}
+		if !tm.After(rows[0].Time) {
+			return xs[0]
+		}
+		for i := 1; i < n; i++ {
+			a, b := rows[i-1].Time, rows[i].Time
+			if tm.After(b) {
+				continue
+			}
+			if !b.After(a) {
+				return xs[i]
+			}
+			return xs[i-1] + (xs[i]-xs[i-1])*tm.Sub(a).Seconds()/b.Sub(a).Seconds()
+		}
+		return xs[n-1]
+	}
 }
 
 // tickLabel is a round time, as precise as its step needs.
@@ -464,12 +490,30 @@ func (p *gatePanel) add(x float64, r policy.AuditRow, g policy.GateResult) {
 	p.Points = append(p.Points, pt)
 }
 
+// addSeries records the measurements behind the result r recorded.
+func (p *gatePanel) addSeries(xAt func(time.Time) float64, r policy.AuditRow, ms []policy.Measurement) {
+	if len(ms) == 0 {
+		return
+	}
+	l := gateSeriesLine{Commit: r.Commit}
+	for _, m := range ms {
+		l.Points = append(l.Points, point{X: xAt(m.At), Y: m.Value, Commit: r.Commit, Class: "measure-point",
+			Title: fmt.Sprintf("%s %s UTC: %s", p.Name, m.At.UTC().Format("15:04:05"), formatValue(m.Value))})
+	}
+	p.Series = append(p.Series, l)
+}
+
 // scale maps values to y: 0 at the bottom, the largest value or bound
 // (with headroom) at the top; numeric bounds become dashed lines.
 func (p *gatePanel) scale() {
 	top := 0.0
 	for _, pt := range p.Points {
 		if !math.IsNaN(pt.Y) {
+			top = max(top, pt.Y)
+		}
+	}
+	for _, l := range p.Series {
+		for _, pt := range l.Points {
 			top = max(top, pt.Y)
 		}
 	}
@@ -485,6 +529,19 @@ func (p *gatePanel) scale() {
 	p.Grid = []level{{Y: p.Bottom, Label: "0"}, {Y: p.Top, Label: formatValue(top)}}
 	for _, b := range bounds {
 		p.Bounds = append(p.Bounds, level{Y: y(b.value), Label: b.text})
+	}
+	for k := range p.Series {
+		var path strings.Builder
+		for i := range p.Series[k].Points {
+			pt := &p.Series[k].Points[i]
+			pt.Y = y(pt.Y)
+			op := " L"
+			if i == 0 {
+				op = "M"
+			}
+			fmt.Fprintf(&path, "%s%.1f,%.1f", op, pt.X, pt.Y)
+		}
+		p.Series[k].Path = path.String()
 	}
 	for i := range p.Points {
 		if math.IsNaN(p.Points[i].Y) {
@@ -601,7 +658,7 @@ svg text{font-size:11px;fill:#4b5563}.title{font-weight:600;fill:#111827;font-si
 .grid{stroke:#e5e7eb}.axis{stroke:#9ca3af}
 .weight-line{fill:none;stroke:#2563eb;stroke-width:2.5}.weight-point{fill:#2563eb;stroke:#fff;stroke-width:1.5}.weight-hand{fill:#fff;stroke:#b91c1c;stroke-width:2.5}
 .bound{stroke:#dc2626;stroke-dasharray:6 4;stroke-width:1.5}.bound-label{fill:#dc2626}
-.gate-point{stroke:#fff;stroke-width:1.5}.v-pass{fill:#16a34a}.v-fail{fill:#dc2626}.v-inconclusive{fill:#9ca3af}
+.gate-point{stroke:#fff;stroke-width:1.5}.gate-series{fill:none;stroke:#64748b;stroke-width:1.2}.measure-point{fill:#64748b}.v-pass{fill:#16a34a}.v-fail{fill:#dc2626}.v-inconclusive{fill:#9ca3af}
 .mline{stroke:#9ca3af;stroke-dasharray:2 3}.mline.m-abort,.mline.m-rollback,.mline.m-finding{stroke:#dc2626;stroke-dasharray:5 3}
 .m-start{fill:#6b7280}.m-approval{fill:#7c3aed}.m-abort{fill:#dc2626}.m-rollback{fill:#ea580c}.m-promote{fill:#16a34a}.m-finding{fill:#b91c1c}.m-command{fill:#0891b2}
 text.glyph{fill:#fff;font-size:10px;font-weight:700;text-anchor:middle}text.mid{text-anchor:middle}
@@ -617,7 +674,7 @@ ul{margin:0;padding-left:16px}.what-abort .what,.what-rollback .what,.what-Ramp-
 <h1 class="headline {{if .Bad}}bad{{else}}ok{{end}}">{{.Headline}}</h1>
 <p class="sum">ramp audit of rollout {{.Rollout}}{{with .Release}}, release {{.}}{{end}}: {{.Commits}} commit(s){{with .From}} from {{.}} to {{$.To}} UTC{{end}}{{with .Last}}; last: {{.}}{{end}};
 {{if .Findings}}<span class="bad">{{.Findings}} finding(s)</span>{{else}}no findings{{end}}.</p>
-<p class="legend"><span><i style="background:#6b7280"></i>start</span><span><i style="background:#7c3aed"></i>approval</span><span><i style="background:#dc2626"></i>abort / failed gate</span><span><i style="background:#ea580c"></i>rollback</span><span><i style="background:#16a34a"></i>promotion / passed gate</span><span><i style="background:#9ca3af"></i>inconclusive</span><span>- - - bound</span> (every mark links to its commit)</p>
+<p class="legend"><span><i style="background:#6b7280"></i>start</span><span><i style="background:#7c3aed"></i>approval</span><span><i style="background:#dc2626"></i>abort / failed gate</span><span><i style="background:#ea580c"></i>rollback</span><span><i style="background:#16a34a"></i>promotion / passed gate</span><span><i style="background:#9ca3af"></i>inconclusive</span><span>- - - bound</span><span><i style="background:#64748b"></i>measurements (with --prometheus)</span> (every mark links to its commit)</p>
 {{with .Chart}}<svg viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="timeline of rollout {{$.Rollout}}">
 {{range .Markers}}<line class="mline m-{{.Kind}}" x1="{{f .X}}" x2="{{f .X}}" y1="{{f $.Chart.LaneBottom}}" y2="{{f $.Chart.AxisY}}"/>{{end}}
 <text class="title" x="{{f .Left}}" y="{{f (sub .WeightTop 8)}}">canary weight</text>
@@ -627,6 +684,7 @@ ul{margin:0;padding-left:16px}.what-abort .what,.what-rollback .what,.what-Ramp-
 {{range .Gates}}<text class="title" x="{{f $.Chart.Left}}" y="{{f (sub .Top 8)}}">gate {{.Name}}{{with .Bound}} (bound {{.}}){{end}}</text>
 {{range .Grid}}<line class="grid" x1="{{f $.Chart.Left}}" x2="{{f $.Chart.Right}}" y1="{{f .Y}}" y2="{{f .Y}}"/><text x="{{f (sub $.Chart.Left 8)}}" y="{{f (add .Y 4)}}" text-anchor="end">{{.Label}}</text>{{end}}
 {{range .Bounds}}<line class="bound" x1="{{f $.Chart.Left}}" x2="{{f $.Chart.Right}}" y1="{{f .Y}}" y2="{{f .Y}}"/><text class="bound-label" x="{{f (sub $.Chart.Right 2)}}" y="{{f (sub .Y 5)}}" text-anchor="end">{{.Label}}</text>{{end}}
+{{range .Series}}<path class="gate-series" data-commit="{{.Commit}}" d="{{.Path}}"/>{{range .Points}}<circle class="{{.Class}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f .Y}}" r="2.5"><title>{{.Title}}</title></circle>{{end}}{{end}}
 {{range .Points}}<a class="gate" href="#c-{{.Commit}}"><title>{{.Title}}</title><circle class="{{.Class}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f .Y}}" r="5"/>{{if .Label}}<text x="{{f .LabelX}}" y="{{f (add .Y 4)}}">{{.Label}}</text>{{end}}</a>{{end}}
 {{end}}
 <line class="axis" x1="{{f .Left}}" x2="{{f .Right}}" y1="{{f .AxisY}}" y2="{{f .AxisY}}"/>

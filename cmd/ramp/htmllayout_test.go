@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -73,7 +75,8 @@ func TestAuditHTMLLeadsWithTheOutcomeAndLaysOutCleanly(t *testing.T) {
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "report.html")
-	if out, err := runRamp("audit", "demo", "--repo", h.repo, "--approvers", h.approvers, "-o", "html", "--output-file", file); err != nil {
+	prom := h.run[slices.Index(h.run, "--prometheus")+1]
+	if out, err := runRamp("audit", "demo", "--repo", h.repo, "--approvers", h.approvers, "-o", "html", "--output-file", file, "--prometheus", prom); err != nil {
 		t.Fatalf("ramp audit -o html --output-file: %v\n%s", err, out)
 	}
 	data, err := os.ReadFile(file)
@@ -82,6 +85,9 @@ func TestAuditHTMLLeadsWithTheOutcomeAndLaysOutCleanly(t *testing.T) {
 	}
 	page := string(data)
 	assertSelfContained(t, page)
+	if keep := os.Getenv("RAMP_TEST_REPORT_DIR"); keep != "" { // to look at the page
+		writeFile(t, filepath.Join(keep, "report-layout.html"), page)
+	}
 	dom := parseHTML(t, page)
 
 	heads := find(dom, "h1", "headline")
@@ -104,6 +110,35 @@ func TestAuditHTMLLeadsWithTheOutcomeAndLaysOutCleanly(t *testing.T) {
 			!strings.HasSuffix(s, "4") && !strings.HasSuffix(s, "5") && !strings.HasSuffix(s, "6") && !strings.HasSuffix(s, "8") {
 			t.Errorf("time tick %q is not a round time", s)
 		}
+	}
+
+	// The gate panel plots the measurements behind each verdict, measured
+	// again from Prometheus: 1.1.0's below the bound, 1.2.0's abort above.
+	abort := h.git("dev", "log", "-1", "--format=%H", "--grep=^ramp: demo 1.2.0 .*abort")
+	passed := attrs(dom, "circle", "gate-point", "data-commit")[0]
+	values := func(commit string) []float64 {
+		var vs []float64
+		for _, c := range find(dom, "circle", "measure-point") {
+			if attr(c, "data-commit") != commit {
+				continue
+			}
+			_, v, _ := strings.Cut(text(c), "UTC: ")
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("measurement title %q", text(c))
+			}
+			vs = append(vs, f)
+		}
+		return vs
+	}
+	if len(attrs(dom, "path", "gate-series", "data-commit")) != 2 {
+		t.Errorf("gate series %v, want one per recorded verdict (%s, %s)", attrs(dom, "path", "gate-series", "data-commit"), passed, abort)
+	}
+	if vs := values(passed); len(vs) == 0 || slices.Max(vs) > 0.05 {
+		t.Errorf("1.1.0's measurements %v, want some, all within <=0.05", vs)
+	}
+	if vs := values(abort); len(vs) == 0 || slices.Max(vs) <= 0.05 {
+		t.Errorf("1.2.0's measurements %v, want some above the bound 0.05", vs)
 	}
 
 	probe := filepath.Join(dir, "probe.html")
