@@ -148,3 +148,62 @@ func TestApproveRefusesWhatRampWouldReject(t *testing.T) {
 		t.Errorf("step 3 commit says %q, want it to name alice's approval %s", body, approval)
 	}
 }
+
+// TestApproveCountsTheCommandsRef: with --commands-ref, an approval
+// already on that branch counts, so a second one by the same person is
+// refused.
+func TestApproveCountsTheCommandsRef(t *testing.T) {
+	h, key := approveRepo(t)
+	flags := []string{"--repo", h.repo, "--approvers", h.approvers, "--commands-ref", "ramp/commands"}
+	h.run = append(h.run, "--commands-ref", "ramp/commands")
+	h.release(t, "1.0.0", "1.1.0")
+	h.until(t, "ramp: demo 1.1.0 step 2/4 pause")
+	as(t, "alice", key["alice"])
+	if out, err := runRamp(append([]string{"approve", "demo"}, flags...)...); err != nil {
+		t.Fatalf("approve on the commands ref: %v\n%s", err, out)
+	}
+	first := h.git("dev", "rev-parse", "refs/heads/ramp/commands")
+	out, err := runRamp(append([]string{"approve", "demo"}, flags...)...)
+	if exitCode(err) != exitFindings || !strings.Contains(err.Error(), "already approved this in commit "+first[:10]) {
+		t.Fatalf("a second approval on the commands ref: exit %d %v\n%s", exitCode(err), err, out)
+	}
+	if got := h.git("dev", "rev-parse", "refs/heads/ramp/commands"); got != first {
+		t.Errorf("the refused approval moved the commands ref from %s to %s", first, got)
+	}
+}
+
+// TestResumeOverAHandEditSaysWhatItDoesToTheWeight: status names the
+// commands a hand edit waits for, and `ramp resume` says in its commit
+// message that the release continues on ramp's weights.
+func TestResumeOverAHandEditSaysWhatItDoesToTheWeight(t *testing.T) {
+	h, key := approveRepo(t)
+	flags := []string{"--repo", h.repo, "--approvers", h.approvers}
+	h.release(t, "1.0.0", "1.1.0")
+	h.until(t, "ramp: demo 1.1.0 step 2/4 pause")
+	route := filepath.Join(h.repo, "apps/demo/route.yaml")
+	b, err := os.ReadFile(route)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(strings.Replace(string(b), "weight: 90", "weight: 60", 1), "weight: 10", "weight: 40", 1)
+	if edited == string(b) {
+		t.Fatalf("test setup: no 90/10 weights in\n%s", b)
+	}
+	writeFile(t, route, edited)
+	h.git("dev", "commit", "-q", "-S", "-am", "canary to 40% by hand")
+	out, err := runRamp(append([]string{"status"}, flags...)...)
+	if err != nil || !strings.Contains(out, `demo: next: ramp resume demo --reason "…"`) || !strings.Contains(out, "ramp abort demo") {
+		t.Fatalf("status over a hand edit: %v\n%s\nwant resume or abort named", err, out)
+	}
+	as(t, "alice", key["alice"])
+	if out, err := runRamp(append([]string{"resume", "demo", "--reason", "load test at 40%"}, flags...)...); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	msg := h.git("dev", "log", "-1", "--format=%B")
+	for _, want := range []string{"load test at 40%", "Resumes over: commit ", "ramp's next commit writes its own canary weight (now 10%) into apps/demo/route.yaml",
+		`Ramp-Resume: rollout=demo release=1.1.0 reason="load test at 40%"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("resume commit lacks %q:\n%s", want, msg)
+		}
+	}
+}

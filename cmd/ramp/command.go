@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 	"github.com/ramp-dev/ramp/trailer"
 )
@@ -78,7 +79,24 @@ func (sc *signedCommand) find(ctx context.Context, name string) (target, error) 
 		}
 		return target{}, &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", name, sc.branch, sc.repo)}
 	}
-	return target{rollout: r, state: snap.States[name], repo: repo}, nil
+	state := snap.States[name]
+	if sc.commandsRef != "" {
+		// The commands already on the commands ref count too: ramp reads
+		// them after the release branch.
+		ctip, err := repo.FetchCommands(ctx, sc.commandsRef)
+		if err != nil {
+			return target{}, err
+		}
+		if !ctip.IsZero() {
+			since, _ := history.CommandsSince(snap)
+			recs, err := d.Commands(ctip, tip, since)
+			if err != nil {
+				return target{}, err
+			}
+			state = d.WithCommands(snap, recs)[name]
+		}
+	}
+	return target{rollout: r, state: state, repo: repo}, nil
 }
 
 // command is a command of kind for rollout name in state s: for the
