@@ -89,9 +89,12 @@ func TestApproveRefusesWhatRampWouldReject(t *testing.T) {
 	}
 
 	h.release(t, "1.0.0", "1.1.0")
-	h.until(t, "ramp: demo 1.1.0 step 1/4 set-weight")
 	before := head()
-	out, err := approve("alice")
+	out, err := approve("alice", "--step", "2")
+	refused("demo has no step in progress yet", out, err, before)
+	h.until(t, "ramp: demo 1.1.0 step 1/4 set-weight")
+	before = head()
+	out, err = approve("alice")
 	refused("step 1/4 of demo does not wait for an approval (it is: set the canary weight to 10%)", out, err, before)
 
 	h.until(t, "ramp: demo 1.1.0 step 2/4 pause")

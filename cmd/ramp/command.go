@@ -286,6 +286,8 @@ func refuseStep(name string, r *policy.Rollout, s policy.State, c policy.Command
 		return findings("refused: %s's current release is %s, not %s (--force commits it anyway)", name, s.Release, c.Release)
 	case !s.InProgress():
 		return findings("refused: release %s of %s is not in progress (phase %s): nothing to approve (--force commits it anyway)", s.Release, name, s.Phase)
+	case s.Step < 1 || s.Step > len(steps):
+		return findings("refused: %s has no step in progress yet (phase %s); approve a step once ramp has entered it (--force commits it anyway)", name, s.Phase)
 	case c.Step != s.Step:
 		return findings("refused: step %d is out of turn: %s is at step %d/%d (%s); approve a step once ramp has entered it (--force commits it anyway)",
 			c.Step, name, s.Step, len(steps), policy.DescribeStep(steps[s.Step-1]))
