@@ -144,6 +144,7 @@ func newAudit() *cobra.Command {
 	cmd.Flags().DurationVar(&ev.timeout, "query-timeout", 10*time.Second, "timeout of one Prometheus query")
 	ev.cmd = cmd
 	cmd.Flags().StringVar(&release, "release", "", "only this release")
+	_ = cmd.RegisterFlagCompletionFunc("release", completeReleases)
 	cmd.Flags().BoolVar(&verify, "verify", false, "exit 1 when any commit fails verification")
 	// --format is deprecated: -o is the one output flag. It still works,
 	// hidden from --help, so that scripts keep running.

@@ -37,6 +37,7 @@ func (sc *signedCommand) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&sc.release, "release", "", "release the command is for (default: the rollout's current release)")
 	cmd.Flags().BoolVar(&sc.push, "push", false, "push the commit to origin after making it")
 	cmd.ValidArgsFunction = sc.completeRollouts
+	_ = cmd.RegisterFlagCompletionFunc("release", completeReleases)
 }
 
 // inWorkingCopy refuses a URL for --repo: the commit is made in a clone.

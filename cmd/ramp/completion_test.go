@@ -36,6 +36,13 @@ func TestCompletionOffersRolloutNamesAndOutputFormats(t *testing.T) {
 			t.Errorf("ramp %s --repo R <TAB> offers %v, want [demo]", cmd, got)
 		}
 	}
+	h.release(t, "1.0.0", "1.1.0")
+	h.until(t, "ramp: demo 1.1.0 step 1/4 set-weight")
+	for _, cmd := range []string{"approve", "audit"} {
+		if got := words(cmd, "demo", "--repo", h.repo, "--release", ""); strings.Join(got, " ") != "1.1.0" {
+			t.Errorf("ramp %s demo --release <TAB> offers %v, want [1.1.0]", cmd, got)
+		}
+	}
 	if got := words("status", "-o", ""); strings.Join(got, " ") != "text json yaml" {
 		t.Errorf("ramp status -o <TAB> offers %v", got)
 	}
