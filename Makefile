@@ -7,10 +7,16 @@ PROM_VER := v0.316.0
 
 all: build
 
+# The version and commit `ramp version` prints (-X main.version, main.commit).
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 ## build: the CLI, bin/ramp, and beside it the operator, bin/ramp-controller
-## (`ramp controller` runs it; the CLI does not link controller-runtime)
+## (`ramp controller` runs it; the CLI does not link controller-runtime);
+## ramp version prints VERSION and COMMIT
 build:
-	$(GO) build -o $(BIN)/ ./cmd/ramp ./cmd/ramp-controller
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/ramp ./cmd/ramp-controller
 
 ## test: lint, build ramp and the tools the integration tests need, run
 ## every test (the crash test kills bin/ramp), then fuzz the spec parser

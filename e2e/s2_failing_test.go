@@ -11,6 +11,7 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/e2e/e2etest"
+	"github.com/ramp-dev/ramp/policy"
 )
 
 // TestFailingCanaryIsAbortedAndFluxReturnsTrafficToStable: the canary
@@ -42,9 +43,9 @@ func TestFailingCanaryIsAbortedAndFluxReturnsTrafficToStable(t *testing.T) {
 		!hasAll(gate, "verdict=fail", `bound="<=0.05"`, "samples=") {
 		t.Errorf("abort's Ramp-Gate %q, want error-rate failing with a value near 0.5 against <=0.05", gate)
 	}
-	// The reason gives the value to 4 significant digits.
+	// The reason gives the value once, rounded, against the bound it broke.
 	v, _ := strconv.ParseFloat(value, 64)
-	if r := abort.Trailer("Ramp-Reason"); !hasAll(r, "error-rate", "value "+strconv.FormatFloat(v, 'g', 4, 64), "<=0.05") {
+	if r := abort.Trailer("Ramp-Reason"); !hasAll(r, "gate error-rate: "+policy.RoundAgainst(v, "0.05")+" > 0.05 (", "measurements failed)") {
 		t.Errorf("abort's Ramp-Reason %q, want it to name the gate, value %s and bound", r, value)
 	}
 	assertWindowAfterApply(t, w, commits[1], abort)

@@ -42,7 +42,7 @@ func TestBlueGreenFailingItsBakeIsRolledBackToTheOldSide(t *testing.T) {
 	if gate := gateTrailer(abort, "error-rate"); !hasAll(gate, "verdict=fail", `bound="<=0.05"`, "scope=bake") {
 		t.Errorf("abort's Ramp-Gate %q, want the bake's failing error-rate", gate)
 	}
-	if r := abort.Trailer("Ramp-Reason"); !hasAll(r, "bake gate error-rate fail") {
+	if r := abort.Trailer("Ramp-Reason"); !hasAll(r, "bake gate error-rate: ") {
 		t.Errorf("abort's Ramp-Reason %q, want it to name the bake gate", r)
 	}
 	assertWindowAfterApply(t, w, bake, abort)

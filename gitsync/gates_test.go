@@ -69,7 +69,7 @@ func TestGateOnRealPrometheusRollsBackA5xxCanary(t *testing.T) {
 	w.expect(policy.ActionRollback, 0, 0) // onFailure.revertRelease
 	w.pull()
 	abort := w.git("dev", "log", "-1", "--format=%B", "--grep=abort", "HEAD")
-	for _, want := range []string{"Ramp-Action: abort", "Ramp-Weight: 0", "Ramp-Gate: name=error-rate verdict=fail value=0.5", `bound="<=0.05"`, "Ramp-Reason: gate error-rate fail: value 0.5 bound <=0.05"} {
+	for _, want := range []string{"Ramp-Action: abort", "Ramp-Weight: 0", "Ramp-Gate: name=error-rate verdict=fail value=0.5", `bound="<=0.05"`, "Ramp-Reason: gate error-rate: 0.5 > 0.05 ("} {
 		if !strings.Contains(abort, want) {
 			t.Errorf("abort commit lacks %q:\n%s", want, abort)
 		}

@@ -40,3 +40,13 @@ func ApprovalStep(r *Rollout, s State, requested int) (int, error) {
 	}
 	return step, nil
 }
+
+// DescribeStep says what a step does, as the release record says it:
+// "set the canary weight to 20%", "wait for 1 approval(s) by group sre".
+func DescribeStep(st Step) string { return plannedStep(0, st).Description }
+
+// WaitsForApproval reports whether a step waits for a person's approval:
+// an approval step, or a pause without a duration.
+func WaitsForApproval(st Step) bool {
+	return st.Approval != nil || st.Pause != nil && st.Pause.Duration.Duration == 0
+}

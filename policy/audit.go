@@ -8,18 +8,24 @@ import (
 // AuditRow is one commit of a rollout's history: who did what, when, and
 // whether it checks out.
 type AuditRow struct {
-	Commit  string    `json:"commit"`
-	Time    time.Time `json:"time"`
-	Author  string    `json:"author"`
-	Signer  *Signer   `json:"signer,omitempty"`
-	Release string    `json:"release"`
+	Commit string    `json:"commit"`
+	Time   time.Time `json:"time"`
+	Author string    `json:"author"`
+	Signer *Signer   `json:"signer,omitempty"`
+	// Unverified says why the commit has no signer: "unsigned", "signed
+	// by unknown key …", a bad signature, a key not allowed.
+	Unverified string `json:"unverified,omitempty"`
+	Release    string `json:"release"`
 	// What happened: "start", a ramp action, a command, or an edit.
-	What     string        `json:"what"`
-	Step     string        `json:"step,omitempty"`
-	Weight   *int          `json:"weight,omitempty"`
-	Gates    []AuditGate   `json:"gates,omitempty"`
-	Approved []ApprovalRef `json:"approved,omitempty"`
-	Reason   string        `json:"reason,omitempty"`
+	What   string `json:"what"`
+	Step   string `json:"step,omitempty"`
+	Weight *int   `json:"weight,omitempty"`
+	// HandWeight is the canary weight a commit ramp did not make wrote
+	// into the traffic target, when it can be read.
+	HandWeight *int          `json:"handWeight,omitempty"`
+	Gates      []AuditGate   `json:"gates,omitempty"`
+	Approved   []ApprovalRef `json:"approved,omitempty"`
+	Reason     string        `json:"reason,omitempty"`
 	// Findings are what --verify fails on for this commit.
 	Findings []string `json:"findings,omitempty"`
 	// Rejected are commands in this commit that were not accepted.
@@ -49,6 +55,9 @@ type AuditGate struct {
 // recorded gate results whose query hash does not match the query of r.
 func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	row := &AuditRow{Commit: rec.Commit, Time: rec.Time, Author: rec.Author, Signer: rec.Signer, Release: after.Release}
+	if rec.Signer == nil {
+		row.Unverified = rec.SignatureError
+	}
 	ch := rec.Changes[r.Name()]
 	if after.StartCommit == rec.Commit && after.Phase != PhaseStable {
 		row.What = "start"
@@ -107,6 +116,10 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	}
 	for _, h := range after.Holds[min(len(before.Holds), len(after.Holds)):] {
 		row.Findings = append(row.Findings, h.Reason)
+	}
+	if ch.Target && ch.Weight != nil && !rec.Signer.In(RampGroup) {
+		w := *ch.Weight
+		row.HandWeight = &w
 	}
 	if row.What == "" {
 		switch {

@@ -45,23 +45,23 @@ func TestPlanGuardsEveryStepWithBackgroundGates(t *testing.T) {
 	passing := []GateResult{{Name: "error-rate", Verdict: Pass}, {Name: "latency", Verdict: Pass}}
 	tests := []planRow{
 		{name: "failure while waiting for an approval: abort", state: at(2, 10), ev: background(bgFail),
-			want: ActionAbort, wantStep: 2, reason: "background gate error-rate fail: value 0.2 bound <=0.01"},
+			want: ActionAbort, wantStep: 2, reason: "background gate error-rate: 0.2 > 0.01 (1 measurement failed)"},
 		{name: "failure during a timed pause: abort", state: at(4, 50), ev: background(bgFail), now: t0.Add(2 * time.Minute),
-			want: ActionAbort, wantStep: 4, reason: "background gate error-rate fail"},
+			want: ActionAbort, wantStep: 4, reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "failure during a pause until approved: abort", state: at(6, 50), ev: background(bgFail),
-			want: ActionAbort, wantStep: 6, reason: "background gate error-rate fail"},
+			want: ActionAbort, wantStep: 6, reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "failure at a weight step: abort", state: at(3, 50), ev: background(bgFail),
-			want: ActionAbort, wantStep: 3, reason: "background gate error-rate fail"},
+			want: ActionAbort, wantStep: 3, reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "failure during an analysis whose gates pass: abort", state: at(5, 50), ev: background(bgFail, passing...),
-			want: ActionAbort, wantStep: 5, reason: "background gate error-rate fail"},
+			want: ActionAbort, wantStep: 5, reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "failure while a person paused the release: abort",
 			state: at(3, 50, func(s *State) {
 				s.Phase, s.PausedBy = PhasePaused, &Rejection{Commit: "abc", Author: "sre@example.com"}
 			}),
-			ev: background(bgFail), want: ActionAbort, wantStep: 3, reason: "background gate error-rate fail"},
+			ev: background(bgFail), want: ActionAbort, wantStep: 3, reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "failure while a hand edit holds: abort",
 			state: at(3, 50, func(s *State) { s.Holds = []Hold{{Commit: "abc", Reason: "hand edit"}} }),
-			ev:    background(bgFail), want: ActionAbort, wantStep: 3, reason: "background gate error-rate fail"},
+			ev:    background(bgFail), want: ActionAbort, wantStep: 3, reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "inconclusive past its limit: abort", state: at(2, 10), ev: background(bgOver),
 			want: ActionAbort, wantStep: 2, reason: "background gate error-rate inconclusive 4 times (limit 3)"},
 		{name: "inconclusive: the approved step does not move on", state: at(2, 10, approved(2, "alice", "bob")), ev: background(bgWait),
@@ -177,13 +177,13 @@ func TestPlanBakesAPromotedRelease(t *testing.T) {
 		{name: "bake passed but background inconclusive: hold", state: bakingState(), ev: background(bgWait, bakePass), revert: true,
 			want: ActionNone, wantWeight: 50, reason: "bake passed; background"},
 		{name: "bake gate fails: stable and release back to the previous stable", state: bakingState(), ev: background(bgPass, bakeFail), revert: true,
-			want: ActionRollback, wantStable: "1.0", wantRelease: "1.0", reason: "bake of 2.0 failed: bake gate error-rate fail: value 0.3"},
+			want: ActionRollback, wantStable: "1.0", wantRelease: "1.0", reason: "bake of 2.0 failed: bake gate error-rate: 0.3 > 0.01"},
 		{name: "bake gate fails without revertRelease: stable back, release field kept", state: bakingState(), ev: background(bgPass, bakeFail),
 			want: ActionRollback, wantStable: "1.0", reason: "stable goes back to 1.0"},
 		{name: "bake inconclusive past its limit: roll back", state: bakingState(), ev: background(bgPass, bakeOver), revert: true,
 			want: ActionRollback, wantStable: "1.0", wantRelease: "1.0", reason: "inconclusive 9 times (limit 3)"},
 		{name: "background gate fails during the bake: roll back", state: bakingState(), ev: background(bgFail, bakeWait), revert: true,
-			want: ActionRollback, wantStable: "1.0", wantRelease: "1.0", reason: "background gate error-rate fail"},
+			want: ActionRollback, wantStable: "1.0", wantRelease: "1.0", reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "a person's abort during the bake: roll back", state: bakingState(func(s *State) {
 			s.AbortBy = &Rejection{Commit: "abc", Author: "sre@example.com", Command: &Command{Kind: CommandAbort, Reason: "p99"}}
 		}), ev: background(bgPass, bakeWait), revert: true, want: ActionRollback, wantStable: "1.0", wantRelease: "1.0", reason: "aborted by sre@example.com: p99"},
@@ -282,9 +282,9 @@ func TestPlanGuardsCohortAndShadowStepsWithBackgroundGates(t *testing.T) {
 	r.Spec.Shadow = &Shadow{SideEffects: "none", Reason: "read-only service"}
 	tests := []planRow{
 		{name: "failure during a cohort step: abort", state: at(1, 0), ev: background(bgFail),
-			want: ActionAbort, wantStep: 1, reason: "background gate error-rate fail"},
+			want: ActionAbort, wantStep: 1, reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "failure during a shadow step: abort", state: at(2, 0), ev: background(bgFail),
-			want: ActionAbort, wantStep: 2, reason: "background gate error-rate fail"},
+			want: ActionAbort, wantStep: 2, reason: "background gate error-rate: 0.2 > 0.01"},
 		{name: "inconclusive during a shadow step: no next step", state: at(2, 0), ev: background(bgWait),
 			want: ActionNone, wantStep: 2, waiting: "conclusive background gates"},
 	}

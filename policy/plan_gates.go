@@ -2,6 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -169,7 +172,20 @@ func gateName(g GateResult) string {
 	return "gate " + g.Name
 }
 
+// describe says what a gate's result means for the rollout. A failure
+// says the value once, rounded, against the bound it broke, with how many
+// measurements failed: "gate error-rate: 0.278 > 0.05 (1 of 1
+// measurements failed)". A window still passing so far says how far it
+// is: "gate error-rate: measuring 3/10 points, all within bound".
 func describe(g GateResult) string {
+	if g.Verdict == Fail && g.HasValue {
+		if broke := BrokenBound(g); broke != "" {
+			return gateName(g) + ": " + broke + failedCount(g)
+		}
+	}
+	if g.Measuring() {
+		return gateName(g) + ": " + g.Reason
+	}
 	s := gateName(g) + " " + string(g.Verdict)
 	if g.HasValue {
 		s += fmt.Sprintf(": value %.4g", g.Value)
@@ -181,4 +197,72 @@ func describe(g GateResult) string {
 		s += " (" + g.Reason + ")"
 	}
 	return s
+}
+
+// failedCountRe finds the count in a failed window's reason.
+var failedCountRe = regexp.MustCompile(`\d+ of \d+ measurements failed`)
+
+// failedCount is " (1 of 3 measurements failed)" from a failed result.
+func failedCount(g GateResult) string {
+	if m := failedCountRe.FindString(g.Reason); m != "" {
+		return " (" + m + ")"
+	}
+	switch {
+	case g.Failures == 1:
+		return " (1 measurement failed)"
+	case g.Failures > 1:
+		return fmt.Sprintf(" (%d measurements failed)", g.Failures)
+	}
+	return ""
+}
+
+// BrokenBound says a failing value against its bound, the value rounded to
+// three significant digits (more when needed to tell it from the bound):
+// "0.278 > 0.05", "0.99 < 0.995", "0.8 > 1.5x stable 0.2". It is "" when
+// the result has no value or more than one bound.
+func BrokenBound(g GateResult) string {
+	if !g.HasValue || g.Bound == "" || strings.Contains(g.Bound, " and ") {
+		return ""
+	}
+	var op, rest string
+	switch {
+	case strings.HasPrefix(g.Bound, "<="):
+		op, rest = ">", strings.TrimPrefix(g.Bound, "<=")
+	case strings.HasPrefix(g.Bound, ">="):
+		op, rest = "<", strings.TrimPrefix(g.Bound, ">=")
+	default:
+		return ""
+	}
+	limit, _, _ := strings.Cut(strings.TrimPrefix(rest, "+"), "x")
+	limit, _, _ = strings.Cut(limit, " ")
+	s := RoundAgainst(g.Value, limit) + " " + op + " " + rest
+	if g.HasBaseline && strings.Contains(rest, "stable") {
+		s += " " + RoundAgainst(g.Baseline, "")
+	}
+	return s
+}
+
+// RoundAgainst formats v to three significant digits, or more when that
+// would make it read as bound (a number in text): 0.05004 against 0.05 is
+// "0.05004", not "0.05".
+func RoundAgainst(v float64, bound string) string {
+	for digits := 3; digits < 17; digits++ {
+		s := strconv.FormatFloat(v, 'f', -1, 64)
+		if math.Abs(v) < 1e15 {
+			s = strconv.FormatFloat(roundSig(v, digits), 'f', -1, 64)
+		}
+		if s != bound {
+			return s
+		}
+	}
+	return formatNum(v)
+}
+
+// roundSig rounds v to n significant digits.
+func roundSig(v float64, n int) float64 {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	p := math.Pow(10, float64(n)-math.Ceil(math.Log10(math.Abs(v))))
+	return math.Round(v*p) / p
 }

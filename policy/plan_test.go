@@ -138,7 +138,7 @@ func TestPlan(t *testing.T) {
 			want: ActionPause, wantStep: 6, wantWeight: 50},
 		{name: "critical gate fails: abort to weight 0", state: at(5, 50),
 			ev:   gates(GateResult{Name: "error-rate", Verdict: Fail, Value: 0.12, HasValue: true, Bound: "<=0.01"}, GateResult{Name: "latency", Verdict: Pass}),
-			want: ActionAbort, wantStep: 5, wantWeight: 0, reason: "gate error-rate fail: value 0.12 bound <=0.01"},
+			want: ActionAbort, wantStep: 5, wantWeight: 0, reason: "gate error-rate: 0.12 > 0.01"},
 		{name: "inconclusive gate: hold", state: at(5, 50),
 			ev:   gates(GateResult{Name: "error-rate", Verdict: Inconclusive, Reason: "no samples", Inconclusives: 2}, GateResult{Name: "latency", Verdict: Pass}),
 			want: ActionNone, wantStep: 5, wantWeight: 50, reason: "no samples", waiting: "conclusive"},

@@ -131,6 +131,11 @@ func Judge(g Gate, ms []Measurement, window time.Duration) GateResult {
 	case configReason != "":
 		// Named first: no amount of waiting fixes the gate's own query.
 		res.Reason = fmt.Sprintf("%s (%d of %d measurements)", configReason, res.Inconclusives, len(ms))
+	case res.Inconclusives == 0 && conclusive > 0 && res.Failures == 0:
+		// Passing so far: not a verdict yet, and nothing wrong.
+		res.Reason = fmt.Sprintf("measuring %d/%d points, all within bound", conclusive, needed)
+	case res.Inconclusives == 0 && conclusive > 0:
+		res.Reason = fmt.Sprintf("measuring %d/%d points, %d failed (failureLimit %d)", conclusive, needed, res.Failures, g.FailureLimit)
 	default:
 		res.Reason = fmt.Sprintf("%d of %d needed measurements conclusive", conclusive, needed)
 		if res.Inconclusives > 0 {
@@ -148,6 +153,14 @@ func Judge(g Gate, ms []Measurement, window time.Duration) GateResult {
 		res.Samples = lastSamples.Samples
 	}
 	return res
+}
+
+// Measuring reports whether a result is a window still being measured
+// with nothing inconclusive so far: every point due was conclusive and
+// no more failed than the failure limit allows, but the window is not
+// complete. It holds like an inconclusive result, and reads as progress.
+func (g GateResult) Measuring() bool {
+	return g.Verdict == Inconclusive && g.Inconclusives == 0 && strings.Contains(g.Reason, "measuring ")
 }
 
 // judgeMeasurement judges one point.

@@ -120,7 +120,7 @@ func TestJudgeWindow(t *testing.T) {
 		{name: "a window short of points is inconclusive",
 			gate: promGate(PrometheusGate{Max: gateBound(0.01)}), ms: pts(0, 0, 0, 0),
 			want:     GateResult{Verdict: Inconclusive, Value: 0, HasValue: true, Bound: "<=0.01"},
-			inReason: "4 of 5 needed measurements conclusive"},
+			inReason: "measuring 4/5 points, all within bound"},
 		{name: "an empty window is inconclusive",
 			gate: promGate(PrometheusGate{Max: gateBound(0.01)}), ms: nil,
 			want:     GateResult{Verdict: Inconclusive, Bound: "<=0.01"},

@@ -48,7 +48,7 @@ func TestJudgeWindowIsInconclusiveUntilTheWindowElapsesUnlessItFails(t *testing.
 	g, window := windowGate(), 30*time.Second
 	now := t0.Add(45 * time.Second)
 	res, ext := JudgeWindow(g, window, t0, now, points(t0.Add(30*time.Second), 2, 0))
-	if res.Verdict != Inconclusive || ext != nil || res.Reason != "window 25s of 30s elapsed; 2 of 3 needed measurements conclusive" {
+	if res.Verdict != Inconclusive || ext != nil || res.Reason != "window 25s of 30s elapsed; measuring 2/3 points, all within bound" {
 		t.Fatalf("got %s %q (extend %v), want inconclusive while the window runs", res.Verdict, res.Reason, ext)
 	}
 	res, _ = JudgeWindow(g, window, t0, now, points(t0.Add(30*time.Second), 2, 0.5))

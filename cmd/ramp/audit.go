@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -19,8 +20,9 @@ import (
 
 func newAudit() *cobra.Command {
 	var f repoFlags
-	var release, format, signingKey string
+	var release, format, signingKey, outFile string
 	var verify bool
+	var ev evidenceFlags
 	cmd := &cobra.Command{
 		Use:   "audit NAME",
 		Short: "Show who changed what, when and why for a rollout, with signatures checked",
@@ -32,16 +34,25 @@ func newAudit() *cobra.Command {
 			"file edited by hand during a release, a recorded approval that history does not hold, or a\n" +
 			"recorded query hash that does not match the spec's query. -o bundle --release V --signing-key\n" +
 			"FILE writes that release's record as an evidence bundle signed by ramp's key (an in-toto\n" +
-			"statement in a DSSE envelope); `ramp audit verify-bundle FILE` checks one offline.",
-		Args: cobra.ExactArgs(1),
+			"statement in a DSSE envelope); `ramp audit verify-bundle FILE` checks one offline.\n\n" +
+			"Exit codes: 0 ok, 1 findings (with --verify), 2 usage or environment error.",
+		Example: "  ramp audit demo --verify\n" +
+			"  ramp audit demo --release 1.2.0 -o json\n" +
+			"  ramp audit demo -o html --output-file demo.html\n" +
+			"  ramp audit demo --release 1.1.0 -o bundle --signing-key ramp-key --output-file demo-1.1.0.bundle.json",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRollouts,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "" {
-				f.output = format
+				if cmd.Flags().Changed("output") && format != f.format {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--format %s and -o %s disagree: use -o alone", format, f.format)}
+				}
+				f.format = format
 			}
-			out := f.output
-			if out == "html" || out == "bundle" {
-				f.output = "text" // the repository flags know text and json
+			if err := f.check(); err != nil {
+				return err
 			}
+			out := f.format
 			var signer signing.CommitSigner
 			if out == "bundle" {
 				var err error
@@ -82,32 +93,63 @@ func newAudit() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			w, done, err := outputFile(cmd.OutOrStdout(), outFile)
+			if err != nil {
+				return err
+			}
+			var series map[seriesKey][]policy.Measurement
+			if out == "html" {
+				prom, err := ev.prom()
+				if err != nil {
+					return err
+				}
+				if prom != nil {
+					series = gateSeries(cmd.Context(), prom, r, a.Rows)
+				}
+			} else if cmd.Flags().Changed("prometheus") {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--prometheus is for -o html (it plots each gate's measurements)")}
+			}
 			switch out {
 			case "html":
-				err = writeHTML(cmd.OutOrStdout(), a)
-			case "json":
-				err = writeJSON(cmd.OutOrStdout(), a)
+				err = writeHTML(w, a, series)
+			case "json", "yaml":
+				err = f.write(w, a)
 			case "bundle":
-				err = writeBundle(cmd, a, signer, f.branch, tip)
+				err = writeBundle(cmd.Context(), w, a, signer, f.branch, tip)
 			default:
-				printAudit(cmd.OutOrStdout(), a)
+				printAudit(w, a)
+			}
+			if cerr := done(); err == nil {
+				err = cerr
 			}
 			if err != nil {
 				return err
+			}
+			if outFile != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", outFile)
 			}
 			if verify && a.Findings > 0 {
 				return findings("%d finding(s) in the history of %s", a.Findings, a.Rollout)
 			}
 			if verify && out == "text" {
-				fmt.Fprintf(cmd.OutOrStdout(), "verified: %d commit(s), no findings\n", len(a.Rows))
+				fmt.Fprintf(cmd.OutOrStdout(), "verified: %s, no findings\n", verifiedCount(a.Rows))
 			}
 			return nil
 		},
 	}
-	f.add(cmd)
+	f.addFlags(cmd, readFlags)
+	f.outputFlag.add(cmd, "text", "json", "yaml", "html", "bundle")
+	cmd.Flags().StringVar(&outFile, "output-file", "", "write the output (text, json, yaml, html or bundle) to this file instead of stdout")
+	cmd.Flags().StringVar(&ev.prometheus, "prometheus", "", "with -o html: measure each recorded gate's window again from this Prometheus and plot the series against the bound (default: $RAMP_PROMETHEUS, else the config file)")
+	cmd.Flags().DurationVar(&ev.timeout, "query-timeout", 10*time.Second, "timeout of one Prometheus query")
+	ev.cmd = cmd
 	cmd.Flags().StringVar(&release, "release", "", "only this release")
+	_ = cmd.RegisterFlagCompletionFunc("release", completeReleases)
 	cmd.Flags().BoolVar(&verify, "verify", false, "exit 1 when any commit fails verification")
-	cmd.Flags().StringVar(&format, "format", "", "text, json, html (a self-contained page with a timeline) or bundle (same as -o)")
+	// --format is deprecated: -o is the one output flag. It still works,
+	// hidden from --help, so that scripts keep running.
+	cmd.Flags().StringVar(&format, "format", "", "deprecated: use -o")
+	_ = cmd.Flags().MarkHidden("format")
 	cmd.Flags().StringVar(&signingKey, "signing-key", "", "with -o bundle: ramp's signing key, an ed25519 OpenSSH private key (passphrase from $RAMP_SIGNING_PASSPHRASE)")
 	cmd.AddCommand(newVerifyBundle())
 	return cmd
@@ -130,35 +172,41 @@ func bundleSigner(release, signingKey string) (signing.CommitSigner, error) {
 
 // writeBundle writes the evidence bundle of the audit's release (its
 // latest record, should the release have started more than once).
-func writeBundle(cmd *cobra.Command, a *history.Audit, s signing.CommitSigner, branch string, tip plumbing.Hash) error {
+func writeBundle(ctx context.Context, w io.Writer, a *history.Audit, s signing.CommitSigner, branch string, tip plumbing.Hash) error {
 	if len(a.Releases) == 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("no release %s of %s in the history of %s", a.Release, a.Rollout, branch)}
 	}
 	p := bundle.Predicate{Branch: branch, Tip: tip.String(), Made: time.Now().UTC(), Record: a.Releases[len(a.Releases)-1]}
-	data, err := bundle.Sign(cmd.Context(), p, s)
+	data, err := bundle.Sign(ctx, p, s)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("bundle of %s %s: %w", a.Rollout, a.Release, err)}
 	}
-	_, err = cmd.OutOrStdout().Write(data)
+	_, err = w.Write(data)
 	return err
 }
 
 // newVerifyBundle: check an evidence bundle offline.
 func newVerifyBundle() *cobra.Command {
-	var approvers, output string
+	var approvers string
+	var o outputFlag
 	cmd := &cobra.Command{
 		Use:   "verify-bundle FILE",
 		Short: "Check an evidence bundle offline against ramp's public keys",
 		Long: "Checks that FILE is an evidence bundle written by `ramp audit -o bundle`, unchanged, signed by a\n" +
 			"key of group ramp in --approvers (ramp.allowed_signers), and prints the release record it\n" +
-			"holds. Exits 1 when it does not verify.",
-		Args: cobra.ExactArgs(1),
+			"holds.\n\n" +
+			"Exit codes: 0 verified, 1 does not verify, 2 usage or environment error.",
+		Example: "  ramp audit verify-bundle demo-1.1.0.bundle.json --approvers ../approvers",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if approvers == "" {
-				return &exitError{code: exitUsage, err: fmt.Errorf("--approvers is required: the directory holding ramp.allowed_signers")}
+			if err := resolveTrust(cmd, &approvers); err != nil {
+				return err
 			}
-			if output != "text" && output != "json" {
-				return &exitError{code: exitUsage, err: fmt.Errorf("-o %s: want text or json", output)}
+			if approvers == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--approvers (or $RAMP_APPROVERS, or approvers: in %s) is required: the directory holding ramp.allowed_signers", configHint())}
+			}
+			if err := o.check(); err != nil {
+				return err
 			}
 			keys, err := signing.LoadKeyringDir(approvers)
 			if err != nil {
@@ -172,8 +220,8 @@ func newVerifyBundle() *cobra.Command {
 			if err != nil {
 				return findings("%s does not verify: %v", args[0], err)
 			}
-			if output == "json" {
-				return writeJSON(cmd.OutOrStdout(), v.Predicate)
+			if o.structured() {
+				return o.write(cmd.OutOrStdout(), v.Predicate)
 			}
 			w, p := cmd.OutOrStdout(), v.Predicate
 			fmt.Fprintf(w, "verified: evidence bundle of rollout %s release %s\n", p.Record.Rollout, p.Record.Release)
@@ -187,7 +235,7 @@ func newVerifyBundle() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&approvers, "approvers", "", "directory of trusted keys; the keys of group ramp (ramp.allowed_signers) verify bundles")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, or json: the predicate (the release record and where it was read)")
+	o.add(cmd, "text", "json", "yaml")
 	return cmd
 }
 
@@ -199,12 +247,8 @@ func printAudit(w io.Writer, a *history.Audit) {
 		if r.Weight != nil {
 			weight = fmt.Sprintf("%d%%", *r.Weight)
 		}
-		signer := "-"
-		if r.Signer != nil {
-			signer = fmt.Sprintf("%s (%s)", r.Signer.Principal, strings.Join(r.Signer.Groups, ","))
-		}
 		fmt.Fprintf(tw, "%.10s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Commit, r.Time.UTC().Format("2006-01-02 15:04:05"),
-			r.Release, r.What, orDash(r.Step), orDash(weight), r.Author, signer)
+			r.Release, whatText(r.What), orDash(r.Step), orDash(weight), r.Author, signedBy(r))
 	}
 	tw.Flush()
 	for _, r := range a.Rows {
@@ -234,6 +278,73 @@ func printAudit(w io.Writer, a *history.Audit) {
 		fmt.Fprintln(w)
 		printRelease(w, rec)
 	}
+}
+
+// whatText is the audit's WHAT column, one vocabulary: "start", ramp's
+// actions as its Ramp-Action trailer names them (set-weight, pause,
+// analysis, promote, complete, abort, rollback, restore, …), people's
+// commands as "approve", "request abort", "request pause", "request
+// resume", and "hand edit", "spec edit" for commits ramp did not make.
+func whatText(what string) string {
+	switch what {
+	case string(policy.CommandApprove):
+		return "approve"
+	case string(policy.CommandAbort):
+		return "request abort"
+	case string(policy.CommandPause):
+		return "request pause"
+	case string(policy.CommandResume):
+		return "request resume"
+	case "edit":
+		return "hand edit"
+	case "spec":
+		return "spec edit"
+	}
+	return what
+}
+
+// signedBy is the audit's SIGNED BY column: the verified signer and its
+// groups, or why there is none, telling an unsigned commit from one
+// signed by a key no group trusts.
+func signedBy(r policy.AuditRow) string {
+	switch {
+	case r.Signer != nil:
+		return fmt.Sprintf("%s (%s)", r.Signer.Principal, strings.Join(r.Signer.Groups, ","))
+	case r.Unverified == "unsigned":
+		return "unsigned"
+	case strings.HasPrefix(r.Unverified, "signed by unknown key"):
+		return "unknown key " + strings.TrimSpace(strings.TrimPrefix(r.Unverified, "signed by unknown key"))
+	case r.Unverified == "no trusted keys configured":
+		return "not checked (no trusted keys)"
+	case r.Unverified != "":
+		return "not verified: " + r.Unverified
+	}
+	return "-"
+}
+
+// verifiedCount says how many commits --verify checked and how many of
+// them carry a trusted signature: "9 commit(s): 8 signed by trusted keys,
+// 1 unsigned".
+func verifiedCount(rows []policy.AuditRow) string {
+	var signed, unsigned, other int
+	for _, r := range rows {
+		switch {
+		case r.Signer != nil:
+			signed++
+		case r.Unverified == "unsigned":
+			unsigned++
+		default:
+			other++
+		}
+	}
+	s := fmt.Sprintf("%d commit(s): %d signed by trusted keys", len(rows), signed)
+	if unsigned > 0 {
+		s += fmt.Sprintf(", %d unsigned", unsigned)
+	}
+	if other > 0 {
+		s += fmt.Sprintf(", %d signed by keys not trusted", other)
+	}
+	return s
 }
 
 // printRelease prints a release's record, one labelled line per field.

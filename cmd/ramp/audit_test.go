@@ -228,7 +228,7 @@ func TestAuditHoldsTheCompleteRecordOfEachRelease(t *testing.T) {
 		if field(t, r, "spec.blob") == field(t, releases[0], "spec.blob") {
 			t.Errorf("releases 1.1.0 and %s show the same spec blob; the spec changed between them", pinned)
 		}
-		if !strings.HasPrefix(reason(rollback), "onFailure.revertRelease") || !strings.HasPrefix(reason(abort), "gate error-rate fail") {
+		if !strings.HasPrefix(reason(rollback), "onFailure.revertRelease") || !strings.HasPrefix(reason(abort), "gate error-rate: ") {
 			t.Fatalf("test setup: abort reason %q, rollback reason %q", reason(abort), reason(rollback))
 		}
 		// Every ramp commit of the release shows the change id it carries.

@@ -8,27 +8,36 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
 
+	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 	"github.com/ramp-dev/ramp/trailer"
 )
 
 // signedCommand is what approve, abort, pause and resume share: each
-// makes an empty commit carrying one command trailer, signed by the user's
-// own git (`git commit -S`, so their gpg or ssh signing configuration
-// applies), in their working copy, and pushes it when asked.
+// makes a commit carrying one command trailer and nothing else (its tree
+// is its parent's, whatever the index holds: a staged change stays
+// staged), signed by the user's own git (`git commit-tree -S`, so their
+// gpg or ssh signing configuration applies), in their working copy, and
+// pushes it when asked.
 type signedCommand struct {
 	verb string
 	repoFlags
 	release string
 	push    bool
+	force   bool
 }
 
 func (sc *signedCommand) add(cmd *cobra.Command) {
-	sc.repoFlags.add(cmd)
+	sc.repoFlags.addFlags(cmd, commandFlags)
+	sc.outputFlag.add(cmd)
 	cmd.Flags().StringVar(&sc.release, "release", "", "release the command is for (default: the rollout's current release)")
 	cmd.Flags().BoolVar(&sc.push, "push", false, "push the commit to origin after making it")
+	cmd.ValidArgsFunction = sc.completeRollouts
+	_ = cmd.RegisterFlagCompletionFunc("release", completeReleases)
 }
 
 // inWorkingCopy refuses a URL for --repo: the commit is made in a clone.
@@ -39,32 +48,56 @@ func (sc *signedCommand) inWorkingCopy() error {
 	return nil
 }
 
+// target is the rollout a command is for, as the tip of the branch has it.
+type target struct {
+	rollout *policy.Rollout
+	state   policy.State
+	repo    *gitsync.Repo
+}
+
 // find returns the rollout name at the tip of the branch and its state,
 // after checking that --repo is a working copy.
-func (sc *signedCommand) find(ctx context.Context, name string) (*policy.Rollout, policy.State, error) {
+func (sc *signedCommand) find(ctx context.Context, name string) (target, error) {
 	if err := sc.inWorkingCopy(); err != nil {
-		return nil, policy.State{}, err
+		return target{}, err
 	}
 	repo, d, err := sc.deriver(ctx)
 	if err != nil {
-		return nil, policy.State{}, err
+		return target{}, err
 	}
 	tip, err := repo.Tip()
 	if err != nil {
-		return nil, policy.State{}, err
+		return target{}, err
 	}
 	snap, err := d.Derive(tip)
 	if err != nil {
-		return nil, policy.State{}, err
+		return target{}, err
 	}
 	r, ok := snap.Rollouts[name]
 	if !ok {
 		if bad := snap.Invalid[name]; bad != nil {
-			return nil, policy.State{}, findings("rollout %s has an invalid spec: %v", name, bad)
+			return target{}, findings("rollout %s has an invalid spec: %v", name, bad)
 		}
-		return nil, policy.State{}, &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", name, sc.branch, sc.repo)}
+		return target{}, &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", name, sc.branch, sc.repo)}
 	}
-	return r, snap.States[name], nil
+	state := snap.States[name]
+	if sc.commandsRef != "" {
+		// The commands already on the commands ref count too: ramp reads
+		// them after the release branch.
+		ctip, err := repo.FetchCommands(ctx, sc.commandsRef)
+		if err != nil {
+			return target{}, err
+		}
+		if !ctip.IsZero() {
+			since, _ := history.CommandsSince(snap)
+			recs, err := d.Commands(ctip, tip, since)
+			if err != nil {
+				return target{}, err
+			}
+			state = d.WithCommands(snap, recs)[name]
+		}
+	}
+	return target{rollout: r, state: state, repo: repo}, nil
 }
 
 // command is a command of kind for rollout name in state s: for the
@@ -82,72 +115,95 @@ func (sc *signedCommand) subject(c policy.Command) string {
 	return fmt.Sprintf("%s %s %s", sc.verb, c.Rollout, c.Release)
 }
 
-// commit makes the signed empty commit with subject, body (when set) and
-// c as its trailer, pushes it when --push is set and says what it committed.
-// With --commands-ref the commit goes on that branch instead.
-func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, body string) error {
-	t := trailer.ForCommand(c)
-	if sc.commandsRef != "" {
-		return sc.commitToCommandsRef(cmd, t, subject, body)
-	}
-	gitArgs := []string{"commit", "-S", "--allow-empty", "-m", subject}
-	if body != "" {
-		gitArgs = append(gitArgs, "-m", body)
-	}
-	gitArgs = append(gitArgs, "--trailer", t.Key+": "+t.Value)
-	if err := git(sc.repo, gitArgs...); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("git commit -S failed (is a signing key configured? see `git config user.signingkey`): %w", err)}
-	}
-	if sc.push {
-		if err := git(sc.repo, "push", "origin", "HEAD:refs/heads/"+sc.branch); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("git push: %w", err)}
-		}
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "committed %s: %s: %s\n", sc.verb, t.Key, t.Value)
-	return nil
+// commandResult is what a command commit printed with -o json or yaml.
+type commandResult struct {
+	Command policy.Command `json:"command"`
+	Commit  string         `json:"commit"`
+	Ref     string         `json:"ref"`
+	Trailer string         `json:"trailer"`
+	Pushed  bool           `json:"pushed"`
 }
 
-// commitToCommandsRef makes the signed command commit on top of the
-// commands ref (origin's, fetched; or the release branch when there is
-// none yet) without touching the working tree, points the local branch
-// of that name at it, and pushes it when --push is set. A push that is
-// not a fast-forward fails: fetch and run the command again.
-func (sc *signedCommand) commitToCommandsRef(cmd *cobra.Command, t trailer.Trailer, subject, body string) error {
-	ref := "refs/heads/" + sc.commandsRef
-	tracking := "refs/remotes/origin/" + sc.commandsRef
-	parent := "HEAD"
-	if _, err := gitOutput(sc.repo, "fetch", "-q", "origin", "+"+ref+":"+tracking); err == nil {
-		parent = tracking
-	} else if _, err := gitOutput(sc.repo, "rev-parse", "-q", "--verify", ref); err == nil {
-		parent = ref
+// commit makes the signed commit with subject, body (when set) and c as
+// its trailer on top of HEAD (with --commands-ref: on top of that
+// branch), lets check refuse it before any ref moves (unless --force),
+// moves the ref, pushes it when --push is set and says what it committed.
+func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, body string, check func(sha string) error) error {
+	t := trailer.ForCommand(c)
+	ref, parent := "HEAD", ""
+	if sc.commandsRef != "" {
+		ref = "refs/heads/" + sc.commandsRef
+		tracking := "refs/remotes/origin/" + sc.commandsRef
+		parent = "HEAD"
+		if _, err := gitOutput(sc.repo, "fetch", "-q", "origin", "+"+ref+":"+tracking); err == nil {
+			parent = tracking
+		} else if _, err := gitOutput(sc.repo, "rev-parse", "-q", "--verify", ref); err == nil {
+			parent = ref
+		}
+	}
+	if parent == "" {
+		parent = "HEAD"
+	}
+	parentSHA, err := gitOutput(sc.repo, "rev-parse", "--verify", parent+"^{commit}")
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("git rev-parse %s: %w", parent, err)}
 	}
 	msg := subject + "\n"
 	if body != "" {
 		msg += "\n" + body + "\n"
 	}
 	msg = trailer.Append(msg, []trailer.Trailer{t})
-	sha, err := gitOutput(sc.repo, "commit-tree", "-S", "-p", parent, "-m", strings.TrimRight(msg, "\n"), parent+"^{tree}")
+	// The parent's tree, not the index: the commit holds the trailer and nothing else.
+	sha, err := gitOutput(sc.repo, "commit-tree", "-S", "-p", parentSHA, "-m", strings.TrimRight(msg, "\n"), parentSHA+"^{tree}")
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("git commit-tree -S failed (is a signing key configured? see `git config user.signingkey`): %w", err)}
 	}
-	if _, err := gitOutput(sc.repo, "update-ref", ref, sha); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("git update-ref %s: %w", ref, err)}
-	}
-	if sc.push {
-		if err := git(sc.repo, "push", "origin", sha+":"+ref); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("git push to %s: %w", ref, err)}
+	if check != nil && !sc.force {
+		if err := check(sha); err != nil {
+			return err
 		}
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "committed %s on %s (%.10s): %s: %s\n", sc.verb, sc.commandsRef, sha, t.Key, t.Value)
+	old := parentSHA
+	if ref != "HEAD" && parent != ref {
+		old = "" // the local branch may be anywhere, or absent: it follows origin's
+	}
+	args := []string{"update-ref", "-m", "ramp " + sc.verb, ref, sha}
+	if old != "" {
+		args = append(args, old)
+	}
+	if _, err := gitOutput(sc.repo, args...); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("git update-ref %s: %w", ref, err)}
+	}
+	dest := "refs/heads/" + sc.branch
+	if sc.commandsRef != "" {
+		dest = ref
+	}
+	if sc.push {
+		if err := git(sc.repo, "push", "origin", sha+":"+dest); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("git push to %s: %w", dest, err)}
+		}
+	}
+	if sc.structured() {
+		return sc.write(cmd.OutOrStdout(), commandResult{Command: c, Commit: sha, Ref: dest, Trailer: t.Key + ": " + t.Value, Pushed: sc.push})
+	}
+	if sc.commandsRef != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "committed %s on %s (%.10s): %s: %s\n", sc.verb, sc.commandsRef, sha, t.Key, t.Value)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "committed %s (%.10s): %s: %s\n", sc.verb, sha, t.Key, t.Value)
+	}
+	if !sc.push {
+		fmt.Fprintf(cmd.OutOrStdout(), "next: git push origin %s (or run with --push)\n", strings.TrimPrefix(dest, "refs/heads/"))
+	}
 	return nil
 }
 
 // gitOutput runs the user's git in dir and returns what it printed,
-// trimmed; its errors go to stderr.
+// trimmed; its errors go to stderr, and it reads the terminal (a
+// passphrase prompt of the signing key).
 func gitOutput(dir string, args ...string) (string, error) {
 	c := exec.Command("git", args...)
 	c.Dir = dir
-	c.Stderr = os.Stderr
+	c.Stdin, c.Stderr = os.Stdin, os.Stderr
 	out, err := c.Output()
 	return strings.TrimSpace(string(out)), err
 }
@@ -160,28 +216,42 @@ func newApprove() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "approve NAME",
 		Short: "Approve a step of a rollout's current release (or grant it an exception to a freeze) with a signed commit",
-		Args:  cobra.ExactArgs(1),
+		Long: "Makes a commit that holds nothing but a Ramp-Approve trailer (whatever the index holds: a staged\n" +
+			"change stays staged), signed by your git's signing key (`git commit-tree -S`).\n\n" +
+			"Before any ref moves it checks what ramp would check: the release is in progress, the step is the\n" +
+			"one in progress and waits for an approval, and, with trusted keys (--approvers, $RAMP_APPROVERS or\n" +
+			"the config file), that your key may approve it and has not already. A refused approval makes no\n" +
+			"commit and exits 1; --force commits it anyway (ramp will record it as rejected).\n\n" +
+			"Exit codes: 0 committed, 1 refused, 2 usage or environment error (no signing key, git failed).",
+		Example: "  ramp approve demo                  # the step in progress\n" +
+			"  ramp approve demo --step 4 --push  # name the step, push to origin\n" +
+			"  ramp approve demo --freeze year-end\n" +
+			"  ramp approve demo --commands-ref ramp/commands --push",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			r, s, err := sc.find(cmd.Context(), name)
+			if err := sc.check(); err != nil {
+				return err
+			}
+			tg, err := sc.find(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
-			if freeze != "" {
+			r, s := tg.rollout, tg.state
+			if freeze != "" || migration != "" {
 				c := sc.command(policy.CommandApprove, name, s)
-				c.Freeze = freeze
-				return sc.commit(cmd, c, sc.subject(c)+" during freeze "+freeze, "")
-			}
-			if migration != "" {
-				c := sc.command(policy.CommandApprove, name, s)
-				c.Migration = migration
-				return sc.commit(cmd, c, sc.subject(c)+" migration "+migration, "")
+				c.Freeze, c.Migration = freeze, migration
+				subject := sc.subject(c) + " during freeze " + freeze
+				if migration != "" {
+					subject = sc.subject(c) + " migration " + migration
+				}
+				return sc.commit(cmd, c, subject, "", sc.wouldAccept(cmd, tg, c))
 			}
 			n, err := policy.ApprovalStep(r, s, step)
 			var rng *policy.StepRangeError
 			switch {
 			case errors.Is(err, policy.ErrNoStepInProgress):
-				return &exitError{code: exitUsage, err: fmt.Errorf("%s has no step in progress (phase %s, as far as the keys in --approvers verify ramp's commits); name one with --step", name, s.Phase)}
+				return findings("%s has no step in progress (phase %s%s): nothing to approve", name, s.Phase, sc.trustNote())
 			case errors.As(err, &rng):
 				return &exitError{code: exitUsage, err: fmt.Errorf("--step %d: %s has %d steps", rng.Step, name, rng.Steps)}
 			case err != nil:
@@ -189,15 +259,96 @@ func newApprove() *cobra.Command {
 			}
 			c := sc.command(policy.CommandApprove, name, s)
 			c.Step = n
-			return sc.commit(cmd, c, sc.subject(c)+fmt.Sprintf(" step %d/%d", n, len(r.Steps())), "")
+			if !sc.force {
+				if err := refuseStep(name, r, s, c); err != nil {
+					return err
+				}
+			}
+			return sc.commit(cmd, c, sc.subject(c)+fmt.Sprintf(" step %d/%d", n, len(r.Steps())), "", sc.wouldAccept(cmd, tg, c))
 		},
 	}
 	sc.add(cmd)
 	cmd.Flags().IntVar(&step, "step", 0, "1-based step to approve (default: the current step)")
 	cmd.Flags().StringVar(&freeze, "freeze", "", "grant the release an exception to the named freeze of the freeze calendar instead")
 	cmd.Flags().StringVar(&migration, "migration", "", "approve the release's migration instead (expand)")
+	cmd.Flags().BoolVar(&sc.force, "force", false, "commit the approval even when ramp would reject it")
 	cmd.MarkFlagsMutuallyExclusive("step", "freeze", "migration")
 	return cmd
+}
+
+// refuseStep says why ramp would not take approval c of rollout name in
+// state s as the approval the rollout waits for: the release is not in
+// progress or is another one, or the step is not the one in progress, or
+// it does not wait for an approval.
+func refuseStep(name string, r *policy.Rollout, s policy.State, c policy.Command) error {
+	steps := r.Steps()
+	switch {
+	case c.Release != s.Release:
+		return findings("refused: %s's current release is %s, not %s (--force commits it anyway)", name, s.Release, c.Release)
+	case !s.InProgress():
+		return findings("refused: release %s of %s is not in progress (phase %s): nothing to approve (--force commits it anyway)", s.Release, name, s.Phase)
+	case s.Step < 1 || s.Step > len(steps):
+		return findings("refused: %s has no step in progress yet (phase %s); approve a step once ramp has entered it (--force commits it anyway)", name, s.Phase)
+	case c.Step != s.Step:
+		return findings("refused: step %d is out of turn: %s is at step %d/%d (%s); approve a step once ramp has entered it (--force commits it anyway)",
+			c.Step, name, s.Step, len(steps), policy.DescribeStep(steps[s.Step-1]))
+	case !policy.WaitsForApproval(steps[c.Step-1]):
+		return findings("refused: step %d/%d of %s does not wait for an approval (it is: %s) (--force commits it anyway)",
+			c.Step, len(steps), name, policy.DescribeStep(steps[c.Step-1]))
+	}
+	return nil
+}
+
+// wouldAccept returns the check commit runs on the signed, not yet
+// referenced commit sha: with trusted keys, it verifies the signature as
+// ramp will and folds the command into the rollout's state as ramp will,
+// refusing what ramp would reject and an approval that adds nothing (the
+// same person approved already). Without trusted keys it only warns.
+func (sc *signedCommand) wouldAccept(cmd *cobra.Command, tg target, c policy.Command) func(sha string) error {
+	return func(sha string) error {
+		keys, err := sc.keyring()
+		if err != nil {
+			return err
+		}
+		if keys == nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "ramp: no trusted keys configured (--approvers, $RAMP_APPROVERS or %s): cannot check that your key may %s\n", configHint(), sc.verb)
+			return nil
+		}
+		g, err := sc.guard()
+		if err != nil {
+			return err
+		}
+		co, err := tg.repo.Git().CommitObject(plumbing.NewHash(sha))
+		if err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("read the commit just made (%s): %w", sha, err)}
+		}
+		signer, verr := keys.Verify(co)
+		if signer == nil {
+			return findings("refused: your signing key does not verify against the trusted keys in %s: %v; ramp would reject this %s (--force commits it anyway)", sc.approvers, verr, sc.verb)
+		}
+		rec := &policy.Record{Commit: sha, Author: co.Author.Email, Time: co.Committer.When, Signer: signer, Commands: []policy.Command{c}}
+		after := policy.Fold(tg.state, tg.rollout, rec, g)
+		if len(after.Rejected) > len(tg.state.Rejected) {
+			return findings("refused: ramp would reject this %s: %s (--force commits it anyway)", sc.verb, after.Rejected[len(after.Rejected)-1].Reason)
+		}
+		if c.Kind == policy.CommandApprove && len(after.Approvals) == len(tg.state.Approvals) {
+			for _, a := range tg.state.Approvals {
+				if a.Step == c.Step && a.Freeze == c.Freeze && a.Migration == c.Migration && a.Principal == signer.Principal {
+					return findings("refused: %s already approved this in commit %.10s; a person counts once (--force commits it anyway)", signer.Principal, a.Commit)
+				}
+			}
+			return findings("refused: the approval by %s would add nothing: it is already counted (--force commits it anyway)", signer.Principal)
+		}
+		return nil
+	}
+}
+
+// trustNote explains a state derived without trusted keys.
+func (sc *signedCommand) trustNote() string {
+	if sc.approvers != "" {
+		return ", as far as the keys in " + sc.approvers + " verify ramp's commits"
+	}
+	return "; no trusted keys are configured, so none of ramp's commits verify: set --approvers, $RAMP_APPROVERS or " + configHint()
 }
 
 // newAbort: abort the release, with a reason.
@@ -207,22 +358,29 @@ func newAbort() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "abort NAME",
 		Short: "Abort a rollout's current release with a signed commit",
-		Args:  cobra.ExactArgs(1),
+		Long: "Makes a commit holding nothing but a Ramp-Abort trailer with the reason, signed by your git's\n" +
+			"signing key. ramp then sends all traffic back to stable.\n\n" +
+			"Exit codes: 0 committed, 1 refused, 2 usage or environment error.",
+		Example: "  ramp abort demo --reason \"p99 regression on /v2/search\" --push",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			if err := sc.check(); err != nil {
+				return err
+			}
 			if err := sc.inWorkingCopy(); err != nil {
 				return err
 			}
 			if strings.TrimSpace(reason) == "" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("abort needs --reason")}
 			}
-			_, s, err := sc.find(cmd.Context(), name)
+			tg, err := sc.find(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
-			c := sc.command(policy.CommandAbort, name, s)
+			c := sc.command(policy.CommandAbort, name, tg.state)
 			c.Reason = reason
-			return sc.commit(cmd, c, sc.subject(c), reason)
+			return sc.commit(cmd, c, sc.subject(c), reason, nil)
 		},
 	}
 	sc.add(cmd)
@@ -237,15 +395,22 @@ func newPause() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pause NAME",
 		Short: "Pause a rollout's current release with a signed commit",
-		Args:  cobra.ExactArgs(1),
+		Long: "Makes a commit holding nothing but a Ramp-Pause trailer, signed by your git's signing key.\n" +
+			"`ramp resume NAME` continues.\n\n" +
+			"Exit codes: 0 committed, 1 refused, 2 usage or environment error.",
+		Example: "  ramp pause demo --reason \"checking the dashboards first\" --push",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, s, err := sc.find(cmd.Context(), args[0])
+			if err := sc.check(); err != nil {
+				return err
+			}
+			tg, err := sc.find(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			c := sc.command(policy.CommandPause, args[0], s)
+			c := sc.command(policy.CommandPause, args[0], tg.state)
 			c.Reason = reason
-			return sc.commit(cmd, c, sc.subject(c), reason)
+			return sc.commit(cmd, c, sc.subject(c), reason, nil)
 		},
 	}
 	sc.add(cmd)
@@ -261,20 +426,53 @@ func newResume() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "resume NAME",
 		Short: "Resume a paused or held rollout with a signed commit",
-		Args:  cobra.ExactArgs(1),
+		Long: "Makes a commit holding nothing but a Ramp-Resume trailer, signed by your git's signing key.\n" +
+			"Over a hold on a hand edit of the traffic target it accepts the edit: the weight the file holds\n" +
+			"becomes the rollout's weight and ramp continues from it (the next step writes its own weight).\n" +
+			"Over a spec edit it accepts the new spec. The reason is recorded in the trailer.\n\n" +
+			"Exit codes: 0 committed, 1 refused, 2 usage or environment error.",
+		Example: "  ramp resume demo --push\n" +
+			"  ramp resume demo --reason \"hand edit reviewed: 40% was intended\" --push",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, s, err := sc.find(cmd.Context(), args[0])
+			if err := sc.check(); err != nil {
+				return err
+			}
+			tg, err := sc.find(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			c := sc.command(policy.CommandResume, args[0], s)
+			c := sc.command(policy.CommandResume, args[0], tg.state)
 			c.Reason = reason
-			return sc.commit(cmd, c, sc.subject(c), reason)
+			return sc.commit(cmd, c, sc.subject(c), resumeBody(tg.rollout, tg.state, reason), nil)
 		},
 	}
 	sc.add(cmd)
 	cmd.Flags().StringVar(&reason, "reason", "", "why the hold is accepted (required to resume over a hand edit, a spec edit or drift), recorded as reason= in the trailer")
 	return cmd
+}
+
+// resumeBody is the resume commit's message body: the reason, and what
+// the resume does to what holds the rollout. A hand edit of the traffic
+// target during a release is not taken over: ramp's weights stay
+// authoritative and its next commit writes its own weight back (the
+// edit's other changes to the file stay). A weight changed while no
+// release is in flight (drift) is accepted: it becomes ramp's weight.
+func resumeBody(r *policy.Rollout, s policy.State, reason string) string {
+	var lines []string
+	if reason != "" {
+		lines = append(lines, reason)
+	}
+	for _, h := range s.Holds {
+		lines = append(lines, "Resumes over: "+h.Reason+".")
+	}
+	switch {
+	case s.DriftWeight != nil:
+		lines = append(lines, fmt.Sprintf("Accepts the hand-set canary weight %d%% in %s as ramp's weight (it was %d%%).", *s.DriftWeight, r.TargetFile(), s.Weight))
+	case len(s.Holds) > 0:
+		lines = append(lines, fmt.Sprintf("The release continues on ramp's weights: ramp's next commit writes its own canary weight (now %d%%) into %s over any hand-set weight; other edits to the file stay.", s.Weight, r.TargetFile()))
+	}
+	return strings.Join(lines, "\n\n")
 }
 
 // git runs the user's git in dir with their environment and terminal.

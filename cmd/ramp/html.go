@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
@@ -35,13 +36,17 @@ const (
 // reportPage is what the HTML template renders.
 type reportPage struct {
 	Rollout, Release string
-	From, To         string
-	Commits          int
-	Findings         int
-	Last             string
-	Chart            timeline
-	Rows             []reportRow
-	Releases         []releaseSection
+	// Headline leads with the outcome of the latest release:
+	// "release 1.2.0 rolled back: gate error-rate: 0.278 > 0.05 (…)".
+	Headline string
+	Bad      bool
+	From, To string
+	Commits  int
+	Findings int
+	Last     string
+	Chart    timeline
+	Rows     []reportRow
+	Releases []releaseSection
 }
 
 // releaseSection is one release's record.
@@ -73,6 +78,7 @@ type level struct {
 // point is one commit's value in a panel.
 type point struct {
 	X, Y          float64
+	LabelX        float64 // where the label is drawn (its middle for weights, its start for gates)
 	Commit, Title string
 	Class, Label  string
 }
@@ -83,6 +89,16 @@ type gatePanel struct {
 	Top, Bottom  float64
 	Grid, Bounds []level
 	Points       []point
+	// Series are the measurements behind each recorded result, measured
+	// again from Prometheus: a line through the window's points.
+	Series []gateSeriesLine
+}
+
+// gateSeriesLine is one window's measurements: Path is laid out by scale.
+type gateSeriesLine struct {
+	Commit string
+	Path   string
+	Points []point
 }
 
 // marker is an event (start, approval, abort, rollback, promotion,
@@ -107,20 +123,24 @@ type reportRow struct {
 	policy.AuditRow
 	Short, When, Weight, Signed string
 	ShortRelease                string // a pinned release with its digest cut short
+	WhatText                    string // the WHAT column (whatText)
 	GateCells                   []gateCell
 	Problems                    []string // findings and rejected commands
 }
 
 // writeHTML writes the audit as one self-contained HTML page: inline CSS,
 // an inline SVG timeline and the table of decisions, no external URL.
-func writeHTML(w io.Writer, a *history.Audit) error {
+// series, when set, are the gates' measurements measured again from
+// Prometheus (gateSeries), plotted against the bound.
+func writeHTML(w io.Writer, a *history.Audit, series map[seriesKey][]policy.Measurement) error {
 	p := reportPage{Rollout: a.Rollout, Release: a.Release, Commits: len(a.Rows), Findings: a.Findings}
 	if n := len(a.Rows); n > 0 {
 		p.From, p.To = a.Rows[0].Time.UTC().Format(timeLayout), a.Rows[n-1].Time.UTC().Format(timeLayout)
 		last := a.Rows[n-1]
-		p.Last = strings.TrimSpace(last.What + " " + last.Release)
+		p.Last = strings.TrimSpace(whatText(last.What) + " " + last.Release)
 	}
-	p.Chart = buildTimeline(a.Rows)
+	p.Headline, p.Bad = headline(a)
+	p.Chart = buildTimeline(a.Rows, series)
 	for _, r := range a.Rows {
 		p.Rows = append(p.Rows, tableRow(r))
 	}
@@ -133,17 +153,43 @@ func writeHTML(w io.Writer, a *history.Audit) error {
 	return nil
 }
 
+// headline says how the latest release of the audit ended, and why when
+// it did not succeed; findings make it bad whatever the outcome.
+func headline(a *history.Audit) (string, bool) {
+	if len(a.Releases) == 0 {
+		return "no release of " + a.Rollout + " in this history", a.Findings > 0
+	}
+	rec := a.Releases[len(a.Releases)-1]
+	text := "release " + rec.Release + " " + rec.Outcome
+	bad := a.Findings > 0
+	switch rec.Outcome {
+	case policy.OutcomeAborted, policy.OutcomeRolledBack:
+		bad = true
+		if why := orDash(rec.AbortReason, rec.RollbackReason); why != "-" {
+			text += ": " + why
+		}
+	case policy.OutcomeSuperseded:
+		if rec.SupersededBy != "" {
+			text += " by " + rec.SupersededBy
+		}
+	}
+	if a.Findings > 0 {
+		text += fmt.Sprintf("; %d finding(s) in the history", a.Findings)
+	}
+	return text, bad
+}
+
 func tableRow(r policy.AuditRow) reportRow {
 	row := reportRow{AuditRow: r, Short: shortSHA(r.Commit), When: r.Time.UTC().Format(timeLayout),
-		Problems: r.Findings, Signed: "no known key", ShortRelease: r.Release}
+		Problems: r.Findings, Signed: signedBy(r), ShortRelease: r.Release, WhatText: whatText(r.What)}
 	if a := policy.ParseArtifact(r.Release); a.Digest != "" {
 		row.ShortRelease = strings.TrimPrefix(a.Tag+"@", "@") + a.Digest[:len("sha256:")+8] + "…"
 	}
 	if r.Weight != nil {
 		row.Weight = fmt.Sprintf("%d%%", *r.Weight)
 	}
-	if r.Signer != nil {
-		row.Signed = fmt.Sprintf("%s (%s)", r.Signer.Principal, strings.Join(r.Signer.Groups, ","))
+	if r.HandWeight != nil {
+		row.Weight = fmt.Sprintf("%d%% by hand", *r.HandWeight)
 	}
 	for _, g := range r.Gates {
 		row.GateCells = append(row.GateCells, gateCell{Name: g.Name, Verdict: string(g.Verdict), Text: gateValues(g.GateResult),
@@ -159,7 +205,7 @@ func tableRow(r policy.AuditRow) reportRow {
 // at least commitGap apart so that commits of the same second stay
 // distinct), weights become a step line, gate values points against
 // their bounds, events markers.
-func buildTimeline(rows []policy.AuditRow) timeline {
+func buildTimeline(rows []policy.AuditRow, series map[seriesKey][]policy.Measurement) timeline {
 	gates := gateNames(rows)
 	t := timeline{Width: svgWidth, Left: plotLeft, Right: plotRight, LaneBottom: weightTop - 18, WeightTop: weightTop}
 	t.WeightY0 = weightTop + weightH
@@ -174,25 +220,24 @@ func buildTimeline(rows []policy.AuditRow) timeline {
 		t.WeightGrid = append(t.WeightGrid, level{Y: weightY(v), Label: fmt.Sprintf("%d%%", v)})
 	}
 	xs := commitXs(rows)
+	xAt := timeX(rows, xs)
 	var path strings.Builder
 	labelEnd := []float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
-	lastTick := math.Inf(-1)
 	for i, r := range rows {
 		x := xs[i]
-		if x-lastTick >= tickGap {
-			t.Ticks = append(t.Ticks, tick{X: x, Label: r.Time.UTC().Format("15:04:05")})
-			lastTick = x
-		}
-		if r.Weight != nil {
-			y := weightY(*r.Weight)
+		if w, class := rowWeight(r); w != nil {
+			y := weightY(*w)
 			if path.Len() == 0 {
 				fmt.Fprintf(&path, "M%.1f,%.1f", x, y)
 			} else {
 				fmt.Fprintf(&path, " H%.1f V%.1f", x, y)
 			}
-			pt := point{X: x, Y: y, Commit: r.Commit, Class: "weight-point", Title: rowTitle(r)}
+			pt := point{X: x, Y: y, Commit: r.Commit, Class: class, Title: rowTitle(r)}
 			if n := len(t.Weights); n == 0 || t.Weights[n-1].Y != y {
-				pt.Label = fmt.Sprintf("%d%%", *r.Weight) // label changes only
+				pt.Label = fmt.Sprintf("%d%%", *w) // label changes only
+				if class == "weight-hand" {
+					pt.Label += " by hand"
+				}
 			}
 			t.Weights = append(t.Weights, pt)
 		}
@@ -200,6 +245,7 @@ func buildTimeline(rows []policy.AuditRow) timeline {
 			for j := range t.Gates {
 				if t.Gates[j].Name == g.Name {
 					t.Gates[j].add(x, r, g.GateResult)
+					t.Gates[j].addSeries(xAt, r, series[seriesKey{r.Commit, g.Name}])
 				}
 			}
 		}
@@ -222,10 +268,164 @@ func buildTimeline(rows []policy.AuditRow) timeline {
 		fmt.Fprintf(&path, " H%.1f", xs[len(xs)-1])
 	}
 	t.WeightPath = path.String()
+	placeLabels(t.Weights, textBox("canary weight", plotLeft, weightTop-8, false))
 	for j := range t.Gates {
-		t.Gates[j].scale()
+		g := &t.Gates[j]
+		g.scale()
+		reserved := []box{textBox("gate "+g.Name+" (bound "+g.Bound+")", plotLeft, g.Top-8, false)}
+		for _, b := range g.Bounds {
+			reserved = append(reserved, textBox(b.Label, plotRight-2, b.Y-5, true))
+		}
+		placeLabels(g.Points, reserved...)
 	}
+	t.Ticks = roundTicks(rows, xs)
 	return t
+}
+
+// rowWeight is the weight a row puts on the weight line: ramp's, or a
+// weight set by hand (class weight-hand), or nil.
+func rowWeight(r policy.AuditRow) (*int, string) {
+	switch {
+	case r.Weight != nil:
+		return r.Weight, "weight-point"
+	case r.HandWeight != nil:
+		return r.HandWeight, "weight-hand"
+	}
+	return nil, ""
+}
+
+// box is the extent of a label, in SVG user units.
+type box struct{ x0, x1, y0, y1 float64 }
+
+// textBox is the box of an 11px label drawn at x (its start, or its end
+// with end set) with its baseline at y.
+func textBox(label string, x, y float64, end bool) box {
+	w := float64(len([]rune(label))) * labelCharW
+	if end {
+		return box{x - w, x, y - 11, y + 3}
+	}
+	return box{x, x + w, y - 11, y + 3}
+}
+
+// labelW and labelH bound a point label's box (11px text): a label is
+// drawn only where its box overlaps none drawn before it.
+const (
+	labelCharW = 6.5
+	labelH     = 14.0
+)
+
+// placeLabels drops the labels of points whose label box would overlap
+// one already placed (the point's title still says it). A label is drawn
+// at X+8, or centred above the point for weight points.
+func placeLabels(pts []point, reserved ...box) {
+	placed := reserved
+	for i := range pts {
+		p := &pts[i]
+		if p.Label == "" {
+			continue
+		}
+		w := float64(len([]rune(p.Label))) * labelCharW
+		p.LabelX = p.X + 8
+		b := box{p.X + 8, p.X + 8 + w, p.Y - labelH/2, p.Y + labelH/2}
+		if strings.HasPrefix(p.Class, "weight") {
+			// Centred above the point, kept inside the plot (clear of the
+			// axis labels on the left).
+			p.LabelX = min(max(p.X, plotLeft+2+w/2), plotRight-w/2)
+			b = box{p.LabelX - w/2, p.LabelX + w/2, p.Y - 9 - labelH, p.Y - 9}
+		}
+		if b.x1 > plotRight+40 {
+			// A gate label past the right edge: drawn left of the point.
+			p.LabelX = p.X - 8 - w
+			b.x0, b.x1 = p.LabelX, p.X-8
+		}
+		free := true
+		for _, q := range placed {
+			if b.x0 < q.x1 && q.x0 < b.x1 && b.y0 < q.y1 && q.y0 < b.y1 {
+				free = false
+				break
+			}
+		}
+		if !free {
+			p.Label = ""
+			continue
+		}
+		placed = append(placed, b)
+	}
+}
+
+// tickSteps are the round intervals the time axis may be labelled at.
+var tickSteps = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second,
+	30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+
+// roundTicks labels the time axis at round times (every 10s, 5m, 1h, …:
+// the smallest step whose labels stay tickGap apart), each placed
+// between the commits around it.
+func roundTicks(rows []policy.AuditRow, xs []float64) []tick {
+	n := len(rows)
+	if n == 0 {
+		return nil
+	}
+	if n == 1 || !rows[n-1].Time.After(rows[0].Time) {
+		return []tick{{X: xs[0], Label: rows[0].Time.UTC().Format("15:04:05")}}
+	}
+	xAt := timeX(rows, xs)
+	from, to := rows[0].Time.UTC(), rows[n-1].Time.UTC()
+	for _, step := range tickSteps {
+		var ts []tick
+		ok := true
+		for tm := from.Truncate(step); !tm.After(to); tm = tm.Add(step) {
+			if tm.Before(from) {
+				continue
+			}
+			x := xAt(tm)
+			if len(ts) > 0 && x-ts[len(ts)-1].X < tickGap {
+				ok = false
+				break
+			}
+			ts = append(ts, tick{X: x, Label: tickLabel(tm, step)})
+		}
+		if ok && len(ts) > 0 {
+			return ts
+		}
+	}
+	return []tick{{X: xs[0], Label: from.Format("15:04:05")}}
+}
+
+// timeX maps a time to x: linear between the commits around it, at the
+// first or last commit outside them.
+func timeX(rows []policy.AuditRow, xs []float64) func(time.Time) float64 {
+	n := len(rows)
+	return func(tm time.Time) float64 {
+		if n == 0 {
+			return plotLeft
+		}
+		if !tm.After(rows[0].Time) {
+			return xs[0]
+		}
+		for i := 1; i < n; i++ {
+			a, b := rows[i-1].Time, rows[i].Time
+			if tm.After(b) {
+				continue
+			}
+			if !b.After(a) {
+				return xs[i]
+			}
+			return xs[i-1] + (xs[i]-xs[i-1])*tm.Sub(a).Seconds()/b.Sub(a).Seconds()
+		}
+		return xs[n-1]
+	}
+}
+
+// tickLabel is a round time, as precise as its step needs.
+func tickLabel(tm time.Time, step time.Duration) string {
+	switch {
+	case step >= 24*time.Hour:
+		return tm.Format("Jan 2")
+	case step >= time.Minute:
+		return tm.Format("15:04")
+	}
+	return tm.Format("15:04:05")
 }
 
 func weightY(w int) float64 { return weightTop + weightH - float64(w)/100*weightH }
@@ -290,12 +490,30 @@ func (p *gatePanel) add(x float64, r policy.AuditRow, g policy.GateResult) {
 	p.Points = append(p.Points, pt)
 }
 
+// addSeries records the measurements behind the result r recorded.
+func (p *gatePanel) addSeries(xAt func(time.Time) float64, r policy.AuditRow, ms []policy.Measurement) {
+	if len(ms) == 0 {
+		return
+	}
+	l := gateSeriesLine{Commit: r.Commit}
+	for _, m := range ms {
+		l.Points = append(l.Points, point{X: xAt(m.At), Y: m.Value, Commit: r.Commit, Class: "measure-point",
+			Title: fmt.Sprintf("%s %s UTC: %s", p.Name, m.At.UTC().Format("15:04:05"), formatValue(m.Value))})
+	}
+	p.Series = append(p.Series, l)
+}
+
 // scale maps values to y: 0 at the bottom, the largest value or bound
 // (with headroom) at the top; numeric bounds become dashed lines.
 func (p *gatePanel) scale() {
 	top := 0.0
 	for _, pt := range p.Points {
 		if !math.IsNaN(pt.Y) {
+			top = max(top, pt.Y)
+		}
+	}
+	for _, l := range p.Series {
+		for _, pt := range l.Points {
 			top = max(top, pt.Y)
 		}
 	}
@@ -311,6 +529,19 @@ func (p *gatePanel) scale() {
 	p.Grid = []level{{Y: p.Bottom, Label: "0"}, {Y: p.Top, Label: formatValue(top)}}
 	for _, b := range bounds {
 		p.Bounds = append(p.Bounds, level{Y: y(b.value), Label: b.text})
+	}
+	for k := range p.Series {
+		var path strings.Builder
+		for i := range p.Series[k].Points {
+			pt := &p.Series[k].Points[i]
+			pt.Y = y(pt.Y)
+			op := " L"
+			if i == 0 {
+				op = "M"
+			}
+			fmt.Fprintf(&path, "%s%.1f,%.1f", op, pt.X, pt.Y)
+		}
+		p.Series[k].Path = path.String()
 	}
 	for i := range p.Points {
 		if math.IsNaN(p.Points[i].Y) {
@@ -422,17 +653,17 @@ body{font:14px/1.45 system-ui,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:
 h1{font-size:20px;margin:0 0 4px}
 .sum{color:#4b5563;margin:0 0 12px}.bad{color:#b91c1c;font-weight:600}.ok{color:#15803d;font-weight:600}
 .legend span{margin-right:14px;white-space:nowrap}.legend i{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:4px}
-svg{display:block;width:100%;max-width:1100px;height:auto;border:1px solid #e5e7eb;border-radius:6px;background:#fcfcfd;margin-top:8px}
+svg{display:block;width:100%;height:auto;border:1px solid #e5e7eb;border-radius:6px;background:#fcfcfd;margin-top:8px}
 svg text{font-size:11px;fill:#4b5563}.title{font-weight:600;fill:#111827;font-size:12px}
 .grid{stroke:#e5e7eb}.axis{stroke:#9ca3af}
-.weight-line{fill:none;stroke:#2563eb;stroke-width:2.5}.weight-point{fill:#2563eb;stroke:#fff;stroke-width:1.5}
+.weight-line{fill:none;stroke:#2563eb;stroke-width:2.5}.weight-point{fill:#2563eb;stroke:#fff;stroke-width:1.5}.weight-hand{fill:#fff;stroke:#b91c1c;stroke-width:2.5}
 .bound{stroke:#dc2626;stroke-dasharray:6 4;stroke-width:1.5}.bound-label{fill:#dc2626}
-.gate-point{stroke:#fff;stroke-width:1.5}.v-pass{fill:#16a34a}.v-fail{fill:#dc2626}.v-inconclusive{fill:#9ca3af}
+.gate-point{stroke:#fff;stroke-width:1.5}.gate-series{fill:none;stroke:#64748b;stroke-width:1.2}.measure-point{fill:#64748b}.v-pass{fill:#16a34a}.v-fail{fill:#dc2626}.v-inconclusive{fill:#9ca3af}
 .mline{stroke:#9ca3af;stroke-dasharray:2 3}.mline.m-abort,.mline.m-rollback,.mline.m-finding{stroke:#dc2626;stroke-dasharray:5 3}
 .m-start{fill:#6b7280}.m-approval{fill:#7c3aed}.m-abort{fill:#dc2626}.m-rollback{fill:#ea580c}.m-promote{fill:#16a34a}.m-finding{fill:#b91c1c}.m-command{fill:#0891b2}
 text.glyph{fill:#fff;font-size:10px;font-weight:700;text-anchor:middle}text.mid{text-anchor:middle}
 a:hover circle{stroke:#111827;stroke-width:2}
-table{border-collapse:collapse;margin-top:20px;width:100%;font-size:12.5px;table-layout:fixed}td{overflow-wrap:break-word}
+table{border-collapse:collapse;margin-top:20px;width:100%;font-size:12.5px}td{overflow-wrap:normal;word-break:normal;hyphens:none}td.mono,td.what{white-space:nowrap}
 th,td{border-bottom:1px solid #e5e7eb;padding:5px 6px;text-align:left;vertical-align:top}
 th{background:#f3f4f6}tr:target{background:#fef3c7}
 h2{font-size:16px;margin:28px 0 0}table.record th{background:none;font-weight:600;white-space:nowrap}
@@ -440,28 +671,29 @@ h2{font-size:16px;margin:28px 0 0}table.record th{background:none;font-weight:60
 ul{margin:0;padding-left:16px}.what-abort .what,.what-rollback .what,.what-Ramp-Abort .what,.finding{color:#b91c1c;font-weight:600}
 .badge{color:#fff;border-radius:3px;padding:0 4px;font-size:11px}span.v-pass{background:#16a34a}span.v-fail{background:#dc2626}span.v-inconclusive{background:#6b7280}.note{color:#6b7280;font-size:11.5px}
 </style></head><body>
-<h1>ramp audit: rollout {{.Rollout}}{{with .Release}}, release {{.}}{{end}}</h1>
-<p class="sum">{{.Commits}} commit(s){{with .From}} from {{.}} to {{$.To}} UTC{{end}}{{with .Last}}; last: {{.}}{{end}}.
-{{if .Findings}}<span class="bad">{{.Findings}} finding(s)</span>{{else}}<span class="ok">no findings</span>{{end}}</p>
-<p class="legend"><span><i style="background:#6b7280"></i>start</span><span><i style="background:#7c3aed"></i>approval</span><span><i style="background:#dc2626"></i>abort / failed gate</span><span><i style="background:#ea580c"></i>rollback</span><span><i style="background:#16a34a"></i>promotion / passed gate</span><span><i style="background:#9ca3af"></i>inconclusive</span><span>- - - bound</span> (every mark links to its commit)</p>
+<h1 class="headline {{if .Bad}}bad{{else}}ok{{end}}">{{.Headline}}</h1>
+<p class="sum">ramp audit of rollout {{.Rollout}}{{with .Release}}, release {{.}}{{end}}: {{.Commits}} commit(s){{with .From}} from {{.}} to {{$.To}} UTC{{end}}{{with .Last}}; last: {{.}}{{end}};
+{{if .Findings}}<span class="bad">{{.Findings}} finding(s)</span>{{else}}no findings{{end}}.</p>
+<p class="legend"><span><i style="background:#6b7280"></i>start</span><span><i style="background:#7c3aed"></i>approval</span><span><i style="background:#dc2626"></i>abort / failed gate</span><span><i style="background:#ea580c"></i>rollback</span><span><i style="background:#16a34a"></i>promotion / passed gate</span><span><i style="background:#9ca3af"></i>inconclusive</span><span>- - - bound</span><span><i style="background:#64748b"></i>measurements (with --prometheus)</span> (every mark links to its commit)</p>
 {{with .Chart}}<svg viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="timeline of rollout {{$.Rollout}}">
 {{range .Markers}}<line class="mline m-{{.Kind}}" x1="{{f .X}}" x2="{{f .X}}" y1="{{f $.Chart.LaneBottom}}" y2="{{f $.Chart.AxisY}}"/>{{end}}
 <text class="title" x="{{f .Left}}" y="{{f (sub .WeightTop 8)}}">canary weight</text>
 {{range .WeightGrid}}<line class="grid" x1="{{f $.Chart.Left}}" x2="{{f $.Chart.Right}}" y1="{{f .Y}}" y2="{{f .Y}}"/><text x="{{f (sub $.Chart.Left 8)}}" y="{{f (add .Y 4)}}" text-anchor="end">{{.Label}}</text>{{end}}
 {{with .WeightPath}}<path class="weight-line" d="{{.}}"/>{{end}}
-{{range .Weights}}<a class="weight" href="#c-{{.Commit}}"><title>{{.Title}}</title><circle class="{{.Class}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f .Y}}" r="4.5"/>{{if .Label}}<text class="mid" x="{{f .X}}" y="{{f (sub .Y 9)}}">{{.Label}}</text>{{end}}</a>{{end}}
+{{range .Weights}}<a class="weight" href="#c-{{.Commit}}"><title>{{.Title}}</title><circle class="{{.Class}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f .Y}}" r="4.5"/>{{if .Label}}<text class="mid" x="{{f .LabelX}}" y="{{f (sub .Y 9)}}">{{.Label}}</text>{{end}}</a>{{end}}
 {{range .Gates}}<text class="title" x="{{f $.Chart.Left}}" y="{{f (sub .Top 8)}}">gate {{.Name}}{{with .Bound}} (bound {{.}}){{end}}</text>
 {{range .Grid}}<line class="grid" x1="{{f $.Chart.Left}}" x2="{{f $.Chart.Right}}" y1="{{f .Y}}" y2="{{f .Y}}"/><text x="{{f (sub $.Chart.Left 8)}}" y="{{f (add .Y 4)}}" text-anchor="end">{{.Label}}</text>{{end}}
 {{range .Bounds}}<line class="bound" x1="{{f $.Chart.Left}}" x2="{{f $.Chart.Right}}" y1="{{f .Y}}" y2="{{f .Y}}"/><text class="bound-label" x="{{f (sub $.Chart.Right 2)}}" y="{{f (sub .Y 5)}}" text-anchor="end">{{.Label}}</text>{{end}}
-{{range .Points}}<a class="gate" href="#c-{{.Commit}}"><title>{{.Title}}</title><circle class="{{.Class}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f .Y}}" r="5"/><text x="{{f (add .X 8)}}" y="{{f (add .Y 4)}}">{{.Label}}</text></a>{{end}}
+{{range .Series}}<path class="gate-series" data-commit="{{.Commit}}" d="{{.Path}}"/>{{range .Points}}<circle class="{{.Class}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f .Y}}" r="2.5"><title>{{.Title}}</title></circle>{{end}}{{end}}
+{{range .Points}}<a class="gate" href="#c-{{.Commit}}"><title>{{.Title}}</title><circle class="{{.Class}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f .Y}}" r="5"/>{{if .Label}}<text x="{{f .LabelX}}" y="{{f (add .Y 4)}}">{{.Label}}</text>{{end}}</a>{{end}}
 {{end}}
 <line class="axis" x1="{{f .Left}}" x2="{{f .Right}}" y1="{{f .AxisY}}" y2="{{f .AxisY}}"/>
 {{range .Ticks}}<line class="axis" x1="{{f .X}}" x2="{{f .X}}" y1="{{f $.Chart.AxisY}}" y2="{{f (add $.Chart.AxisY 5)}}"/><text class="mid" x="{{f .X}}" y="{{f (add $.Chart.AxisY 18)}}">{{.Label}}</text>{{end}}
 <text x="{{f .Right}}" y="{{f (add .AxisY 34)}}" text-anchor="end">time (UTC)</text>
 {{range .Markers}}<a class="marker m-{{.Kind}}" href="#c-{{.Commit}}"><title>{{.Title}}</title><circle class="m-{{.Kind}}" data-commit="{{.Commit}}" cx="{{f .X}}" cy="{{f (sub $.Chart.LaneBottom 10)}}" r="8"/><text class="glyph" x="{{f .X}}" y="{{f (sub $.Chart.LaneBottom 6)}}">{{.Glyph}}</text>{{if .Label}}<text class="mid" x="{{f .X}}" y="{{f .LabelY}}">{{.Label}}</text>{{end}}</a>{{end}}
 </svg>{{end}}
-<table><colgroup><col style="width:8.5%"><col style="width:8%"><col style="width:5%"><col style="width:7%"><col style="width:4%"><col style="width:5.5%"><col style="width:12.5%"><col style="width:12.5%"><col style="width:16.5%"><col style="width:11.5%"><col style="width:9%"></colgroup><thead><tr><th>time (UTC)</th><th>commit</th><th>release</th><th>what</th><th>step</th><th>weight</th><th>by</th><th>signed by</th><th>gates</th><th>reason</th><th>findings</th></tr></thead>
-<tbody>{{range .Rows}}<tr id="c-{{.Commit}}" class="what-{{.What}}"><td class="mono">{{.When}}</td><td class="mono"><a href="#c-{{.Commit}}" title="{{.Commit}}">{{.Short}}</a></td><td title="{{.Release}}">{{.ShortRelease}}</td><td class="what">{{.What}}</td><td>{{.Step}}</td><td>{{.Weight}}</td><td>{{.Author}}</td><td>{{.Signed}}</td>
+<table><thead><tr><th>time (UTC)</th><th>commit</th><th>release</th><th>what</th><th>step</th><th>weight</th><th>by</th><th>signed by</th><th>gates</th><th>reason</th><th>findings</th></tr></thead>
+<tbody>{{range .Rows}}<tr id="c-{{.Commit}}" class="what-{{.What}}"><td class="mono">{{.When}}</td><td class="mono"><a href="#c-{{.Commit}}" title="{{.Commit}}">{{.Short}}</a></td><td title="{{.Release}}">{{.ShortRelease}}</td><td class="what">{{.WhatText}}</td><td class="mono">{{.Step}}</td><td class="mono">{{.Weight}}</td><td class="id">{{.Author}}</td><td class="id">{{.Signed}}</td>
 <td>{{range .GateCells}}<div{{with .Query}} title="{{.}}"{{end}}><b>{{.Name}}</b> <span class="badge v-{{.Verdict}}">{{.Verdict}}</span> {{.Text}}{{with .Reason}}<div class="note">{{.}}</div>{{end}}</div>{{end}}</td>
 <td>{{.Reason}}{{if .Approved}}<ul>{{range .Approved}}<li>approved by {{.Principal}} in <a class="mono" href="#c-{{.Commit}}">{{printf "%.10s" .Commit}}</a></li>{{end}}</ul>{{end}}</td>
 <td>{{if .Problems}}<ul class="finding">{{range .Problems}}<li>{{.}}</li>{{end}}</ul>{{end}}</td></tr>

@@ -53,8 +53,16 @@ func main() {
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "ramp",
-		Short:         "Git-native progressive delivery for Flux-reconciled clusters",
+		Use:   "ramp",
+		Short: "Git-native progressive delivery for Flux-reconciled clusters",
+		Long: "Git-native progressive delivery for Flux-reconciled clusters: every step, gate verdict,\n" +
+			"approval and rollback is a signed commit in the release repository.\n\n" +
+			"Trusted keys and Prometheus come from --approvers and --prometheus, else $RAMP_APPROVERS and\n" +
+			"$RAMP_PROMETHEUS, else the per-user config file ($RAMP_CONFIG, default\n" +
+			"$XDG_CONFIG_HOME/ramp/config.yaml: `approvers: DIR`, `prometheus: URL`), never the release\n" +
+			"repository itself.\n\n" +
+			"Exit codes: 0 ok, 1 findings (invalid spec, failed verification, a refused command), 2 usage or\n" +
+			"environment error.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
@@ -73,7 +81,10 @@ func newRoot() *cobra.Command {
 		newResume(),
 		newAudit(),
 		newController(),
+		newVersion(),
 	)
+	root.Version = buildInfo().Version
+	root.SetVersionTemplate(buildInfo().String())
 	return root
 }
 

@@ -83,14 +83,9 @@ func TestNewcomerFromAFreshClone(t *testing.T) {
 		t.Fatalf("after the walkthrough, demo 1.2.0 should wait for an approval at step 2/4:\n%s", status)
 	}
 
-	// The approve mistakes. Their refusals are engineer cli's part of
-	// issue 13 (§2): on a branch without them (no --force), this sub-test
-	// says so and skips; merged, it runs.
-	help, _ := run(repo, ramp, "approve", "--help")
-	t.Run("approve mistakes (needs cli's approve refusals)", func(t *testing.T) {
-		if !strings.Contains(help, "--force") {
-			t.Skip("NOT ON THIS BRANCH: `ramp approve` refusals (--force) come from engineer cli's branch; this runs once merged")
-		}
+	// The approve mistakes: each refused with exit 1 and a reason, and
+	// nothing committed.
+	t.Run("approve mistakes", func(t *testing.T) {
 		tip := must(repo, "git", "rev-parse", "HEAD")
 
 		// A step that does not wait for an approval (step 3/4 sets a weight).

@@ -23,33 +23,71 @@ type repoFlags struct {
 	branch     string
 	approvers  string
 	guardrails string
-	output     string
+	outputFlag
 	cache      string
 	sshKey     string
 	knownHosts string
 	// commandsRef is the branch people push signed commands to when
 	// they may not push to the release branch.
 	commandsRef string
+	cmd         *cobra.Command
 }
 
+// Which repository flags a command offers: a flag that means nothing for
+// a command is not offered there.
+const (
+	withBranch      = 1 << iota // --branch: commands that read git history
+	withRemote                  // --cache-dir, --ssh-key, --known-hosts: commands that take a URL
+	withTrust                   // --approvers
+	withCommandsRef             // --commands-ref
+	withGuardrails              // --guardrails
+
+	// readFlags are those of status, plan, run and audit.
+	readFlags = withBranch | withRemote | withTrust | withCommandsRef | withGuardrails
+	// commandFlags are those of approve, abort, pause and resume, which
+	// commit in a working copy.
+	commandFlags = withBranch | withTrust | withCommandsRef | withGuardrails
+)
+
+// add offers the repository flags of a command that reads history, and -o.
 func (f *repoFlags) add(cmd *cobra.Command) {
+	f.addFlags(cmd, readFlags)
+	f.outputFlag.add(cmd)
+}
+
+// addFlags offers --repo and the repository flags which names, without -o
+// (for commands that print no structured output, or offer other formats).
+func (f *repoFlags) addFlags(cmd *cobra.Command, which int) {
+	f.cmd = cmd
 	fl := cmd.Flags()
 	fl.StringVar(&f.repo, "repo", ".", "release repository: a local clone, or a URL (file://, https://, ssh://)")
-	fl.StringVar(&f.branch, "branch", "main", "release branch")
-	fl.StringVar(&f.approvers, "approvers", "", "directory of trusted keys: <group>.allowed_signers and/or <group>.asc; ramp.* are ramp's own")
-	fl.StringVar(&f.guardrails, "guardrails", "", "guardrails file (YAML); default: built-in guardrails")
-	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
-	fl.StringVar(&f.cache, "cache-dir", "", "where clones of URLs are kept (default: the user cache dir)")
-	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for ssh:// URLs")
-	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for ssh:// URLs (default ~/.ssh/known_hosts)")
-	fl.StringVar(&f.commandsRef, "commands-ref", "", "branch where people push signed commands when the release branch is protected, e.g. ramp/commands")
+	f.branch = "main"
+	if which&withBranch != 0 {
+		fl.StringVar(&f.branch, "branch", "main", "release branch")
+	}
+	if which&withTrust != 0 {
+		fl.StringVar(&f.approvers, "approvers", "", "directory of trusted keys: <group>.allowed_signers and/or <group>.asc; ramp.* are ramp's own (default: $RAMP_APPROVERS, else approvers: in the config file)")
+	}
+	if which&withGuardrails != 0 {
+		fl.StringVar(&f.guardrails, "guardrails", "", "guardrails file (YAML); default: built-in guardrails")
+	}
+	if which&withRemote != 0 {
+		fl.StringVar(&f.cache, "cache-dir", "", "where clones of URLs are kept (default: the user cache dir)")
+		fl.StringVar(&f.sshKey, "ssh-key", "", "private key for ssh:// URLs")
+		fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for ssh:// URLs (default ~/.ssh/known_hosts)")
+	}
+	if which&withCommandsRef != 0 {
+		fl.StringVar(&f.commandsRef, "commands-ref", "", "branch where people push signed commands when the release branch is protected, e.g. ramp/commands")
+	}
 }
 
+// check checks -o and fills --approvers from $RAMP_APPROVERS or the
+// config file when it is not given.
 func (f *repoFlags) check() error {
-	if f.output != "text" && f.output != "json" {
-		return fmt.Errorf("-o %s: want text or json", f.output)
+	if err := f.outputFlag.check(); err != nil {
+		return err
 	}
-	return nil
+	return resolveTrust(f.cmd, &f.approvers)
 }
 
 // isURL reports whether s names a remote rather than a local directory.
@@ -95,6 +133,13 @@ func (f *repoFlags) open(ctx context.Context) (*gitsync.Repo, error) {
 func (f *repoFlags) keyring() (*signing.Keyring, error) {
 	if f.approvers == "" {
 		return nil, nil
+	}
+	if !isURL(f.repo) {
+		dir, err1 := filepath.Abs(f.approvers)
+		repo, err2 := filepath.Abs(f.repo)
+		if rel, err := filepath.Rel(repo, dir); err1 == nil && err2 == nil && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("the trusted keys %s are inside the release repository %s: trust must not come from the repository it guards; keep them outside it", f.approvers, f.repo)}
+		}
 	}
 	k, err := signing.LoadKeyringDir(f.approvers)
 	if err != nil {

@@ -25,7 +25,16 @@ func newRun() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run ramp's loop without Kubernetes: fetch, derive, gather evidence, plan, commit, push",
-		Args:  cobra.NoArgs,
+		Long: "Runs the operator's loop against a release repository (a local clone, or a URL through a\n" +
+			"cached clone) without Kubernetes: each pass fetches, derives every rollout's state, gathers gate\n" +
+			"evidence from Prometheus, plans and commits the next step signed with --signing-key. It prints\n" +
+			"one line per commit it makes, and a hold's reason only when it changes, with the command a\n" +
+			"person runs next.\n\n" +
+			"Exit codes: 0 stopped (SIGINT/SIGTERM) or --once done, 2 usage or environment error (with --once:\n" +
+			"the pass failed).",
+		Example: "  ramp run --repo . --signing-key ramp-key --approvers ../approvers --prometheus http://127.0.0.1:9090\n" +
+			"  ramp run --once --repo https://git.example.com/fleet.git --signing-key ramp-key",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if signingKey == "" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--signing-key is required: ramp signs every commit it makes")}
@@ -75,7 +84,7 @@ func newRun() *cobra.Command {
 			}
 		},
 	}
-	f.add(cmd)
+	f.addFlags(cmd, readFlags) // no -o: run prints a log of what it did, one line per decision
 	ev.add(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&once, "once", false, "run one pass and exit")
@@ -135,6 +144,9 @@ func (r *reporter) report(outcomes []gitsync.Outcome) time.Time {
 		fmt.Fprintf(r.w, "%s %s\n", now, line)
 		for _, g := range d.Gates {
 			fmt.Fprintf(r.w, "%s   gate %s\n", now, gateLine(g))
+		}
+		if next := nextCommand(o); next != "" {
+			fmt.Fprintf(r.w, "%s   next: %s\n", now, next)
 		}
 	}
 	return wake

@@ -24,7 +24,10 @@ func newValidate() *cobra.Command {
 		Long: "Reads the files as they are on disk under --repo (uncommitted edits included), so it fits a\n" +
 			"pre-commit hook or a pull-request check, and reads them as git stores them: a symbolic link is\n" +
 			"never followed, as ramp run, which reads git, never does. Exits 1 when anything is wrong,\n" +
-			"naming file:line and field.",
+			"naming file:line and field.\n\n" +
+			"Exit codes: 0 every rollout valid, 1 problems found, 2 usage or environment error.",
+		Example: "  ramp validate\n" +
+			"  ramp validate --repo ./fleet --guardrails platform-guardrails.yaml -o json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.check(); err != nil {
@@ -53,8 +56,8 @@ func newValidate() *cobra.Command {
 			if res.Problems == nil {
 				res.Problems = []string{}
 			}
-			if f.output == "json" {
-				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
+			if f.structured() {
+				if err := f.write(cmd.OutOrStdout(), res); err != nil {
 					return err
 				}
 			} else {
@@ -71,7 +74,8 @@ func newValidate() *cobra.Command {
 			return nil
 		},
 	}
-	f.add(cmd)
+	f.addFlags(cmd, withGuardrails) // reads the working copy on disk: no branch, URL or keys
+	f.outputFlag.add(cmd)
 	return cmd
 }
 
