@@ -46,7 +46,8 @@ type Deriver struct {
 
 // Derive reads the state of every rollout at tip from scratch. It walks
 // the first-parent history back only as far as the start of each release
-// still in flight: a rollout whose release equals its stable version and
+// still in flight, or the newest commit where ramp ended it (an abort,
+// policy.Anchors): a rollout whose release equals its stable version and
 // whose canary has no traffic needs no history at all.
 func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 	snap, err := d.load(tip)
@@ -112,6 +113,25 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 		}
 		for name, r := range pending {
 			if rec.Changes[name].Release == nil {
+				if !ends(rec, name) {
+					continue
+				}
+				// ramp ended the release here (an abort): the state
+				// from this commit on depends on nothing older.
+				tree, err := w.rootTree(l.commit)
+				if err != nil {
+					return nil, err
+				}
+				v, err := w.readValues(tree, r)
+				if err != nil || !policy.Anchors(rec, name, v.release, v.stable) {
+					continue
+				}
+				pv, err := w.readValues(parentTree, r)
+				if err != nil || pv.release != v.release {
+					continue
+				}
+				starts[name] = start{index: len(recs), base: policy.Base(name, pv.release, pv.stable, pv.weight)}
+				delete(pending, name)
 				continue
 			}
 			pv, err := w.readValues(parentTree, r)
@@ -448,6 +468,17 @@ func (d *Deriver) finish(w *walker, l link, rec *policy.Record) error {
 		rec.Signer = signer
 	}
 	return nil
+}
+
+// ends reports whether rec has one of ramp's entries for rollout name
+// that may end its release (abort or rollback): policy.Anchors decides.
+func ends(rec *policy.Record, name string) bool {
+	for _, e := range rec.Entries {
+		if e.Rollout == name && (e.Action == policy.ActionAbort || e.Action == policy.ActionRollback) {
+			return true
+		}
+	}
+	return false
 }
 
 // startsRelease reports whether rec changes any rollout's release field.
