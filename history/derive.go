@@ -269,6 +269,13 @@ func (d *Deriver) treeAt(tip plumbing.Hash) (*object.Tree, error) {
 	return tree, nil
 }
 
+// Specs reads and validates every spec under releases/ at tip, and reads
+// no history: a Snapshot whose States are empty. An audit needs only the
+// specs; a derive would walk back to every in-flight release first.
+func (d *Deriver) Specs(tip plumbing.Hash) (*Snapshot, error) {
+	return d.load(tip)
+}
+
 // load reads and validates every spec under releases/ at tip.
 func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 	snap := &Snapshot{Tip: tip, Rollouts: map[string]*policy.Rollout{}, Invalid: map[string]error{}, States: map[string]policy.State{},

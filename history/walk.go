@@ -22,9 +22,16 @@ import (
 // by blob hash: never a tree diff. It keeps the trees it decoded, so a
 // directory that did not change between a commit and its parent is
 // decoded once, and a lookup in it is a map access.
+//
+// The tree cache is bounded and never dropped at once: it has two
+// generations of at most maxTrees/2 trees each. A full young generation
+// becomes the old one (the older trees go); a tree found in the old
+// generation moves back to the young one. A long walk keeps the trees it
+// still uses (the specs' directories, a rollout's unchanged subtree).
 type walker struct {
 	repo  *git.Repository
 	trees map[plumbing.Hash]*object.Tree
+	old   map[plumbing.Hash]*object.Tree
 	// top holds the names of the root entries that differ between the
 	// pair of root trees topOf: every rollout asks about the same pair.
 	topOf [2]plumbing.Hash
@@ -43,12 +50,15 @@ func (w *walker) tree(h plumbing.Hash) (*object.Tree, error) {
 	if t, ok := w.trees[h]; ok {
 		return t, nil
 	}
-	t, err := object.GetTree(w.repo.Storer, h)
-	if err != nil {
-		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	t, ok := w.old[h]
+	if !ok {
+		var err error
+		if t, err = object.GetTree(w.repo.Storer, h); err != nil {
+			return nil, fmt.Errorf("read tree %s: %w", h, err)
+		}
 	}
-	if len(w.trees) >= maxTrees {
-		clear(w.trees)
+	if len(w.trees) >= maxTrees/2 {
+		w.old, w.trees = w.trees, make(map[plumbing.Hash]*object.Tree, maxTrees/2)
 	}
 	w.trees[h] = t
 	return t, nil
