@@ -1,0 +1,93 @@
+package gitsync_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/gitsync/gittest"
+)
+
+// BenchmarkClone measures ramp's first clone (gitsync.Open into an empty
+// directory: a bare, single-branch clone, then the checks Open makes) of
+// a 100k-commit release repository against `git clone --bare
+// --single-branch --no-tags` of the same repository, over file:// and
+// smart HTTP (git http-backend on 127.0.0.1). Each iteration clones once
+// each way, interleaved; the medians and their ratio are reported.
+func BenchmarkClone(b *testing.B) {
+	src := cloneSource(b)
+	server := gittest.NewServer(b)
+	if err := os.Symlink(src, filepath.Join(server.Root(), "release.git")); err != nil {
+		b.Fatal(err)
+	}
+	for _, transport := range []struct{ name, url string }{
+		{"file", "file://" + src},
+		{"http", server.URL("release.git")},
+	} {
+		b.Run("100k/"+transport.name, func(b *testing.B) {
+			var ramp, plain []time.Duration
+			for i := 0; i < b.N; i++ {
+				dir := b.TempDir()
+				start := time.Now()
+				repo, err := gitsync.Open(context.Background(), transport.url, filepath.Join(dir, "ramp"), "main", gitsync.Auth{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ramp = append(ramp, time.Since(start))
+				tip, err := repo.Tip()
+				if err != nil {
+					b.Fatal(err)
+				}
+
+				start = time.Now()
+				cmd := exec.Command("git", "clone", "--quiet", "--bare", "--single-branch", "--no-tags", transport.url, filepath.Join(dir, "git"))
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("git clone: %v: %s", err, out)
+				}
+				plain = append(plain, time.Since(start))
+				out, err := exec.Command("git", "--git-dir", filepath.Join(dir, "git"), "rev-parse", "main").Output()
+				if err != nil || string(out[:40]) != tip.String() {
+					b.Fatalf("ramp's clone has main at %s, git's at %s (%v)", tip, out, err)
+				}
+				os.RemoveAll(dir)
+			}
+			r, g := cloneMedian(ramp), cloneMedian(plain)
+			b.ReportMetric(float64(r.Milliseconds()), "ramp-ms")
+			b.ReportMetric(float64(g.Milliseconds()), "git-ms")
+			b.ReportMetric(float64(r)/float64(g), "ramp/git")
+			b.Logf("ramp %v (runs %v) vs git clone %v (runs %v)", r, ramp, g, plain)
+		})
+	}
+}
+
+// cloneSource returns a generated 100k-commit release repository, gc'd as
+// a long-lived server's is, kept under the temp dir between runs.
+func cloneSource(b *testing.B) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), "ramp-bench-clone-v1", "100k.git")
+	if _, err := os.Stat(filepath.Join(dir, "ramp-bench-done")); err == nil {
+		return dir
+	}
+	os.RemoveAll(dir)
+	if _, err := gittest.Generate(dir, gittest.History{Commits: 100_000, Rollouts: 200, Releases: 3, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	if out, err := exec.Command("git", "--git-dir", dir, "gc", "--quiet").CombinedOutput(); err != nil {
+		b.Fatalf("git gc: %v: %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ramp-bench-done"), nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+func cloneMedian(runs []time.Duration) time.Duration {
+	s := slices.Clone(runs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
