@@ -42,7 +42,7 @@ func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 		spec    *specAt
 		message string
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	specs := &specReader{w: w, tip: r, guardrails: d.Guardrails, seen: map[plumbing.Hash]*specAt{}}
 	var items []audited
 	for l, err := range w.firstParents(tip) {

@@ -27,11 +27,11 @@ func (d *Deriver) Commands(tip, main plumbing.Hash, since time.Time) ([]*policy.
 	if tip.IsZero() || tip == main {
 		return nil, nil
 	}
-	tc, err := d.Repo.CommitObject(tip)
+	tc, err := object.GetCommit(d.objects(), tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commands ref tip %s: %w", tip, err)
 	}
-	if mc, err := d.Repo.CommitObject(main); err == nil {
+	if mc, err := object.GetCommit(d.objects(), main); err == nil {
 		bases, err := tc.MergeBase(mc)
 		if err != nil {
 			return nil, fmt.Errorf("merge base of the commands ref and %s: %w", short(main), err)
@@ -40,7 +40,7 @@ func (d *Deriver) Commands(tip, main plumbing.Hash, since time.Time) ([]*policy.
 			stop[b.Hash] = true
 		}
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	seen := map[plumbing.Hash]bool{tip: true}
 	queue := []*object.Commit{tc}
 	var commits []*object.Commit
@@ -56,7 +56,7 @@ func (d *Deriver) Commands(tip, main plumbing.Hash, since time.Time) ([]*policy.
 				continue
 			}
 			seen[h] = true
-			p, err := d.Repo.CommitObject(h)
+			p, err := object.GetCommit(d.objects(), h)
 			if err != nil {
 				return nil, fmt.Errorf("read parent %s of %s: %w", h, short(c.Hash), err)
 			}

@@ -6,10 +6,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
@@ -42,7 +44,20 @@ type Deriver struct {
 	Repo       *git.Repository
 	Keys       *signing.Keyring
 	Guardrails policy.Guardrails
+
+	once sync.Once
+	objs storer.EncodedObjectStorer
 }
+
+// objects returns what the walks read objects through: Repo's packs,
+// mapped (packObjects), and Repo's storage for the rest.
+func (d *Deriver) objects() storer.EncodedObjectStorer {
+	d.once.Do(func() { d.objs = newPackObjects(d.Repo.Storer) })
+	return d.objs
+}
+
+// walker returns a new walker over Repo.
+func (d *Deriver) walker() *walker { return newWalker(d.objects()) }
 
 // Derive reads the state of every rollout at tip from scratch. It walks
 // the first-parent history back only as far as the start of each release
@@ -54,11 +69,11 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	head, err := d.Repo.CommitObject(tip)
+	head, err := object.GetCommit(d.objects(), tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	headTree, err := w.rootTree(head)
 	if err != nil {
 		return nil, err
@@ -181,7 +196,7 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	}
 	// Read the new commits newest first, back to prev.Tip, then fold
 	// their records oldest first.
-	w := newWalker(d.Repo)
+	w := d.walker()
 	var recs []*policy.Record
 	found := false
 	for l, err := range w.firstParents(tip) {
@@ -246,7 +261,7 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	if specs != prev.specs {
 		return d.load(tip)
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	for path, h := range prev.targets {
 		if w.blobHash(tree, path) != h {
 			return d.load(tip)
@@ -258,7 +273,7 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 
 // treeAt reads the root tree of commit tip.
 func (d *Deriver) treeAt(tip plumbing.Hash) (*object.Tree, error) {
-	c, err := d.Repo.CommitObject(tip)
+	c, err := object.GetCommit(d.objects(), tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
 	}
@@ -280,11 +295,11 @@ func (d *Deriver) Specs(tip plumbing.Hash) (*Snapshot, error) {
 func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 	snap := &Snapshot{Tip: tip, Rollouts: map[string]*policy.Rollout{}, Invalid: map[string]error{}, States: map[string]policy.State{},
 		targets: map[string]plumbing.Hash{}}
-	c, err := d.Repo.CommitObject(tip)
+	c, err := object.GetCommit(d.objects(), tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	tree, err := w.rootTree(c)
 	if err != nil {
 		return nil, err
@@ -412,7 +427,7 @@ func (d *Deriver) mergedSigners(w *walker, merged []*object.Commit, rec *policy.
 	}
 	for _, m := range merged {
 		if len(m.ParentHashes) > 0 {
-			if p, err := w.repo.CommitObject(m.ParentHashes[0]); err == nil && p.TreeHash == m.TreeHash {
+			if p, err := w.commit(m.ParentHashes[0]); err == nil && p.TreeHash == m.TreeHash {
 				continue // changes nothing: a command, not authorship
 			}
 		}
