@@ -3,12 +3,14 @@ package history
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,6 +51,32 @@ type packObjects struct {
 type mappedPack struct {
 	data []byte
 	idx  *idxfile.MemoryIndex
+}
+
+// offset returns where object h is in the pack, by a binary search of the
+// index's sorted names (go-git's FindOffset also records every offset it
+// finds in a map, for a reverse lookup this reader never makes).
+func (mp *mappedPack) offset(h plumbing.Hash) (int64, bool) {
+	idx := mp.idx
+	k := idx.FanoutMapping[h[0]]
+	if k < 0 || k >= len(idx.Names) || k >= len(idx.Offset32) {
+		return 0, false
+	}
+	names, offsets := idx.Names[k], idx.Offset32[k]
+	n := min(len(names)/20, len(offsets)/4)
+	i, found := sort.Find(n, func(i int) int { return bytes.Compare(h[:], names[i*20:i*20+20]) })
+	if !found {
+		return 0, false
+	}
+	ofs := binary.BigEndian.Uint32(offsets[i*4 : i*4+4])
+	if ofs&0x80000000 == 0 {
+		return int64(ofs), true
+	}
+	at := 8 * uint64(ofs&0x7fffffff)
+	if at+8 > uint64(len(idx.Offset64)) {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(idx.Offset64[at : at+8])), true
 }
 
 type baseKey struct {
@@ -106,7 +134,7 @@ func (p *packObjects) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plu
 func (p *packObjects) find(h plumbing.Hash) (*packed, error) {
 	for pass := 0; pass < 2; pass++ {
 		for _, mp := range p.packs {
-			if off, err := mp.idx.FindOffset(h); err == nil {
+			if off, ok := mp.offset(h); ok {
 				return p.at(mp, off, 0)
 			}
 		}
@@ -274,7 +302,7 @@ func (p *packObjects) at(mp *mappedPack, off int64, depth int) (*packed, error) 
 // repository's storage. The caller holds p.mu.
 func (p *packObjects) byHash(h plumbing.Hash, depth int) (*packed, error) {
 	for _, mp := range p.packs {
-		if off, err := mp.idx.FindOffset(h); err == nil {
+		if off, ok := mp.offset(h); ok {
 			return p.at(mp, off, depth)
 		}
 	}
