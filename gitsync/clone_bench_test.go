@@ -60,7 +60,6 @@ func BenchmarkClone(b *testing.B) {
 			b.ReportMetric(float64(r.Milliseconds()), "ramp-ms")
 			b.ReportMetric(float64(g.Milliseconds()), "git-ms")
 			b.ReportMetric(float64(r)/float64(g), "ramp/git")
-			b.Logf("ramp %v (runs %v) vs git clone %v (runs %v)", r, ramp, g, plain)
 		})
 	}
 }
