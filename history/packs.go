@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-git/go-billy/v5"
@@ -198,16 +197,16 @@ func mapPack(base string) (*mappedPack, error) {
 	if fi.Size() < 32 {
 		return nil, fmt.Errorf("%s.pack: too short", base)
 	}
-	data, err := syscall.Mmap(int(pf.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err := mapFile(pf, fi.Size())
 	if err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(data[:4], []byte("PACK")) || !bytes.Equal(data[len(data)-20:], idx.PackfileChecksum[:]) {
-		syscall.Munmap(data)
+		unmapFile(data)
 		return nil, fmt.Errorf("%s.pack does not match its index", base)
 	}
 	mp := &mappedPack{data: data, idx: idx}
-	runtime.AddCleanup(mp, func(data []byte) { syscall.Munmap(data) }, data)
+	runtime.AddCleanup(mp, unmapFile, data)
 	return mp, nil
 }
 
