@@ -262,7 +262,7 @@ func coldAbortedRepo(b *testing.B, n int) (string, plumbing.Hash, *signing.Keyri
 
 // signedCommit writes a commit on parent that sets files, signed by
 // signer (unsigned when nil), a minute after its parent.
-func signedCommit(b *testing.B, repo *git.Repository, parent plumbing.Hash, signer signing.CommitSigner, who, msg string, files map[string]string) plumbing.Hash {
+func signedCommit(b testing.TB, repo *git.Repository, parent plumbing.Hash, signer signing.CommitSigner, who, msg string, files map[string]string) plumbing.Hash {
 	b.Helper()
 	pc, err := repo.CommitObject(parent)
 	if err != nil {
@@ -310,7 +310,7 @@ func signedCommit(b *testing.B, repo *git.Repository, parent plumbing.Hash, sign
 
 // extend writes n unrelated commits on from with `git fast-import` and
 // points main at the last; commit k is (at+k) minutes after gittest.Epoch.
-func extend(b *testing.B, dir string, from plumbing.Hash, n, at int) plumbing.Hash {
+func extend(b testing.TB, dir string, from plumbing.Hash, n, at int) plumbing.Hash {
 	b.Helper()
 	cmd := exec.Command("git", "fast-import", "--quiet", "--done", "--force")
 	cmd.Env = append(os.Environ(), "GIT_DIR="+dir)

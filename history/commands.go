@@ -23,6 +23,11 @@ const maxCommandCommits = 2000
 // with their verified signers. Nothing else in them counts: not their
 // files, not ramp's trailers.
 func (d *Deriver) Commands(tip, main plumbing.Hash, since time.Time) ([]*policy.Record, error) {
+	return deepening(d, func() ([]*policy.Record, error) { return d.commands(tip, main, since) })
+}
+
+// commands is Commands on the commits the clone has.
+func (d *Deriver) commands(tip, main plumbing.Hash, since time.Time) ([]*policy.Record, error) {
 	stop := map[plumbing.Hash]bool{main: true}
 	if tip.IsZero() || tip == main {
 		return nil, nil

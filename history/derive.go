@@ -44,6 +44,12 @@ type Deriver struct {
 	Repo       *git.Repository
 	Keys       *signing.Keyring
 	Guardrails policy.Guardrails
+	// Deepen, when set, fetches more of a shallow clone's history and
+	// reports whether there was more: a walk that reaches a commit the
+	// clone lacks calls it and starts again (gitsync.Repo.Deepen). Without
+	// it, or with nothing more to fetch, the walk fails: a missing commit
+	// is never taken for the start of history.
+	Deepen func() (bool, error)
 
 	once sync.Once
 	objs storer.EncodedObjectStorer
@@ -56,6 +62,24 @@ func (d *Deriver) objects() storer.EncodedObjectStorer {
 	return d.objs
 }
 
+// deepening runs walk, and again after each Deepen that fetched more
+// while walk fails on an object the clone lacks.
+func deepening[T any](d *Deriver, walk func() (T, error)) (T, error) {
+	for {
+		v, err := walk()
+		if err == nil || d.Deepen == nil || !errors.Is(err, plumbing.ErrObjectNotFound) {
+			return v, err
+		}
+		more, derr := d.Deepen()
+		if derr != nil {
+			return v, fmt.Errorf("%w (and fetching more history failed: %v)", err, derr)
+		}
+		if !more {
+			return v, err
+		}
+	}
+}
+
 // walker returns a new walker over Repo.
 func (d *Deriver) walker() *walker { return newWalker(d.objects()) }
 
@@ -65,6 +89,11 @@ func (d *Deriver) walker() *walker { return newWalker(d.objects()) }
 // policy.Anchors): a rollout whose release equals its stable version and
 // whose canary has no traffic needs no history at all.
 func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
+	return deepening(d, func() (*Snapshot, error) { return d.derive(tip) })
+}
+
+// derive is Derive on the commits the clone has.
+func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 	snap, err := d.load(tip)
 	if err != nil {
 		return nil, err
@@ -177,6 +206,11 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 // the commits since prev.Tip. When prev.Tip is not on tip's first-parent
 // history (it never is after a correct push), it derives from scratch.
 func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
+	return deepening(d, func() (*Snapshot, error) { return d.update(prev, tip) })
+}
+
+// update is Update on the commits the clone has.
+func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	if prev == nil {
 		return d.Derive(tip)
 	}
