@@ -11,6 +11,8 @@ import (
 
 	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/gitsync/gittest"
+	"github.com/ramp-dev/ramp/history"
+	"github.com/ramp-dev/ramp/policy"
 )
 
 // BenchmarkClone measures ramp's first clone (gitsync.Open into an empty
@@ -18,7 +20,10 @@ import (
 // a 100k-commit release repository against `git clone --bare
 // --single-branch --no-tags` of the same repository, over file:// and
 // smart HTTP (git http-backend on 127.0.0.1). Each iteration clones once
-// each way, interleaved; the medians and their ratio are reported.
+// each way, interleaved, and also makes what `ramp status` makes of a URL:
+// a shallow clone of 1,000 commits (gitsync.OpenShallow) and a cold derive
+// at its tip, deepening as far as the derive walks. The medians and their
+// ratios to git clone are reported.
 func BenchmarkClone(b *testing.B) {
 	src := cloneSource(b)
 	server := gittest.NewServer(b)
@@ -30,7 +35,7 @@ func BenchmarkClone(b *testing.B) {
 		{"http", server.URL("release.git")},
 	} {
 		b.Run("100k/"+transport.name, func(b *testing.B) {
-			var ramp, plain []time.Duration
+			var ramp, shallow, plain []time.Duration
 			for i := 0; i < b.N; i++ {
 				dir := b.TempDir()
 				start := time.Now()
@@ -42,6 +47,24 @@ func BenchmarkClone(b *testing.B) {
 				tip, err := repo.Tip()
 				if err != nil {
 					b.Fatal(err)
+				}
+
+				// What `ramp status` does first on a URL: a shallow clone,
+				// and a derive at the tip that deepens it as far as it walks.
+				start = time.Now()
+				sh, err := gitsync.OpenShallow(context.Background(), transport.url, filepath.Join(dir, "shallow"), "main", gitsync.Auth{}, 1000)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d := &history.Deriver{Repo: sh.Git(), Guardrails: policy.DefaultGuardrails(),
+					Deepen: func() (bool, error) { return sh.Deepen(context.Background()) }}
+				snap, err := d.Derive(tip)
+				if err != nil {
+					b.Fatal(err)
+				}
+				shallow = append(shallow, time.Since(start))
+				if len(snap.States) != 200 {
+					b.Fatalf("derive over the shallow clone: %d states, want 200", len(snap.States))
 				}
 
 				start = time.Now()
@@ -56,10 +79,12 @@ func BenchmarkClone(b *testing.B) {
 				}
 				os.RemoveAll(dir)
 			}
-			r, g := cloneMedian(ramp), cloneMedian(plain)
+			r, sh, g := cloneMedian(ramp), cloneMedian(shallow), cloneMedian(plain)
 			b.ReportMetric(float64(r.Milliseconds()), "ramp-ms")
+			b.ReportMetric(float64(sh.Milliseconds()), "shallow+derive-ms")
 			b.ReportMetric(float64(g.Milliseconds()), "git-ms")
 			b.ReportMetric(float64(r)/float64(g), "ramp/git")
+			b.ReportMetric(float64(sh)/float64(g), "shallow+derive/git")
 		})
 	}
 }
