@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-logr/logr"
 )
@@ -44,6 +46,79 @@ func Open(ctx context.Context, url, dir, branch string, auth Auth) (*Repo, error
 	}
 	return r, nil
 }
+
+// OpenShallow is Open, except that a first clone (or a rebuild) fetches
+// only the depth newest commits of branch. A walk that needs more calls
+// Deepen (history.Deriver.Deepen): a cold derive reads back only to the
+// oldest release still in flight, so most never do.
+func OpenShallow(ctx context.Context, url, dir, branch string, auth Auth, depth int) (*Repo, error) {
+	if branch == "" {
+		return nil, fmt.Errorf("open %s: no branch given", redactURL(url))
+	}
+	if depth <= 0 {
+		return nil, fmt.Errorf("open %s: depth %d: want a positive number of commits", redactURL(url), depth)
+	}
+	method, err := auth.transportAuth(url)
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{dir: dir, url: url, branch: branch, auth: method, owned: true, depth: depth}
+	if err := r.openOrRebuild(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Deepen fetches four times as many commits of the branch as the shallow
+// clone has asked for so far, and reports whether the clone was shallow:
+// false means there is nothing more to fetch (a full clone, or one that
+// holds the whole history now).
+func (r *Repo) Deepen(ctx context.Context) (bool, error) {
+	shallow, err := r.repo.Storer.Shallow()
+	if err != nil || len(shallow) == 0 || r.url == "" || r.depth <= 0 || r.depth > maxDepth {
+		return false, err
+	}
+	r.depth *= 4
+	tracking := plumbing.NewRemoteReferenceName(originName, r.branch)
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", r.branchRef(), tracking))
+	err = r.repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: originName,
+		RefSpecs:   []config.RefSpec{spec},
+		Auth:       r.auth,
+		Tags:       git.NoTags,
+		Depth:      r.depth,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return false, remoteErr("deepen", r.url, r.branch, err)
+	}
+	// go-git adds the new boundary commits to the shallow list but keeps
+	// the old ones: keep only the commits whose parents are still missing.
+	all, err := r.repo.Storer.Shallow()
+	if err != nil {
+		return false, err
+	}
+	var still []plumbing.Hash
+	for _, h := range all {
+		c, err := r.repo.CommitObject(h)
+		if err != nil {
+			still = append(still, h)
+			continue
+		}
+		for _, p := range c.ParentHashes {
+			if r.repo.Storer.HasEncodedObject(p) != nil {
+				still = append(still, h)
+				break
+			}
+		}
+	}
+	if err := r.repo.Storer.SetShallow(still); err != nil {
+		return false, err
+	}
+	return !slices.Equal(still, shallow), nil
+}
+
+// maxDepth is past any history: a clone deepened this far is complete.
+const maxDepth = 1 << 28
 
 var (
 	// errNoClone is checkClone's finding for a missing or empty directory.
@@ -111,6 +186,7 @@ func (r *Repo) rebuild(ctx context.Context, problem error) error {
 		ReferenceName: r.branchRef(),
 		SingleBranch:  true,
 		Tags:          git.NoTags,
+		Depth:         r.depth,
 	})
 	if err != nil {
 		err = remoteErr("clone", r.url, r.branch, err)

@@ -35,6 +35,9 @@ type Repo struct {
 	url    string // origin's URL; empty for a working copy without origin
 	branch string
 	auth   transport.AuthMethod
+	// depth is how many commits a shallow clone (OpenShallow) has asked
+	// for; 0 for a full one.
+	depth int
 	// owned is true for clones made by Open: bare, and ramp's to rebuild.
 	// A user's working copy is only moved forward, and only when its
 	// tracked files have no local changes.

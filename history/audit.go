@@ -36,13 +36,18 @@ type Audit struct {
 // judged by the same rules, and listed just before the step that used it.
 // The commands a merge brought in are listed right after the merge.
 func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release string, commands ...*policy.Record) (*Audit, error) {
+	return deepening(d, func() (*Audit, error) { return d.auditRollout(tip, r, release, commands...) })
+}
+
+// auditRollout is AuditRollout on the commits the clone has.
+func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release string, commands ...*policy.Record) (*Audit, error) {
 	// Read the records newest first, then fold them oldest first.
 	type audited struct {
 		rec     *policy.Record
 		spec    *specAt
 		message string
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	specs := &specReader{w: w, tip: r, guardrails: d.Guardrails, seen: map[plumbing.Hash]*specAt{}}
 	var items []audited
 	for l, err := range w.firstParents(tip) {

@@ -23,15 +23,20 @@ const maxCommandCommits = 2000
 // with their verified signers. Nothing else in them counts: not their
 // files, not ramp's trailers.
 func (d *Deriver) Commands(tip, main plumbing.Hash, since time.Time) ([]*policy.Record, error) {
+	return deepening(d, func() ([]*policy.Record, error) { return d.commands(tip, main, since) })
+}
+
+// commands is Commands on the commits the clone has.
+func (d *Deriver) commands(tip, main plumbing.Hash, since time.Time) ([]*policy.Record, error) {
 	stop := map[plumbing.Hash]bool{main: true}
 	if tip.IsZero() || tip == main {
 		return nil, nil
 	}
-	tc, err := d.Repo.CommitObject(tip)
+	tc, err := object.GetCommit(d.objects(), tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commands ref tip %s: %w", tip, err)
 	}
-	if mc, err := d.Repo.CommitObject(main); err == nil {
+	if mc, err := object.GetCommit(d.objects(), main); err == nil {
 		bases, err := tc.MergeBase(mc)
 		if err != nil {
 			return nil, fmt.Errorf("merge base of the commands ref and %s: %w", short(main), err)
@@ -40,7 +45,7 @@ func (d *Deriver) Commands(tip, main plumbing.Hash, since time.Time) ([]*policy.
 			stop[b.Hash] = true
 		}
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	seen := map[plumbing.Hash]bool{tip: true}
 	queue := []*object.Commit{tc}
 	var commits []*object.Commit
@@ -56,7 +61,7 @@ func (d *Deriver) Commands(tip, main plumbing.Hash, since time.Time) ([]*policy.
 				continue
 			}
 			seen[h] = true
-			p, err := d.Repo.CommitObject(h)
+			p, err := object.GetCommit(d.objects(), h)
 			if err != nil {
 				return nil, fmt.Errorf("read parent %s of %s: %w", h, short(c.Hash), err)
 			}

@@ -6,10 +6,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
@@ -42,22 +44,65 @@ type Deriver struct {
 	Repo       *git.Repository
 	Keys       *signing.Keyring
 	Guardrails policy.Guardrails
+	// Deepen, when set, fetches more of a shallow clone's history and
+	// reports whether there was more: a walk that reaches a commit the
+	// clone lacks calls it and starts again (gitsync.Repo.Deepen). Without
+	// it, or with nothing more to fetch, the walk fails: a missing commit
+	// is never taken for the start of history.
+	Deepen func() (bool, error)
+
+	once sync.Once
+	objs storer.EncodedObjectStorer
 }
+
+// objects returns what the walks read objects through: Repo's packs,
+// mapped (packObjects), and Repo's storage for the rest.
+func (d *Deriver) objects() storer.EncodedObjectStorer {
+	d.once.Do(func() { d.objs = newPackObjects(d.Repo.Storer) })
+	return d.objs
+}
+
+// deepening runs walk, and again after each Deepen that fetched more
+// while walk fails on an object the clone lacks.
+func deepening[T any](d *Deriver, walk func() (T, error)) (T, error) {
+	for {
+		v, err := walk()
+		if err == nil || d.Deepen == nil || !errors.Is(err, plumbing.ErrObjectNotFound) {
+			return v, err
+		}
+		more, derr := d.Deepen()
+		if derr != nil {
+			return v, fmt.Errorf("%w (and fetching more history failed: %v)", err, derr)
+		}
+		if !more {
+			return v, err
+		}
+	}
+}
+
+// walker returns a new walker over Repo.
+func (d *Deriver) walker() *walker { return newWalker(d.objects()) }
 
 // Derive reads the state of every rollout at tip from scratch. It walks
 // the first-parent history back only as far as the start of each release
-// still in flight: a rollout whose release equals its stable version and
+// still in flight, or the newest commit where ramp ended it (an abort,
+// policy.Anchors): a rollout whose release equals its stable version and
 // whose canary has no traffic needs no history at all.
 func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
+	return deepening(d, func() (*Snapshot, error) { return d.derive(tip) })
+}
+
+// derive is Derive on the commits the clone has.
+func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 	snap, err := d.load(tip)
 	if err != nil {
 		return nil, err
 	}
-	head, err := d.Repo.CommitObject(tip)
+	head, err := object.GetCommit(d.objects(), tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	headTree, err := w.rootTree(head)
 	if err != nil {
 		return nil, err
@@ -112,6 +157,25 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 		}
 		for name, r := range pending {
 			if rec.Changes[name].Release == nil {
+				if !ends(rec, name) {
+					continue
+				}
+				// ramp ended the release here (an abort): the state
+				// from this commit on depends on nothing older.
+				tree, err := w.rootTree(l.commit)
+				if err != nil {
+					return nil, err
+				}
+				v, err := w.readValues(tree, r)
+				if err != nil || !policy.Anchors(rec, name, v.release, v.stable) {
+					continue
+				}
+				pv, err := w.readValues(parentTree, r)
+				if err != nil || pv.release != v.release {
+					continue
+				}
+				starts[name] = start{index: len(recs), base: policy.Base(name, pv.release, pv.stable, pv.weight)}
+				delete(pending, name)
 				continue
 			}
 			pv, err := w.readValues(parentTree, r)
@@ -142,6 +206,11 @@ func (d *Deriver) Derive(tip plumbing.Hash) (*Snapshot, error) {
 // the commits since prev.Tip. When prev.Tip is not on tip's first-parent
 // history (it never is after a correct push), it derives from scratch.
 func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
+	return deepening(d, func() (*Snapshot, error) { return d.update(prev, tip) })
+}
+
+// update is Update on the commits the clone has.
+func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	if prev == nil {
 		return d.Derive(tip)
 	}
@@ -161,7 +230,7 @@ func (d *Deriver) Update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	}
 	// Read the new commits newest first, back to prev.Tip, then fold
 	// their records oldest first.
-	w := newWalker(d.Repo)
+	w := d.walker()
 	var recs []*policy.Record
 	found := false
 	for l, err := range w.firstParents(tip) {
@@ -226,7 +295,7 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	if specs != prev.specs {
 		return d.load(tip)
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	for path, h := range prev.targets {
 		if w.blobHash(tree, path) != h {
 			return d.load(tip)
@@ -238,7 +307,7 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 
 // treeAt reads the root tree of commit tip.
 func (d *Deriver) treeAt(tip plumbing.Hash) (*object.Tree, error) {
-	c, err := d.Repo.CommitObject(tip)
+	c, err := object.GetCommit(d.objects(), tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
 	}
@@ -249,15 +318,22 @@ func (d *Deriver) treeAt(tip plumbing.Hash) (*object.Tree, error) {
 	return tree, nil
 }
 
+// Specs reads and validates every spec under releases/ at tip, and reads
+// no history: a Snapshot whose States are empty. An audit needs only the
+// specs; a derive would walk back to every in-flight release first.
+func (d *Deriver) Specs(tip plumbing.Hash) (*Snapshot, error) {
+	return d.load(tip)
+}
+
 // load reads and validates every spec under releases/ at tip.
 func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 	snap := &Snapshot{Tip: tip, Rollouts: map[string]*policy.Rollout{}, Invalid: map[string]error{}, States: map[string]policy.State{},
 		targets: map[string]plumbing.Hash{}}
-	c, err := d.Repo.CommitObject(tip)
+	c, err := object.GetCommit(d.objects(), tip)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip, err)
 	}
-	w := newWalker(d.Repo)
+	w := d.walker()
 	tree, err := w.rootTree(c)
 	if err != nil {
 		return nil, err
@@ -385,7 +461,7 @@ func (d *Deriver) mergedSigners(w *walker, merged []*object.Commit, rec *policy.
 	}
 	for _, m := range merged {
 		if len(m.ParentHashes) > 0 {
-			if p, err := w.repo.CommitObject(m.ParentHashes[0]); err == nil && p.TreeHash == m.TreeHash {
+			if p, err := w.commit(m.ParentHashes[0]); err == nil && p.TreeHash == m.TreeHash {
 				continue // changes nothing: a command, not authorship
 			}
 		}
@@ -448,6 +524,17 @@ func (d *Deriver) finish(w *walker, l link, rec *policy.Record) error {
 		rec.Signer = signer
 	}
 	return nil
+}
+
+// ends reports whether rec has one of ramp's entries for rollout name
+// that may end its release (abort or rollback): policy.Anchors decides.
+func ends(rec *policy.Record, name string) bool {
+	for _, e := range rec.Entries {
+		if e.Rollout == name && (e.Action == policy.ActionAbort || e.Action == policy.ActionRollback) {
+			return true
+		}
+	}
+	return false
 }
 
 // startsRelease reports whether rec changes any rollout's release field.

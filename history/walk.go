@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
@@ -22,9 +22,18 @@ import (
 // by blob hash: never a tree diff. It keeps the trees it decoded, so a
 // directory that did not change between a commit and its parent is
 // decoded once, and a lookup in it is a map access.
+//
+// The tree cache is bounded and never dropped at once: it has two
+// generations of at most maxTrees/2 trees each. A full young generation
+// becomes the old one (the older trees go); a tree found in the old
+// generation moves back to the young one. A long walk keeps the trees it
+// still uses (the specs' directories, a rollout's unchanged subtree).
 type walker struct {
-	repo  *git.Repository
+	// s reads objects: the packs mapped (packObjects), else the
+	// repository's storage.
+	s     storer.EncodedObjectStorer
 	trees map[plumbing.Hash]*object.Tree
+	old   map[plumbing.Hash]*object.Tree
 	// top holds the names of the root entries that differ between the
 	// pair of root trees topOf: every rollout asks about the same pair.
 	topOf [2]plumbing.Hash
@@ -34,8 +43,13 @@ type walker struct {
 // maxTrees bounds the walker's tree cache.
 const maxTrees = 20000
 
-func newWalker(repo *git.Repository) *walker {
-	return &walker{repo: repo, trees: map[plumbing.Hash]*object.Tree{}}
+func newWalker(s storer.EncodedObjectStorer) *walker {
+	return &walker{s: s, trees: map[plumbing.Hash]*object.Tree{}}
+}
+
+// commit returns commit h.
+func (w *walker) commit(h plumbing.Hash) (*object.Commit, error) {
+	return object.GetCommit(w.s, h)
 }
 
 // tree returns the decoded tree h.
@@ -43,12 +57,15 @@ func (w *walker) tree(h plumbing.Hash) (*object.Tree, error) {
 	if t, ok := w.trees[h]; ok {
 		return t, nil
 	}
-	t, err := object.GetTree(w.repo.Storer, h)
-	if err != nil {
-		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	t, ok := w.old[h]
+	if !ok {
+		var err error
+		if t, err = object.GetTree(w.s, h); err != nil {
+			return nil, fmt.Errorf("read tree %s: %w", h, err)
+		}
 	}
-	if len(w.trees) >= maxTrees {
-		clear(w.trees)
+	if len(w.trees) >= maxTrees/2 {
+		w.old, w.trees = w.trees, make(map[plumbing.Hash]*object.Tree, maxTrees/2)
 	}
 	w.trees[h] = t
 	return t, nil
@@ -73,7 +90,7 @@ type link struct {
 // yielding an error.
 func (w *walker) firstParents(tip plumbing.Hash) iter.Seq2[link, error] {
 	return func(yield func(link, error) bool) {
-		c, err := w.repo.CommitObject(tip)
+		c, err := w.commit(tip)
 		if err != nil {
 			yield(link{}, fmt.Errorf("read commit %s: %w", tip, err))
 			return
@@ -81,7 +98,7 @@ func (w *walker) firstParents(tip plumbing.Hash) iter.Seq2[link, error] {
 		for c != nil {
 			var parent *object.Commit
 			if len(c.ParentHashes) > 0 {
-				if parent, err = w.repo.CommitObject(c.ParentHashes[0]); err != nil {
+				if parent, err = w.commit(c.ParentHashes[0]); err != nil {
 					yield(link{}, fmt.Errorf("read parent %s of %s: %w", c.ParentHashes[0], short(c.Hash), err))
 					return
 				}
@@ -102,7 +119,7 @@ func (w *walker) parentsTime(l link) (time.Time, error) {
 		p := l.parent
 		if i > 0 || p == nil {
 			var err error
-			if p, err = w.repo.CommitObject(h); err != nil {
+			if p, err = w.commit(h); err != nil {
 				return newest, fmt.Errorf("read parent %s of %s: %w", h, short(l.commit.Hash), err)
 			}
 		}
@@ -120,14 +137,14 @@ const maxMerged = 1000
 // history: those reachable from its other parents but not from the merge
 // base(s) with the first parent, newest first, at most maxMerged.
 func (w *walker) mergedIn(c *object.Commit) ([]*object.Commit, error) {
-	first, err := w.repo.CommitObject(c.ParentHashes[0])
+	first, err := w.commit(c.ParentHashes[0])
 	if err != nil {
 		return nil, fmt.Errorf("read parent of %s: %w", short(c.Hash), err)
 	}
 	stop := map[plumbing.Hash]bool{first.Hash: true}
 	var queue []*object.Commit
 	for _, h := range c.ParentHashes[1:] {
-		p, err := w.repo.CommitObject(h)
+		p, err := w.commit(h)
 		if err != nil {
 			return nil, fmt.Errorf("read parent %s of %s: %w", h, short(c.Hash), err)
 		}
@@ -150,7 +167,7 @@ func (w *walker) mergedIn(c *object.Commit) ([]*object.Commit, error) {
 		stop[m.Hash] = true
 		out = append(out, m)
 		for _, h := range m.ParentHashes {
-			p, err := w.repo.CommitObject(h)
+			p, err := w.commit(h)
 			if err != nil {
 				return nil, fmt.Errorf("read parent %s of %s: %w", h, short(m.Hash), err)
 			}
@@ -311,7 +328,7 @@ func (w *walker) readFile(tree *object.Tree, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := w.repo.BlobObject(e.Hash)
+	b, err := object.GetBlob(w.s, e.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -417,7 +434,7 @@ func (w *walker) entry(root *object.Tree, path string) (*object.TreeEntry, error
 		}
 		if e.Mode == filemode.Symlink {
 			link := strings.TrimSuffix(path, "/"+after)
-			b, err := w.repo.BlobObject(e.Hash)
+			b, err := object.GetBlob(w.s, e.Hash)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", link, err)
 			}

@@ -174,22 +174,52 @@ func apply(s State, rec *Record, e Entry) State {
 	case ActionComplete:
 		s = settle(s)
 	case ActionAbort:
-		s.Phase = PhaseAborted
-		s.AbortBy, s.PausedBy, s.Holds, s.Resumes = nil, nil, nil, nil
+		s = anchor(s, rec, e)
 	case ActionRollback:
 		switch {
 		case s.Release == s.Stable && s.Weight == 0:
 			s = settle(s)
 		case s.Release != s.Stable:
 			// A failed bake put stable back and kept the release field.
-			s.Phase = PhaseAborted
-			s.PreviousStable = ""
-			s.AbortBy, s.PausedBy, s.Holds, s.Resumes = nil, nil, nil, nil
+			s = anchor(s, rec, e)
 		}
 	case ActionRestore:
 		s.DriftWeight, s.Holds, s.Resumes = nil, nil, nil
 	}
 	return s
+}
+
+// anchor returns the state after ramp's commit rec ended release
+// s.Release with entry e (an abort, or a rollback that kept the release
+// field): Aborted, with only what the commit itself and the field values
+// at it say. Nothing from before the commit is kept (the release's start,
+// its steps' commits, its rejections), so a derive from scratch can start
+// at this commit instead of walking back to the release's start; the
+// same records always give the same state (Anchors).
+func anchor(s State, rec *Record, e Entry) State {
+	return State{Rollout: s.Rollout, Phase: PhaseAborted, Release: s.Release, Stable: s.Stable,
+		Weight: e.Weight, Step: e.Step, LastCommit: rec.Commit, LastAction: e.Action, LastReason: e.Reason}
+}
+
+// Anchors reports whether folding rec for rollout name, whose release and
+// stable fields hold release and stable at rec's commit, sets the state to
+// one that does not depend on any earlier record (anchor): ramp's signed
+// abort of that release, or its rollback that kept the release field. A
+// derive from scratch starts such a rollout at its newest anchor, from the
+// field values just before it (Base).
+func Anchors(rec *Record, name, release, stable string) bool {
+	if !rec.Signer.In(RampGroup) || rec.Changes[name].Release != nil {
+		return false
+	}
+	for _, e := range rec.Entries {
+		if e.Rollout != name || e.Release != release {
+			continue
+		}
+		if e.Action == ActionAbort || e.Action == ActionRollback && release != stable {
+			return true
+		}
+	}
+	return false
 }
 
 // drift folds a change of the traffic target that ramp did not make while

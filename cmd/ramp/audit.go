@@ -68,7 +68,7 @@ func newAudit() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			snap, err := d.Derive(tip)
+			snap, err := d.Specs(tip)
 			if err != nil {
 				return err
 			}

@@ -95,9 +95,15 @@ func isURL(s string) bool {
 	return strings.Contains(s, "://") || (strings.Contains(s, "@") && strings.Contains(s, ":"))
 }
 
+// shallowDepth is how many commits the first clone of a read-only
+// command (status, plan) fetches; a derive that walks further deepens it.
+const shallowDepth = 1000
+
 // open opens the release repository: a local clone as it is, or a URL
-// through one persistent clone in the cache directory, fetched.
-func (f *repoFlags) open(ctx context.Context) (*gitsync.Repo, error) {
+// through one persistent clone in the cache directory, fetched. With
+// shallow (status, plan: commands that never push) the clone is a
+// separate shallow one (gitsync.OpenShallow), deepened on demand.
+func (f *repoFlags) open(ctx context.Context, shallow bool) (*gitsync.Repo, error) {
 	if !isURL(f.repo) {
 		return gitsync.OpenLocal(f.repo, f.branch)
 	}
@@ -124,6 +130,9 @@ func (f *repoFlags) open(ctx context.Context) (*gitsync.Repo, error) {
 		if home, err := os.UserHomeDir(); err == nil {
 			auth.KnownHostsPath = filepath.Join(home, ".ssh", "known_hosts")
 		}
+	}
+	if shallow {
+		return gitsync.OpenShallow(ctx, f.repo, dir+".shallow", f.branch, auth, shallowDepth)
 	}
 	return gitsync.Open(ctx, f.repo, dir, f.branch, auth)
 }
@@ -172,7 +181,7 @@ func (f *repoFlags) loop(ctx context.Context, cfg gitsync.Config, trust signing.
 	if err := f.check(); err != nil {
 		return nil, err
 	}
-	repo, err := f.open(ctx)
+	repo, err := f.open(ctx, cfg.DryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +198,11 @@ func (f *repoFlags) loop(ctx context.Context, cfg gitsync.Config, trust signing.
 		}
 		cfg.Keys.Trust(policy.RampGroup, trust)
 	}
-	return gitsync.NewLoop(repo, cfg), nil
+	l := gitsync.NewLoop(repo, cfg)
+	// A shallow clone gives a full one's answers: the walks deepen it
+	// when they reach its boundary (a full clone has nothing to deepen).
+	l.Deriver().Deepen = func() (bool, error) { return repo.Deepen(ctx) }
+	return l, nil
 }
 
 // deriver opens everything a read-only command needs.
