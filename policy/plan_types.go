@@ -101,6 +101,12 @@ type Decision struct {
 	Shadow   *ShadowRecord `json:"shadow,omitempty"`
 	// Wake is when a hold should be looked at again, if it ends by time.
 	Wake time.Time `json:"wake,omitempty"`
+	// Wave and Targets, for a rollout with targets (PlanFleet): the wave
+	// the decision is part of, and the targets its commit writes (one for
+	// a target's step; every target of the wave for ActionStartWave, whose
+	// SetRelease goes into each target's release field).
+	Wave    string   `json:"wave,omitempty"`
+	Targets []string `json:"targets,omitempty"`
 }
 
 // Holds reports whether the decision makes no commit.

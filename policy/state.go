@@ -204,6 +204,8 @@ type Approval struct {
 	Key       string   `json:"key"`
 	Groups    []string `json:"groups"`
 	Commit    string   `json:"commit"`
+	// Wave is the wave an approval lets start (waves[].approval).
+	Wave string `json:"wave,omitempty"`
 }
 
 // State is a rollout's state, derived from git history alone.
