@@ -34,7 +34,15 @@ func (g *Gatherer) Evidence(ctx context.Context, r *policy.Rollout, s policy.Sta
 	if !ev.AppliedUnknown && ev.Applied.IsZero() {
 		return ev
 	}
-	vars := QueryVars{Rollout: r.Name(), Release: s.Release, Stable: s.Stable, Step: s.Step}
+	vars := VarsOf(r, s)
+	if _, _, _, address := r.TargetInfo(); address != "" {
+		// The target names its own Prometheus.
+		prom, err := NewPrometheus(address)
+		if err != nil {
+			prom = nil // its gates are inconclusive: "no Prometheus configured"
+		}
+		g = &Gatherer{Prom: prom, HTTP: g.HTTP, Env: g.Env}
+	}
 	liveAt := policy.LiveAt(s, ev)
 	ev.Traffic = g.Traffic(ctx, r, s, liveAt, now)
 	if a := policy.NeedsAnalysis(r, &s); a != nil {
