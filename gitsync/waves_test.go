@@ -2,6 +2,7 @@ package gitsync_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -82,12 +83,29 @@ func (w *world) payUntil(want string, limit time.Duration) gitsync.Outcome {
 	w.t.Helper()
 	for deadline := time.Now().Add(limit); ; time.Sleep(250 * time.Millisecond) {
 		o := w.passPay()
+		w.coldEqualsWarm()
 		if o.Decision.Holds() && strings.Contains(o.Decision.Reason, want) {
 			return o
 		}
 		if time.Now().After(deadline) {
 			w.t.Fatalf("no hold with %q within %s; last: %s %q", want, limit, o.Decision.Action, o.Decision.Reason)
 		}
+	}
+}
+
+// coldEqualsWarm checks that a derive from scratch at the loop's tip
+// gives pay the state the loop derived incrementally: a restart at any
+// point continues from git.
+func (w *world) coldEqualsWarm() {
+	w.t.Helper()
+	cold, err := w.loop.Deriver().Derive(w.snap.Tip)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	a, _ := json.Marshal(w.snap.Fleets["pay"])
+	b, _ := json.Marshal(cold.Fleets["pay"])
+	if string(a) != string(b) {
+		w.t.Fatalf("at %s the incremental state\n%s\ndiffers from a cold derive\n%s", w.snap.Tip, a, b)
 	}
 }
 
@@ -257,4 +275,27 @@ func TestLoopStopsTheWavesWhenATargetOfTheSecondWaveFails(t *testing.T) {
 	if o := w.passPay(); !o.Decision.Holds() {
 		t.Errorf("after the stop: %s %q", o.Decision.Action, o.Decision.Reason)
 	}
+}
+
+func TestLoopRollsBackASupersededReleaseMidWaveBeforeTheNewOne(t *testing.T) {
+	w, _ := wavesWorld(t, wavesSpec(nil))
+	start := w.releasePay("2.0.0")
+	for _, want := range []policy.Action{policy.ActionStartWave, policy.ActionSetWeight} {
+		if o := w.passPay(); o.Decision.Action != want {
+			t.Fatalf("pass: %s %q, want %s", o.Decision.Action, o.Decision.Reason, want)
+		}
+		w.coldEqualsWarm()
+	}
+	w.releasePay("3.0.0")
+	// No canary of 3.0.0 serves: its analysis holds, inconclusive.
+	w.payUntil("target eu: gate error-rate inconclusive", 60*time.Second)
+	w.checkCommits(start, []string{
+		"start-wave first eu | 2.0.0/1.0.0@0 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
+		"set-weight first eu | 2.0.0/1.0.0@50 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
+		"abort first eu | 2.0.0/1.0.0@0 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
+		"rollback first eu | 1.0.0/1.0.0@0 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
+		"start-wave first eu | 3.0.0/1.0.0@0 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
+		"set-weight first eu | 3.0.0/1.0.0@50 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
+		"analysis first eu | 3.0.0/1.0.0@50 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
+	})
 }
