@@ -115,6 +115,8 @@ type Outcome struct {
 	// Fleet is the state of a rollout with targets the decision was made
 	// from (State is then its target's, for a target's step).
 	Fleet *policy.FleetState
+	// Waves is where each of its waves stands (policy.Waves).
+	Waves []policy.WaveStatus
 }
 
 // Result is what one pass did.

@@ -48,6 +48,9 @@ func (l *Loop) fleet(ctx context.Context, snap *history.Snapshot, name string, h
 	}
 	d := policy.PlanFleet(r, fs, ev, now, l.cfg.Guardrails)
 	o := Outcome{Rollout: name, Decision: d, Invalid: snap.Invalid[name], Fleet: &fs}
+	if known && ev.SpecError == nil {
+		o.Waves = policy.Waves(r, fs)
+	}
 	if len(d.Targets) == 1 {
 		o.Rollout = policy.TargetRollout(name, d.Targets[0])
 		o.State = fs.Targets[d.Targets[0]]

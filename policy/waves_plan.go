@@ -300,6 +300,9 @@ func (p *fleetPlanner) wave(i int) (Decision, bool) {
 		if d.Action == ActionNone && d.Reason != "" {
 			d.Reason = "target " + t + ": " + d.Reason
 		}
+		if d.WaitingFor != "" {
+			d.WaitingFor = "target " + t + ": " + d.WaitingFor
+		}
 		if !d.Holds() {
 			// The targets of a wave move together: the one furthest
 			// behind moves first (then the first in the wave).

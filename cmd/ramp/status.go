@@ -30,6 +30,10 @@ type rolloutStatus struct {
 	// the release: commits of its start not signed by a trusted key.
 	Unverified string             `json:"separationOfDutiesUnverified,omitempty"`
 	Rejected   []policy.Rejection `json:"rejected"`
+	// Wave is the wave of a target's row; Waves, on the row of a rollout
+	// with targets, where each wave stands (waves.go).
+	Wave  string              `json:"wave,omitempty"`
+	Waves []policy.WaveStatus `json:"waves,omitempty"`
 }
 
 func toStatus(o gitsync.Outcome) rolloutStatus {
@@ -68,7 +72,7 @@ func newStatus() *cobra.Command {
 			}
 			var out []rolloutStatus
 			for _, o := range outcomes {
-				out = append(out, toStatus(o))
+				out = append(out, statusRows(o)...)
 			}
 			if f.output == "json" {
 				return writeJSON(cmd.OutOrStdout(), out)
