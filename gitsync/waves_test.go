@@ -191,6 +191,7 @@ func TestLoopTakesAReleaseThroughTwoWavesToPromotion(t *testing.T) {
 		"complete rest us | 2.0.0/2.0.0@0 2.0.0/2.0.0@0 2.0.0/2.0.0@50",
 		"complete rest ap | 2.0.0/2.0.0@0 2.0.0/2.0.0@0 2.0.0/2.0.0@0",
 	})
+	t.Logf("git log --oneline:\n%s", gittest.Git(t, filepath.Join(w.server.Root(), "release.git"), gittest.GitEnv(t.TempDir()), "log", "--format=%s", start+"^..main"))
 	// The soak: the hand-over to wave rest came at least 3s after eu's
 	// promotion, as the commit times show.
 	bare := filepath.Join(w.server.Root(), "release.git")
