@@ -58,6 +58,11 @@ type Evidence struct {
 	AppliedUnknown bool
 	// ApplyFailed says Flux failed to apply the step's commit, and why.
 	ApplyFailed string
+	// Unreachable says why whether the step's commit is applied cannot
+	// be read (a target's cluster that cannot be reached, or that the
+	// ReleaseRepository does not define): the step never counts as
+	// applied, and the rollout holds naming it.
+	Unreachable string
 	// Traffic is the routing check's measurement of the current step,
 	// when the spec has a trafficCheck and the step's window has passed.
 	Traffic *TrafficSample

@@ -27,7 +27,9 @@ type fleet struct {
 	// wave the verdicts of the waves' gates; missing: pass.
 	gates map[string]policy.Verdict
 	wave  map[string]policy.Verdict
-	n     int
+	// unreachable is why a target's cluster cannot be read, by target.
+	unreachable map[string]string
+	n           int
 }
 
 var rampSigner = &policy.Signer{Principal: "ramp@example.com", Key: "SHA256:ramp", Groups: []string{policy.RampGroup}}
@@ -74,7 +76,8 @@ func (f *fleet) evidence() policy.FleetEvidence {
 		if !ok {
 			v = policy.Pass
 		}
-		ev.Targets[ts.Name] = policy.Evidence{AppliedUnknown: true, Gates: map[string]policy.GateResult{"error-rate": {Name: "error-rate", Verdict: v}}}
+		ev.Targets[ts.Name] = policy.Evidence{AppliedUnknown: true, Gates: map[string]policy.GateResult{"error-rate": {Name: "error-rate", Verdict: v}},
+			Unreachable: f.unreachable[ts.Name]}
 	}
 	for _, w := range f.r.Spec.Waves {
 		v, ok := f.wave[w.Name]
@@ -452,4 +455,19 @@ func TestWavesReportEachWaveAndTarget(t *testing.T) {
 	if got != want {
 		t.Errorf("Waves:\n got %s\nwant %s", got, want)
 	}
+}
+
+func TestPlanFleetHoldsATargetWhoseClusterCannotBeReached(t *testing.T) {
+	f := newFleet(t, policytest.WavesYAML("pay"))
+	f.unreachable = map[string]string{"eu": "cluster eu: Get \"https://10.0.0.1:6443\": connection refused"}
+	f.release("2.0.0")
+	got, hold := f.run()
+	eq(t, "decisions", got, []string{"start-wave first eu", "set-weight first eu 50"})
+	if hold.Reason != `wave 1/2 first: target eu: step 1/2 cannot be confirmed applied: cluster eu: Get "https://10.0.0.1:6443": connection refused` ||
+		hold.WaitingFor != "target eu: the cluster to be reachable" {
+		t.Fatalf("hold: %q waiting for %q", hold.Reason, hold.WaitingFor)
+	}
+	delete(f.unreachable, "eu") // back
+	got, _ = f.run()
+	eq(t, "decisions once it is back", got, []string{"analysis first eu", "promote first eu ->/2.0.0", "complete first eu"})
 }
