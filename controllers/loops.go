@@ -113,6 +113,7 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		client: r.Client, repo: repo, namespace: obj.Namespace,
 		kustomizations: obj.Spec.Kustomizations, gatherer: gatherer,
 		seen: map[string]time.Time{}, now: r.now,
+		clusters: &clusterSet{reader: r.APIReader, namespace: obj.Namespace, repo: key.String(), clusters: obj.Spec.Clusters},
 	}
 	id := gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}
 	if obj.Spec.Identity != nil {

@@ -170,6 +170,7 @@ func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1
 		if err := requestFluxReconcile(ctx, r.Client, r.kustomizationsOf(l, snap, pushed), r.now()); err != nil {
 			ctrllog.FromContext(ctx).Info("could not request a Flux reconcile; Flux applies at its own interval", "error", err.Error())
 		}
+		requestClusterReconciles(ctx, l.flux, snap, res.Outcomes, r.now())
 	}
 	msg := fmt.Sprintf("%s: %d rollouts, %d in progress", obj.Status.LastFetchedRevision, len(res.Outcomes), obj.Status.Progressing)
 	if len(pushed) > 0 {
