@@ -83,3 +83,19 @@ func TestStatusShowsTheWaveAndEachTargetsPhaseStepAndWeight(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateReadsEachTargetsFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	files := gittest.WavesFiles("pay", "1.0.0", policytest.WavesYAML("pay"), "eu", "us", "ap")
+	gittest.InitRepo(t, dir, files)
+	if out, err := runRamp("validate", "--repo", dir); err != nil || !strings.Contains(out, "1 rollout(s) valid") {
+		t.Fatalf("ramp validate: %v\n%s", err, out)
+	}
+	writeFile(t, filepath.Join(dir, "clusters/us/pay/stable/kustomization.yaml"),
+		strings.Replace(files["clusters/us/pay/stable/kustomization.yaml"], `newTag: "1.0.0"`, `tag: "1.0.0"`, 1))
+	out, err := runRamp("validate", "--repo", dir)
+	want := `releases/pay/rollout.yaml:16: spec.targets[1].stable.path: clusters/us/pay/stable/kustomization.yaml images[name=pay].newTag:`
+	if err == nil || !strings.Contains(out, want) {
+		t.Fatalf("ramp validate of a target's broken stable file: %v\n%s\nwant %s", err, out, want)
+	}
+}
