@@ -48,12 +48,13 @@ func WaveSoak(r *Rollout, fs FleetState) (wave int, from, to time.Time, ok bool)
 }
 
 // soakStart is the last promotion of the release among the targets of
-// wave i that did not fail; known is false when a target's promotion is
-// not in the state.
+// wave i it was handed to that did not fail (a target that already ran
+// the release has nothing to soak); known is false when a target's
+// promotion is not in the state.
 func soakStart(r *Rollout, fs FleetState, i int) (start time.Time, known bool) {
 	for _, t := range r.Spec.Waves[i].Targets {
-		if fs.failedIn(t) {
-			continue
+		if _, handed := fs.Before[t]; !handed || fs.failedIn(t) {
+			continue // ran the release before it started, or left behind
 		}
 		at, ok := fs.Promoted[t]
 		if !ok {

@@ -471,3 +471,17 @@ func TestPlanFleetHoldsATargetWhoseClusterCannotBeReached(t *testing.T) {
 	got, _ = f.run()
 	eq(t, "decisions once it is back", got, []string{"analysis first eu", "promote first eu ->/2.0.0", "complete first eu"})
 }
+
+func TestPlanFleetReleasingWhatALaterWaveRunsNeedsNoHandOverThere(t *testing.T) {
+	f := newFleet(t, policytest.WavesYAML("pay"))
+	f.gates["us"] = policy.Fail
+	toRest(t, f)
+	f.run() // rest fails and goes back to 1.0.0; eu runs 2.0.0
+	delete(f.gates, "us")
+	f.release("1.0.0") // what rest runs: eu goes back to it, rest has nothing to do
+	got, hold := f.run()
+	eq(t, "decisions", got, []string{"start-wave first eu", "set-weight first eu 50", "analysis first eu", "promote first eu ->/1.0.0", "complete first eu"})
+	if hold.Reason != "release 1.0.0 runs in every wave (first, rest)" {
+		t.Fatalf("hold: %q", hold.Reason)
+	}
+}
