@@ -113,6 +113,38 @@ func (cs *clusterSet) client(ctx context.Context, name string) (client.Client, e
 	return c, nil
 }
 
+// clusterPoll is how soon a repository is reconciled again while a step
+// waits on another cluster's Flux: ramp watches only its own cluster's
+// Kustomizations.
+const clusterPoll = 5 * time.Second
+
+// pollClusters shortens after to clusterPoll when the last pass waited on
+// another cluster.
+func pollClusters(f *fluxEvidence, after time.Duration) time.Duration {
+	if f != nil && f.remoteWait.Swap(false) {
+		return min(after, clusterPoll)
+	}
+	return after
+}
+
+// targetKustomizations are the Kustomizations in ramp's own cluster of
+// the targets of r (none for a rollout without targets): ramp watches
+// them as it watches a rollout's own.
+func targetKustomizations(r *policy.Rollout) []policy.ObjectRef {
+	var out []policy.ObjectRef
+	if !r.HasTargets() {
+		return nil
+	}
+	for _, sub := range r.TargetRollouts() {
+		for _, k := range sub.Spec.Kustomizations {
+			if k.Cluster == "" {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
 // inClusters reports whether rollout r (a target's own rollout) has a
 // Kustomization in another cluster.
 func inClusters(r *policy.Rollout) bool {
@@ -172,6 +204,15 @@ func (f *fluxEvidence) appliedInClusters(ctx context.Context, r *policy.Rollout,
 			c = cc
 		}
 		t, failed, err := f.applied(ctx, c, cluster, r.Name(), refs[cluster], s.StepCommit, s.StepAt)
+		if cluster != "" && (err != nil || t.IsZero()) {
+			f.remoteWait.Store(true)
+		}
+		if cluster != "" && err == nil && t.IsZero() && failed == "" {
+			// Not applied yet: the reconcile request after the push may
+			// not have reached the cluster (it was down then); ask once
+			// per step now that it answers.
+			f.requestOnce(ctx, c.(client.Client), cluster, refs[cluster], s.StepCommit)
+		}
 		switch {
 		case err != nil && cluster != "":
 			return time.Time{}, "", fmt.Sprintf("cluster %s: %v", cluster, err)
@@ -187,6 +228,28 @@ func (f *fluxEvidence) appliedInClusters(ctx context.Context, r *policy.Rollout,
 		}
 	}
 	return latest, "", ""
+}
+
+// requestOnce asks the cluster's Flux to reconcile refs, once per step
+// commit while it answers.
+func (f *fluxEvidence) requestOnce(ctx context.Context, c client.Client, cluster string, refs []types.NamespacedName, step string) {
+	key := cluster + "@" + step
+	f.mu.Lock()
+	if f.requested == nil {
+		f.requested = map[string]bool{}
+	}
+	done := f.requested[key]
+	f.requested[key] = true
+	f.mu.Unlock()
+	if done {
+		return
+	}
+	if err := requestFluxReconcile(ctx, c, refs, f.now()); err != nil {
+		ctrllog.FromContext(ctx).Info("could not request a Flux reconcile in a cluster", "cluster", cluster, "error", err.Error())
+		f.mu.Lock()
+		delete(f.requested, key)
+		f.mu.Unlock()
+	}
 }
 
 // requestClusterReconciles asks Flux to reconcile, in each cluster, the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -32,8 +33,13 @@ type fluxEvidence struct {
 	gatherer       *evidence.Gatherer
 	now            func() time.Time
 	// clusters reads the Kustomizations of the repository's other
-	// clusters (spec.clusters); nil: none.
-	clusters *clusterSet
+	// clusters (spec.clusters); nil: none. remoteWait is set when a step
+	// waits on another cluster, which ramp does not watch.
+	clusters   *clusterSet
+	remoteWait atomic.Bool
+	// requested are the reconcile requests made for a step in another
+	// cluster, by "<cluster>@<step commit>".
+	requested map[string]bool
 
 	mu sync.Mutex
 	// seen is when a Kustomization was first seen to have applied a step
@@ -87,6 +93,9 @@ func (f *fluxEvidence) refs(r *policy.Rollout) []types.NamespacedName {
 	}
 	if r != nil {
 		for _, k := range r.Spec.Kustomizations {
+			add(k.Name, k.Namespace)
+		}
+		for _, k := range targetKustomizations(r) {
 			add(k.Name, k.Namespace)
 		}
 	}

@@ -177,7 +177,7 @@ func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1
 		msg += fmt.Sprintf(", %d commits pushed", len(pushed))
 	}
 	markReady(obj, msg)
-	return ctrl.Result{RequeueAfter: r.requeueAfter(obj, res.Outcomes, len(pushed) > 0)}, nil
+	return ctrl.Result{RequeueAfter: pollClusters(l.flux, r.requeueAfter(obj, res.Outcomes, len(pushed) > 0))}, nil
 }
 
 // fail records err in the conditions. A configuration error stalls the
