@@ -231,7 +231,7 @@ func (f *fluxEvidence) appliedInClusters(ctx context.Context, r *policy.Rollout,
 }
 
 // requestOnce asks the cluster's Flux to reconcile refs, once per step
-// commit while it answers.
+// commit, the first time the step waits on a cluster that answers.
 func (f *fluxEvidence) requestOnce(ctx context.Context, c client.Client, cluster string, refs []types.NamespacedName, step string) {
 	key := cluster + "@" + step
 	f.mu.Lock()
@@ -245,10 +245,7 @@ func (f *fluxEvidence) requestOnce(ctx context.Context, c client.Client, cluster
 		return
 	}
 	if err := requestFluxReconcile(ctx, c, refs, f.now()); err != nil {
-		ctrllog.FromContext(ctx).Info("could not request a Flux reconcile in a cluster", "cluster", cluster, "error", err.Error())
-		f.mu.Lock()
-		delete(f.requested, key)
-		f.mu.Unlock()
+		ctrllog.FromContext(ctx).Info("could not request a Flux reconcile in a cluster; its Flux applies at its own interval", "cluster", cluster, "error", err.Error())
 	}
 }
 
