@@ -205,3 +205,16 @@ func (g *Gatherer) measureBackground(ctx context.Context, gate policy.Gate, step
 	}
 	return policy.JudgeBackground(gate, liveAt, now, ms)
 }
+
+// Soak gathers the gates of wave w of rollout r (with targets) over its
+// soak, from from (the wave's last promotion) to to: release is what the
+// wave runs. Results carry scope soak; policy judges them.
+func (g *Gatherer) Soak(ctx context.Context, r *policy.Rollout, w policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
+	vars := QueryVars{Rollout: r.Name(), Release: release, Stable: release}
+	out := g.gatherAll(ctx, r, w.Gates, span{window: w.Soak.Duration}, vars, from, to)
+	for name, res := range out {
+		res.Scope = policy.ScopeSoak
+		out[name] = res
+	}
+	return out
+}

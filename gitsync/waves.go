@@ -16,9 +16,10 @@ import (
 	"github.com/ramp-dev/ramp/trailer"
 )
 
-// WaveEvidenceFunc gathers the results of the gates of wave of rollout r
-// over its soak, from from to to, by gate name.
-type WaveEvidenceFunc func(ctx context.Context, r *policy.Rollout, wave policy.Wave, from, to time.Time) map[string]policy.GateResult
+// WaveEvidenceFunc gathers the results of the gates of wave of rollout r,
+// which runs release, over its soak, from from to to, by gate name
+// (evidence.Gatherer.Soak).
+type WaveEvidenceFunc func(ctx context.Context, r *policy.Rollout, wave policy.Wave, release string, from, to time.Time) map[string]policy.GateResult
 
 // fleet plans rollout name, which has targets, and commits its decision
 // on *head: the evidence of each target (its own rollout's, as for a
@@ -43,7 +44,7 @@ func (l *Loop) fleet(ctx context.Context, snap *history.Snapshot, name string, h
 		}
 		if i, from, to, ok := policy.WaveSoak(r, fs); ok && l.cfg.WaveEvidence != nil {
 			w := r.Spec.Waves[i]
-			ev.Waves[w.Name] = l.cfg.WaveEvidence(ctx, r, w, from, minTime(to, now))
+			ev.Waves[w.Name] = l.cfg.WaveEvidence(ctx, r, w, fs.Release, from, minTime(to, now))
 		}
 	}
 	d := policy.PlanFleet(r, fs, ev, now, l.cfg.Guardrails)

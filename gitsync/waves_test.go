@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,6 +51,9 @@ func wavesWorld(t *testing.T, spec string) (*world, *evidencetest.Prom) {
 	w.cfg.Evidence = func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
 		return g.Evidence(ctx, r, s, policy.Evidence{AppliedUnknown: true}, time.Now())
 	}
+	w.cfg.WaveEvidence = func(ctx context.Context, r *policy.Rollout, wave policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
+		return g.Soak(ctx, r, wave, release, from, to)
+	}
 	w.cfg.Now = time.Now
 	w.loop = w.newLoop()
 	return w, p
@@ -83,6 +87,9 @@ func (w *world) payUntil(want string, limit time.Duration) gitsync.Outcome {
 	w.t.Helper()
 	for deadline := time.Now().Add(limit); ; time.Sleep(250 * time.Millisecond) {
 		o := w.passPay()
+		if os.Getenv("WAVES_DEBUG") != "" {
+			w.t.Logf("%s %s", o.Decision.Action, o.Decision.Reason)
+		}
 		w.coldEqualsWarm()
 		if o.Decision.Holds() && strings.Contains(o.Decision.Reason, want) {
 			return o
@@ -299,4 +306,34 @@ func TestLoopRollsBackASupersededReleaseMidWaveBeforeTheNewOne(t *testing.T) {
 		"set-weight first eu | 3.0.0/1.0.0@50 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
 		"analysis first eu | 3.0.0/1.0.0@50 1.0.0/1.0.0@0 1.0.0/1.0.0@0",
 	})
+}
+
+func TestLoopJudgesAWavesGatesOverItsSoakBeforeTheHandOver(t *testing.T) {
+	w, _ := wavesWorld(t, wavesSpec(func(s string) string {
+		return strings.Replace(s, "soak: 3s}", "soak: 3s, gates: [error-rate]}", 1)
+	}))
+	start := w.releasePay("2.0.0")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(250 * time.Millisecond) {
+		if d := w.passPay().Decision; d.Action == policy.ActionStartWave && d.Wave == "rest" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no hand-over to wave rest within 2m")
+		}
+	}
+	bare := filepath.Join(w.server.Root(), "release.git")
+	env := gittest.GitEnv(t.TempDir())
+	var handOver string
+	for _, sha := range strings.Fields(gittest.Git(t, bare, env, "log", "--format=%H", start+"..main")) {
+		if strings.Contains(gittest.Git(t, bare, env, "log", "-1", "--format=%s", sha), "start-wave rest") {
+			handOver = sha
+		}
+	}
+	if handOver == "" {
+		t.Fatal("no hand-over to wave rest")
+	}
+	tr := gittest.Git(t, bare, env, "log", "-1", "--format=%(trailers:key=Ramp-Gate,valueonly)", handOver)
+	if !strings.Contains(tr, "name=error-rate verdict=pass") || !strings.Contains(tr, "scope=soak") || !strings.Contains(tr, "samples=") {
+		t.Fatalf("the hand-over does not carry the wave's gate evidence over the soak: %q", tr)
+	}
 }

@@ -17,6 +17,8 @@ import (
 type evidenceFlags struct {
 	prometheus string
 	timeout    time.Duration
+	// gatherer is the one build made, for waves.
+	gatherer *evidence.Gatherer
 }
 
 func (e *evidenceFlags) add(cmd *cobra.Command) {
@@ -39,7 +41,20 @@ func (e *evidenceFlags) build() (gitsync.EvidenceFunc, error) {
 		}
 		g.Prom = p
 	}
+	e.gatherer = g
 	return func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
 		return g.Evidence(ctx, r, s, policy.Evidence{AppliedUnknown: true}, time.Now())
 	}, nil
+}
+
+// waves is the evidence of the waves' gates over their soaks, from the
+// gatherer build made.
+func (e *evidenceFlags) waves() gitsync.WaveEvidenceFunc {
+	g := e.gatherer
+	if g == nil {
+		return nil
+	}
+	return func(ctx context.Context, r *policy.Rollout, w policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
+		return g.Soak(ctx, r, w, release, from, to)
+	}
 }

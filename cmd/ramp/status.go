@@ -133,7 +133,7 @@ func dryRun(cmd *cobra.Command, f *repoFlags, ev *evidenceFlags) ([]gitsync.Outc
 	if err != nil {
 		return nil, err
 	}
-	loop, err := f.loop(cmd.Context(), gitsync.Config{Evidence: evf, DryRun: true}, nil)
+	loop, err := f.loop(cmd.Context(), gitsync.Config{Evidence: evf, WaveEvidence: ev.waves(), DryRun: true}, nil)
 	if err != nil {
 		return nil, err
 	}
