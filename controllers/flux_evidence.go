@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -31,6 +32,14 @@ type fluxEvidence struct {
 	kustomizations []rampv1.KustomizationReference
 	gatherer       *evidence.Gatherer
 	now            func() time.Time
+	// clusters reads the Kustomizations of the repository's other
+	// clusters (spec.clusters); nil: none. remoteWait is set when a step
+	// waits on another cluster, which ramp does not watch.
+	clusters   *clusterSet
+	remoteWait atomic.Bool
+	// requested are the reconcile requests made for a step in another
+	// cluster, by "<cluster>@<step commit>".
+	requested map[string]bool
 
 	mu sync.Mutex
 	// seen is when a Kustomization was first seen to have applied a step
@@ -58,8 +67,10 @@ func (f *fluxEvidence) evidence(ctx context.Context, r *policy.Rollout, s policy
 	switch {
 	case len(refs) == 0:
 		ev.AppliedUnknown = true
+	case s.InProgress() && s.StepCommit != "" && inClusters(r):
+		ev.Applied, ev.ApplyFailed, ev.Unreachable = f.appliedInClusters(ctx, r, s)
 	case s.InProgress() && s.StepCommit != "":
-		ev.Applied, ev.ApplyFailed = f.applied(ctx, r.Name(), refs, s.StepCommit, s.StepAt)
+		ev.Applied, ev.ApplyFailed, _ = f.applied(ctx, f.client, "", r.Name(), refs, s.StepCommit, s.StepAt)
 	}
 	return f.gatherer.Evidence(ctx, r, s, ev, f.now())
 }
@@ -84,6 +95,9 @@ func (f *fluxEvidence) refs(r *policy.Rollout) []types.NamespacedName {
 		for _, k := range r.Spec.Kustomizations {
 			add(k.Name, k.Namespace)
 		}
+		for _, k := range targetKustomizations(r) {
+			add(k.Name, k.Namespace)
+		}
 	}
 	for _, k := range f.kustomizations {
 		add(k.Name, k.Namespace)
@@ -94,32 +108,34 @@ func (f *fluxEvidence) refs(r *policy.Rollout) []types.NamespacedName {
 // applied reads every Kustomization and returns when the step's commit
 // went live, or why applying it failed. A zero time and no failure: not
 // applied yet.
-func (f *fluxEvidence) applied(ctx context.Context, rollout string, refs []types.NamespacedName, step string, stepAt time.Time) (time.Time, string) {
+// The Kustomizations are read through c, in cluster ("" for ramp's
+// own); an error reading one is returned too.
+func (f *fluxEvidence) applied(ctx context.Context, c client.Reader, cluster, rollout string, refs []types.NamespacedName, step string, stepAt time.Time) (time.Time, string, error) {
 	log := ctrllog.FromContext(ctx).WithValues("rollout", rollout, "commit", step)
 	var latest time.Time
 	for _, ref := range refs {
-		k, err := getKustomization(ctx, f.client, ref)
+		k, err := getKustomization(ctx, c, ref)
 		if err != nil {
-			log.Info("cannot read Kustomization; the step waits for it", "kustomization", ref.String(), "error", err.Error())
-			return time.Time{}, ""
+			log.Info("cannot read Kustomization; the step waits for it", "kustomization", ref.String(), "cluster", cluster, "error", err.Error())
+			return time.Time{}, "", fmt.Errorf("read Kustomization %s: %w", ref, err)
 		}
 		ready := readyCondition(k)
 		switch {
 		case ready.status == "True" && f.includes(k.lastApplied, step):
 			at := ready.transition
 			if !at.After(stepAt) {
-				at = f.firstSeen(ref.String()+"@"+step, stepAt)
+				at = f.firstSeen(cluster+"/"+ref.String()+"@"+step, stepAt)
 			}
 			if at.After(latest) {
 				latest = at
 			}
 		case ready.status == "False" && f.includes(k.lastAttempted, step):
-			return time.Time{}, fmt.Sprintf("Kustomization %s: %s", ref, ready.message)
+			return time.Time{}, fmt.Sprintf("Kustomization %s: %s", ref, ready.message), nil
 		default:
-			return time.Time{}, ""
+			return time.Time{}, "", nil
 		}
 	}
-	return latest, ""
+	return latest, "", nil
 }
 
 // firstSeen returns when key was first seen applied, recording now (but

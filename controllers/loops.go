@@ -16,6 +16,7 @@ import (
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/evidence"
 	"github.com/ramp-dev/ramp/gitsync"
+	"github.com/ramp-dev/ramp/policy"
 )
 
 // repoLoop is one ReleaseRepository's loop and the clone it works in.
@@ -113,6 +114,7 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		client: r.Client, repo: repo, namespace: obj.Namespace,
 		kustomizations: obj.Spec.Kustomizations, gatherer: gatherer,
 		seen: map[string]time.Time{}, now: r.now,
+		clusters: &clusterSet{reader: r.APIReader, namespace: obj.Namespace, repo: key.String(), clusters: obj.Spec.Clusters},
 	}
 	id := gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}
 	if obj.Spec.Identity != nil {
@@ -130,8 +132,11 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		Signer:      cfg.signer,
 		Identity:    id,
 		Evidence:    flux.evidence,
-		Observe:     observeGit(key.String()),
-		Now:         r.now,
+		WaveEvidence: func(ctx context.Context, r *policy.Rollout, w policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
+			return gatherer.Soak(ctx, r, w, release, from, to)
+		},
+		Observe: observeGit(key.String()),
+		Now:     r.now,
 		// A signed tip is checked against the same keyring.
 		RequireSignedTip: obj.Spec.RequireSignedTip == nil || *obj.Spec.RequireSignedTip,
 	})

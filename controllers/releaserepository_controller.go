@@ -183,13 +183,14 @@ func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1
 		if err := requestFluxReconcile(ctx, r.Client, r.kustomizationsOf(l, snap, pushed), r.now()); err != nil {
 			ctrllog.FromContext(ctx).Info("could not request a Flux reconcile; Flux applies at its own interval", "error", err.Error())
 		}
+		requestClusterReconciles(ctx, l.flux, snap, res.Outcomes, r.now())
 	}
 	msg := fmt.Sprintf("%s: %d rollouts, %d in progress", obj.Status.LastFetchedRevision, len(res.Outcomes), obj.Status.Progressing)
 	if len(pushed) > 0 {
 		msg += fmt.Sprintf(", %d commits pushed", len(pushed))
 	}
 	markReady(obj, msg)
-	return ctrl.Result{RequeueAfter: r.requeueAfter(obj, res.Outcomes, len(pushed) > 0)}, nil
+	return ctrl.Result{RequeueAfter: pollClusters(l.flux, r.requeueAfter(obj, res.Outcomes, len(pushed) > 0))}, nil
 }
 
 // fail records err in the conditions. A configuration error stalls the

@@ -34,7 +34,15 @@ func (g *Gatherer) Evidence(ctx context.Context, r *policy.Rollout, s policy.Sta
 	if !ev.AppliedUnknown && ev.Applied.IsZero() {
 		return ev
 	}
-	vars := QueryVars{Rollout: r.Name(), Release: s.Release, Stable: s.Stable, Step: s.Step}
+	vars := VarsOf(r, s)
+	if _, _, _, address := r.TargetInfo(); address != "" {
+		// The target names its own Prometheus.
+		prom, err := NewPrometheus(address)
+		if err != nil {
+			prom = nil // its gates are inconclusive: "no Prometheus configured"
+		}
+		g = &Gatherer{Prom: prom, HTTP: g.HTTP, Env: g.Env}
+	}
 	liveAt := policy.LiveAt(s, ev)
 	ev.Traffic = g.Traffic(ctx, r, s, liveAt, now)
 	if a := policy.NeedsAnalysis(r, &s); a != nil {
@@ -196,4 +204,17 @@ func (g *Gatherer) measureBackground(ctx context.Context, gate policy.Gate, step
 		return policy.CountInconclusives(policy.Unmeasured(gate, 0, err.Error()), due)
 	}
 	return policy.JudgeBackground(gate, liveAt, now, ms)
+}
+
+// Soak gathers the gates of wave w of rollout r (with targets) over its
+// soak, from from (the wave's last promotion) to to: release is what the
+// wave runs. Results carry scope soak; policy judges them.
+func (g *Gatherer) Soak(ctx context.Context, r *policy.Rollout, w policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
+	vars := QueryVars{Rollout: r.Name(), Release: release, Stable: release}
+	out := g.gatherAll(ctx, r, w.Gates, span{window: w.Soak.Duration}, vars, from, to)
+	for name, res := range out {
+		res.Scope = policy.ScopeSoak
+		out[name] = res
+	}
+	return out
 }

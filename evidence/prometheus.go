@@ -43,6 +43,20 @@ type QueryVars struct {
 	Interval string
 	// Step is the rollout's 1-based step.
 	Step int
+	// Target and Cluster are, for a target of a rollout with waves, the
+	// target's name and its cluster (Rollout is then the rollout's
+	// name, not the target's own rollout's): one gate serves every target.
+	Target  string
+	Cluster string
+}
+
+// VarsOf are the query variables of rollout r in state s.
+func VarsOf(r *policy.Rollout, s policy.State) QueryVars {
+	v := QueryVars{Rollout: r.Name(), Release: s.Release, Stable: s.Stable, Step: s.Step}
+	if rollout, target, cluster, _ := r.TargetInfo(); target != "" {
+		v.Rollout, v.Target, v.Cluster = rollout, target, cluster
+	}
+	return v
 }
 
 // Prometheus measures gates with Prometheus' HTTP API.

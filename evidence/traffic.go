@@ -30,7 +30,8 @@ func (g *Gatherer) Traffic(ctx context.Context, r *policy.Rollout, s policy.Stat
 		sample.Err = "no Prometheus configured"
 		return sample
 	}
-	vars := QueryVars{Rollout: r.Name(), Release: s.Release, Stable: s.Stable, Step: s.Step, Window: PromDuration(window)}
+	vars := VarsOf(r, s)
+	vars.Window = PromDuration(window)
 	count := func(version string) (float64, bool, error) {
 		v := vars
 		v.Version = version

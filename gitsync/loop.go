@@ -50,6 +50,9 @@ type Config struct {
 	// under it (default 5), with Backoff doubling between tries.
 	Retries int
 	Backoff time.Duration
+	// WaveEvidence gathers the results of a wave's gates over its soak,
+	// for a rollout with targets (nil: none, so a wave with gates holds).
+	WaveEvidence WaveEvidenceFunc
 	// Observe, when set, is told how long each fetch and push took and
 	// how it ended (op is "fetch" or "push"). A push that lost the race
 	// to another commit ends in ErrBranchMoved.
@@ -109,6 +112,11 @@ type Outcome struct {
 	Commit plumbing.Hash
 	// Invalid is the spec error that holds the rollout, if any.
 	Invalid error
+	// Fleet is the state of a rollout with targets the decision was made
+	// from (State is then its target's, for a target's step).
+	Fleet *policy.FleetState
+	// Waves is where each of its waves stands (policy.Waves).
+	Waves []policy.WaveStatus
 }
 
 // Result is what one pass did.
@@ -191,6 +199,14 @@ func (l *Loop) try(ctx context.Context) (Result, error) {
 	head := tip
 	for _, name := range sortedNames(snap) {
 		r, s := snap.Rollouts[name], states[name]
+		if r != nil && r.HasTargets() {
+			o, err := l.fleet(ctx, snap, name, &head, untrusted, calendar, calendarErr)
+			if err != nil {
+				return res, err
+			}
+			res.Outcomes = append(res.Outcomes, o)
+			continue
+		}
 		ev := l.evidence(ctx, r, s)
 		ev.SpecError, ev.UntrustedTip = snap.Invalid[name], untrusted
 		ev.Freeze, ev.FreezeError = calendar, calendarErr

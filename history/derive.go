@@ -30,6 +30,9 @@ type Snapshot struct {
 	// cannot be read, is in Rollouts too (its history can be audited).
 	Invalid map[string]error
 	States  map[string]policy.State
+	// Fleets are the states of the rollouts with targets, by name (their
+	// targets' own states are in States too, as rollout/target).
+	Fleets map[string]policy.FleetState
 	// Walked counts the commits the derive read.
 	Walked int
 	// specs is the hash of the releases/ tree at Tip.
@@ -109,6 +112,18 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 	}
 	active := map[string]*policy.Rollout{}
 	for name, r := range snap.Rollouts {
+		if r.HasTargets() {
+			if snap.Invalid[name] != nil {
+				continue
+			}
+			fs, walked, err := d.deriveFleet(w, tip, headTree, r)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			snap.Walked += walked
+			snap.putFleet(name, fs)
+			continue
+		}
 		v, err := w.readValues(headTree, r)
 		if err != nil {
 			// The error names the file that cannot be used. The spec
@@ -221,7 +236,13 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name := range snap.Rollouts {
+	for name, r := range snap.Rollouts {
+		if r.HasTargets() {
+			if _, known := prev.Fleets[name]; !known || prev.Invalid[name] != nil || snap.Invalid[name] != nil {
+				return d.Derive(tip)
+			}
+			continue
+		}
 		if _, known := prev.States[name]; !known || prev.Invalid[name] != nil {
 			// A new (or newly valid) rollout: derive it from scratch.
 			return d.Derive(tip)
@@ -248,7 +269,7 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec, err := d.record(w, l, parentTree, snap.Rollouts)
+		rec, err := d.record(w, l, parentTree, snap.recordRollouts())
 		if err != nil {
 			return nil, err
 		}
@@ -262,11 +283,20 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
 		for name, r := range snap.Rollouts {
-			snap.States[name] = policy.Fold(snap.States[name], r, recs[i], d.Guardrails)
+			if !r.HasTargets() {
+				snap.States[name] = policy.Fold(snap.States[name], r, recs[i], d.Guardrails)
+			}
+		}
+	}
+	for name, r := range snap.Rollouts {
+		if r.HasTargets() {
+			oldest := slices.Clone(recs)
+			slices.Reverse(oldest)
+			snap.putFleet(name, d.foldFleet(prev.Fleets[name], r, oldest))
 		}
 	}
 	for name, s := range snap.States {
-		if s.Phase == policy.PhaseStable {
+		if _, target := policy.SplitTarget(name); target == "" && s.Phase == policy.PhaseStable {
 			// As a derive from scratch, which reads no history for a
 			// rollout with no release in flight, would have it.
 			s.Rejected, s.Malformed = nil, nil
@@ -368,10 +398,17 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 		// The fields the target names must be there to be written. When
 		// they are not the rollout holds; its spec parses, so it stays in
 		// Rollouts and its history can still be audited.
-		err = manifest.CheckTarget(func(p string) ([]byte, error) {
-			snap.targets[p] = w.blobHash(tree, p)
-			return w.readFile(tree, p)
-		}, r).Err()
+		check := func(r *policy.Rollout) error {
+			return manifest.CheckTarget(func(p string) ([]byte, error) {
+				snap.targets[p] = w.blobHash(tree, p)
+				return w.readFile(tree, p)
+			}, r).Err()
+		}
+		if r.HasTargets() {
+			err = checkFleetTargets(r, check)
+		} else {
+			err = check(r)
+		}
 		if err != nil {
 			snap.Invalid[e.Name] = err
 		}

@@ -200,6 +200,8 @@ func (p *planner) act(a Action, step, weight int, reason string) Decision {
 // decision when it is not.
 func (p *planner) live() (bool, Decision) {
 	switch {
+	case p.ev.Unreachable != "":
+		return false, p.hold("the cluster to be reachable", "step "+p.stepName(p.s.Step)+" cannot be confirmed applied: "+p.ev.Unreachable)
 	case p.ev.ApplyFailed != "":
 		return false, p.hold("a fix", "Flux failed to apply commit "+short(p.s.StepCommit)+": "+p.ev.ApplyFailed)
 	case p.ev.AppliedUnknown || !p.ev.Applied.IsZero():

@@ -58,6 +58,11 @@ type Evidence struct {
 	AppliedUnknown bool
 	// ApplyFailed says Flux failed to apply the step's commit, and why.
 	ApplyFailed string
+	// Unreachable says why whether the step's commit is applied cannot
+	// be read (a target's cluster that cannot be reached, or that the
+	// ReleaseRepository does not define): the step never counts as
+	// applied, and the rollout holds naming it.
+	Unreachable string
 	// Traffic is the routing check's measurement of the current step,
 	// when the spec has a trafficCheck and the step's window has passed.
 	Traffic *TrafficSample
@@ -101,6 +106,12 @@ type Decision struct {
 	Shadow   *ShadowRecord `json:"shadow,omitempty"`
 	// Wake is when a hold should be looked at again, if it ends by time.
 	Wake time.Time `json:"wake,omitempty"`
+	// Wave and Targets, for a rollout with targets (PlanFleet): the wave
+	// the decision is part of, and the targets its commit writes (one for
+	// a target's step; every target of the wave for ActionStartWave, whose
+	// SetRelease goes into each target's release field).
+	Wave    string   `json:"wave,omitempty"`
+	Targets []string `json:"targets,omitempty"`
 }
 
 // Holds reports whether the decision makes no commit.

@@ -39,6 +39,9 @@ type Rollout struct {
 	// lines maps a field path (spec.strategy.canary.steps[2].setWeight)
 	// to its line in the file at Path, as Parse read it.
 	lines map[string]int
+	// parent, target, cluster and prometheus are set on a target's own
+	// rollout (ForTarget).
+	parent, target, cluster, prometheus string
 }
 
 // Name returns the rollout's name.
@@ -82,6 +85,13 @@ type Spec struct {
 	// Migration declares what the migrations a release ships do (expand
 	// or contract), when its start commit does not (Ramp-Migration).
 	Migration string `yaml:"migration"`
+
+	// Targets and Waves promote the release target by target (waves.go):
+	// with Targets, spec.release is the one field a release changes and
+	// each target has its own release, stable, target and kustomizations
+	// instead of spec.stable, spec.target and spec.kustomizations.
+	Targets []TargetSpec `yaml:"targets"`
+	Waves   []Wave       `yaml:"waves"`
 }
 
 // What spec.onDrift may say.
@@ -140,6 +150,10 @@ type FieldTarget struct {
 type ObjectRef struct {
 	Name      string `yaml:"name"`
 	Namespace string `yaml:"namespace"`
+	// Cluster names the cluster the object lives in (a rollout with
+	// targets only): one of the ReleaseRepository's spec.clusters; ""
+	// for the cluster ramp runs in.
+	Cluster string `yaml:"cluster"`
 }
 
 // Strategy holds exactly one of a canary or a blue-green strategy.
@@ -230,7 +244,19 @@ type ApprovalReq struct {
 // sets the release field back to the stable version in a second commit.
 type OnFailure struct {
 	RevertRelease bool `yaml:"revertRelease"`
+	// StopWaves (a rollout with targets; default true): a failed target
+	// aborts and rolls back every target of its wave, and no later wave
+	// starts. false: only the failed target goes back; the rest of its
+	// wave goes on and later waves still start (tenants that fail alone).
+	StopWaves *bool `yaml:"stopWaves"`
+	// RollbackCompletedWaves (a rollout with targets): when a wave fails,
+	// the targets of earlier, promoted waves go back to the version they
+	// ran before, too.
+	RollbackCompletedWaves bool `yaml:"rollbackCompletedWaves"`
 }
+
+// Stops reports whether a failed target stops the waves (spec.onFailure.stopWaves).
+func (o OnFailure) Stops() bool { return o.StopWaves == nil || *o.StopWaves }
 
 // Duration is a time.Duration written as "5m" in YAML.
 type Duration struct{ time.Duration }

@@ -40,6 +40,9 @@ const (
 	// mirror step.
 	ActionSetHeaderRoute Action = "set-header-route"
 	ActionSetMirrorRoute Action = "set-mirror-route"
+	// ActionStartWave hands a rollout's release to the targets of a
+	// wave: it writes the release into each target's release field.
+	ActionStartWave Action = "start-wave"
 )
 
 // EntersStep reports whether a commit with action a enters a step.
@@ -72,6 +75,8 @@ type Command struct {
 	// Migration the migration it approves (expand), instead of a step.
 	Freeze    string `json:"freeze,omitempty"`
 	Migration string `json:"migration,omitempty"`
+	// Wave names the wave an approval lets start (waves[].approval).
+	Wave string `json:"wave,omitempty"`
 }
 
 // Signer is who signed a commit, as established by signature verification.
@@ -116,6 +121,12 @@ type Entry struct {
 	// Shadow is the mirror a set-mirror-route commit set and the spec's
 	// shadow declaration (Ramp-Shadow).
 	Shadow *ShadowRecord `json:"shadow,omitempty"`
+	// Wave is the wave of a rollout with targets the commit is part of
+	// (Ramp-Wave); Targets are the targets a start-wave commit hands the
+	// release to (one Ramp-Target each). The entry of one target's step
+	// has Rollout rollout/target (TargetRollout) and one Ramp-Target.
+	Wave    string   `json:"wave,omitempty"`
+	Targets []string `json:"targets,omitempty"`
 }
 
 // ApprovalRef is an approval a step commit accepted (Ramp-Approved-By).
@@ -193,6 +204,8 @@ type Approval struct {
 	Key       string   `json:"key"`
 	Groups    []string `json:"groups"`
 	Commit    string   `json:"commit"`
+	// Wave is the wave an approval lets start (waves[].approval).
+	Wave string `json:"wave,omitempty"`
 }
 
 // State is a rollout's state, derived from git history alone.

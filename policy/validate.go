@@ -40,6 +40,19 @@ func (r *Rollout) Default() {
 	if bg := r.Spec.Strategy.BlueGreen; bg != nil {
 		approval(bg.Approval)
 	}
+	for _, t := range r.Spec.Targets {
+		if s := t.Strategy; s != nil && s.Canary != nil {
+			for i := range s.Canary.Steps {
+				approval(s.Canary.Steps[i].Approval)
+			}
+		}
+		if s := t.Strategy; s != nil && s.BlueGreen != nil {
+			approval(s.BlueGreen.Approval)
+		}
+	}
+	for _, w := range r.Spec.Waves {
+		approval(w.Approval)
+	}
 	for i := range r.Spec.Gates {
 		if r.Spec.Gates[i].Severity == "" {
 			r.Spec.Gates[i].Severity = SeverityCritical
@@ -65,7 +78,12 @@ var (
 func Validate(r *Rollout, g Guardrails) SpecErrors {
 	v := &validator{r: r, g: g, gates: map[string]bool{}}
 	v.metadata()
-	v.spec()
+	if r.HasTargets() || len(r.Spec.Waves) > 0 {
+		v.fleet()
+	} else {
+		v.spec()
+		v.singleTarget()
+	}
 	v.errs.sortByLine()
 	if len(v.errs) == 0 {
 		return nil
@@ -532,7 +550,7 @@ var promql = parser.NewParser(parser.Options{})
 // (evidence.QueryVars).
 func sampleQueryVars(rollout string) map[string]any {
 	return map[string]any{"Rollout": rollout, "Release": "1.1.0", "Stable": "1.0.0", "Version": "1.1.0",
-		"Window": "5m", "Interval": "1m", "Step": 1}
+		"Window": "5m", "Interval": "1m", "Step": 1, "Target": "eu-west-1", "Cluster": "eu-west-1"}
 }
 
 func (v *validator) webhook(f string, w *WebhookGate) {

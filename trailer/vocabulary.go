@@ -24,6 +24,10 @@ const (
 	keyReason     = "Ramp-Reason"
 	keyChangeID   = "Ramp-Change-Id"
 	keyShadow     = "Ramp-Shadow"
+	// keyWave and keyTarget name the wave and the target(s) of a commit
+	// of a rollout with targets.
+	keyWave   = "Ramp-Wave"
+	keyTarget = "Ramp-Target"
 	// keyMigration is written by people in a release commit: what its
 	// migrations do (expand or contract).
 	keyMigration = "Ramp-Migration"
@@ -33,24 +37,36 @@ var commandKinds = []policy.CommandKind{policy.CommandApprove, policy.CommandAbo
 
 // rampKeys are all trailer keys ramp reads.
 var rampKeys = []string{
-	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow, keyMigration,
+	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow, keyMigration, keyWave, keyTarget,
 	string(policy.CommandApprove), string(policy.CommandAbort), string(policy.CommandPause), string(policy.CommandResume),
 }
 
 var actions = []policy.Action{
 	policy.ActionSetWeight, policy.ActionPause, policy.ActionAnalysis, policy.ActionPromote,
 	policy.ActionComplete, policy.ActionAbort, policy.ActionRollback, policy.ActionRestore,
-	policy.ActionSetHeaderRoute, policy.ActionSetMirrorRoute,
+	policy.ActionSetHeaderRoute, policy.ActionSetMirrorRoute, policy.ActionStartWave,
 }
 
 // ForEntry returns the trailers of one ramp commit for one rollout,
-// in this order: Ramp-Rollout, Ramp-Release, Ramp-Step (when Step is not
+// in this order: Ramp-Rollout, Ramp-Wave and one Ramp-Target per target
+// (a rollout with targets), Ramp-Release, Ramp-Step (when Step is not
 // 0), Ramp-Action, Ramp-Weight, Ramp-Shadow (entering a mirror step), one
 // Ramp-Gate per gate, one Ramp-Approved-By per approval, Ramp-Reason and
 // Ramp-Change-Id (when set).
 // Free text is written on one line, line breaks turned into spaces.
 func ForEntry(e policy.Entry) []Trailer {
-	ts := []Trailer{{keyRollout, oneLine(e.Rollout)}, {keyRelease, oneLine(e.Release)}}
+	rollout, target := policy.SplitTarget(e.Rollout)
+	ts := []Trailer{{keyRollout, oneLine(rollout)}}
+	if e.Wave != "" {
+		ts = append(ts, Trailer{keyWave, oneLine(e.Wave)})
+	}
+	if target != "" {
+		ts = append(ts, Trailer{keyTarget, oneLine(target)})
+	}
+	for _, t := range e.Targets {
+		ts = append(ts, Trailer{keyTarget, oneLine(t)})
+	}
+	ts = append(ts, Trailer{keyRelease, oneLine(e.Release)})
 	if e.Step != 0 {
 		ts = append(ts, Trailer{keyStep, fmt.Sprintf("%d/%d", e.Step, e.Steps)})
 	}
@@ -103,8 +119,15 @@ func gateFields(g policy.GateResult) []field {
 // ForCommand returns the trailer of a person's command, e.g.
 // "Ramp-Approve: rollout=payment-api release=2.4.0 step=4".
 func ForCommand(c policy.Command) Trailer {
-	fs := []field{{"rollout", c.Rollout}, {"release", c.Release}}
+	rollout, target := policy.SplitTarget(c.Rollout)
+	fs := []field{{"rollout", rollout}}
+	if target != "" {
+		fs = append(fs, field{"target", target})
+	}
+	fs = append(fs, field{"release", c.Release})
 	switch {
+	case c.Kind == policy.CommandApprove && c.Wave != "":
+		fs = append(fs, field{"wave", c.Wave})
 	case c.Kind == policy.CommandApprove && c.Freeze != "":
 		fs = append(fs, field{"freeze", c.Freeze})
 	case c.Kind == policy.CommandApprove && c.Migration != "":
@@ -179,7 +202,7 @@ type entryReader struct {
 }
 
 func (r *entryReader) add(key string, t Trailer) {
-	repeatable := key == keyGate || key == keyApprovedBy
+	repeatable := key == keyGate || key == keyApprovedBy || key == keyTarget
 	if r.seen[key] && !repeatable {
 		r.problems = append(r.problems, problem(t, "repeated in the entry of rollout "+strconv.Quote(r.rollout.Value)))
 		return
@@ -213,6 +236,19 @@ func (r *entryReader) add(key string, t Trailer) {
 		r.e.ChangeID = t.Value
 	case keyShadow:
 		r.e.Shadow, err = parseShadow(t.Value)
+	case keyWave:
+		if r.e.Wave = t.Value; t.Value == "" {
+			err = errors.New("empty value")
+		}
+	case keyTarget:
+		switch {
+		case t.Value == "":
+			err = errors.New("empty value")
+		case strings.Contains(t.Value, policy.TargetSeparator):
+			err = errors.New("a target name has no " + policy.TargetSeparator)
+		default:
+			r.e.Targets = append(r.e.Targets, t.Value)
+		}
 	}
 	if err != nil {
 		r.problems = append(r.problems, problem(t, err.Error()))
@@ -227,6 +263,16 @@ func (r *entryReader) finish() (policy.Entry, []string) {
 		}
 	}
 	r.e.Rollout = r.rollout.Value
+	if strings.Contains(r.e.Rollout, policy.TargetSeparator) {
+		r.problems = append(r.problems, problem(r.rollout, "a rollout name has no "+policy.TargetSeparator+"; name the target in "+keyTarget))
+	}
+	if r.e.Action != policy.ActionStartWave && len(r.e.Targets) > 0 {
+		// One target's step: the entry is of the target's own rollout.
+		if len(r.e.Targets) > 1 {
+			r.problems = append(r.problems, problem(r.rollout, "more than one "+keyTarget+" in a "+string(r.e.Action)+" entry"))
+		}
+		r.e.Rollout, r.e.Targets = policy.TargetRollout(r.e.Rollout, r.e.Targets[0]), nil
+	}
 	return r.e, r.problems
 }
 
@@ -308,21 +354,28 @@ func parseApprovalRef(s string) (policy.ApprovalRef, error) {
 }
 
 func parseCommand(kind policy.CommandKind, s string) (policy.Command, error) {
-	allowed := []string{"rollout", "release", "reason"}
+	allowed := []string{"rollout", "target", "release", "reason"}
 	if kind == policy.CommandApprove {
-		allowed = append(allowed, "step", "freeze", "migration")
+		allowed = append(allowed, "step", "freeze", "migration", "wave")
 	}
 	f, err := readFields(s, allowed...)
 	if err != nil {
 		return policy.Command{}, err
 	}
 	c := policy.Command{Kind: kind, Rollout: f.need("rollout"), Release: f.need("release"), Reason: f.values["reason"]}
-	c.Freeze, c.Migration = f.values["freeze"], f.values["migration"]
-	switch n := len(slices.DeleteFunc([]string{f.values["step"], c.Freeze, c.Migration}, func(v string) bool { return v == "" })); {
+	c.Freeze, c.Migration, c.Wave = f.values["freeze"], f.values["migration"], f.values["wave"]
+	if target := f.values["target"]; target != "" {
+		c.Rollout = policy.TargetRollout(c.Rollout, target)
+	}
+	switch n := len(slices.DeleteFunc([]string{f.values["step"], c.Freeze, c.Migration, c.Wave}, func(v string) bool { return v == "" })); {
 	case kind != policy.CommandApprove:
-	case n > 1:
+	case n > 1 && c.Wave == "":
 		f.fail("one of step=, freeze= and migration=: an approval is of one step, one freeze exception or one migration")
-	case c.Freeze != "" || c.Migration != "":
+	case n > 1:
+		f.fail("one of step=, freeze=, migration= and wave=: an approval is of one step, one freeze exception, one migration or one wave")
+	case c.Wave != "" && f.values["target"] != "":
+		f.fail("wave= approves a wave of the rollout, not of one target: leave out target=")
+	case c.Freeze != "" || c.Migration != "" || c.Wave != "":
 	default:
 		if step := f.need("step"); step != "" {
 			if c.Step, err = parseInt(step, 1, maxCount); err != nil {

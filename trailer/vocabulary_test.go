@@ -298,7 +298,7 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 		{"a release commit's migration is no entry and no problem", []Trailer{{"Ramp-Migration", "expand"}}, nil, 0, 0},
 		{"abort without release", []Trailer{{"ramp-abort", `rollout=a reason="x y"`}}, []string{`ramp-abort: "rollout=a reason=\"x y\"": missing release=`}, 0, 0},
 		{"pause with a step", []Trailer{{"Ramp-Pause", "rollout=a release=b step=2"}, {"Ramp-Resume", "rollout=a release=b"}},
-			[]string{`Ramp-Pause: "rollout=a release=b step=2": unknown field "step": want rollout, release, reason`}, 0, 1},
+			[]string{`Ramp-Pause: "rollout=a release=b step=2": unknown field "step": want rollout, target, release, reason`}, 0, 1},
 		{"repeated command field", []Trailer{{"Ramp-Resume", "rollout=a rollout=b release=c"}},
 			[]string{`Ramp-Resume: "rollout=a rollout=b release=c": field "rollout" repeated`}, 0, 0},
 	} {

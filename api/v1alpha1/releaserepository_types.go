@@ -37,6 +37,19 @@ const (
 	GuardrailsKey = "guardrails.yaml"
 )
 
+// ClusterReference names a cluster and the Secret holding its kubeconfig.
+type ClusterReference struct {
+	// Name is the cluster's name, as rollout specs name it
+	// (spec.targets[].cluster, spec.targets[].kustomizations[].cluster).
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`
+	Name string `json:"name"`
+	// KubeConfig is the Secret (in the ReleaseRepository's namespace)
+	// with the kubeconfig, under secretRef.key, or value or value.yaml.
+	// +required
+	KubeConfig meta.KubeConfigReference `json:"kubeConfig"`
+}
+
 // ReleaseRepositorySpec says where a release repository is, how ramp
 // authenticates and signs, whose signatures it accepts, where gate
 // evidence comes from and which Flux Kustomizations apply the repository.
@@ -96,6 +109,15 @@ type ReleaseRepositorySpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	Kustomizations []KustomizationReference `json:"kustomizations,omitempty"`
+
+	// Clusters are the clusters the targets of rollouts with waves live
+	// in, besides the one ramp runs in: a target's Kustomization that
+	// names a cluster is read (and asked to reconcile) through that
+	// cluster's kubeconfig. The same shape as a Flux Kustomization's
+	// spec.kubeConfig.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	Clusters []ClusterReference `json:"clusters,omitempty"`
 
 	// RequireSignedTip refuses to commit on top of a branch tip whose
 	// signature does not verify against ramp's or an approver's key (on by

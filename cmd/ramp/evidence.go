@@ -18,6 +18,8 @@ type evidenceFlags struct {
 	prometheus string
 	timeout    time.Duration
 	cmd        *cobra.Command
+	// gatherer is the one build made, for waves.
+	gatherer *evidence.Gatherer
 }
 
 func (e *evidenceFlags) add(cmd *cobra.Command) {
@@ -34,6 +36,7 @@ func (e *evidenceFlags) build() (gitsync.EvidenceFunc, error) {
 		return nil, err
 	}
 	g := &evidence.Gatherer{Prom: p}
+	e.gatherer = g
 	return func(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
 		return g.Evidence(ctx, r, s, policy.Evidence{AppliedUnknown: true}, time.Now())
 	}, nil
@@ -60,4 +63,16 @@ func (e *evidenceFlags) prom() (*evidence.Prometheus, error) {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", source, err)}
 	}
 	return p, nil
+}
+
+// waves is the evidence of the waves' gates over their soaks, from the
+// gatherer build made.
+func (e *evidenceFlags) waves() gitsync.WaveEvidenceFunc {
+	g := e.gatherer
+	if g == nil {
+		return nil
+	}
+	return func(ctx context.Context, r *policy.Rollout, w policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
+		return g.Soak(ctx, r, w, release, from, to)
+	}
 }

@@ -54,7 +54,7 @@ func newRun() *cobra.Command {
 				return err
 			}
 			loop, err := f.loop(ctx, gitsync.Config{
-				Signer: signer, Identity: id, Evidence: evf, RequireSignedTip: signedTip,
+				Signer: signer, Identity: id, Evidence: evf, WaveEvidence: ev.waves(), RequireSignedTip: signedTip,
 			}, signer)
 			if err != nil {
 				return err

@@ -36,6 +36,10 @@ type rolloutStatus struct {
 	// the release: commits of its start not signed by a trusted key.
 	Unverified string             `json:"separationOfDutiesUnverified,omitempty"`
 	Rejected   []policy.Rejection `json:"rejected"`
+	// Wave is the wave of a target's row; Waves, on the row of a rollout
+	// with targets, where each wave stands (waves.go).
+	Wave  string              `json:"wave,omitempty"`
+	Waves []policy.WaveStatus `json:"waves,omitempty"`
 }
 
 // stepText is "3/7", or "" when no step is in progress.
@@ -110,7 +114,7 @@ func newStatus() *cobra.Command {
 			}
 			var out []rolloutStatus
 			for _, o := range outcomes {
-				out = append(out, toStatus(o))
+				out = append(out, statusRows(o)...)
 			}
 			if f.approvers == "" && trustMatters(outcomes) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "ramp: %s\n\n", noTrustedKeys())
@@ -234,7 +238,7 @@ func dryRun(cmd *cobra.Command, f *repoFlags, ev *evidenceFlags) ([]gitsync.Outc
 	if err != nil {
 		return nil, err
 	}
-	loop, err := f.loop(cmd.Context(), gitsync.Config{Evidence: evf, DryRun: true}, nil)
+	loop, err := f.loop(cmd.Context(), gitsync.Config{Evidence: evf, WaveEvidence: ev.waves(), DryRun: true}, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -115,40 +115,65 @@ func validateOne(root, rel string, g policy.Guardrails) []string {
 		return strings.Split(err.Error(), "\n")
 	}
 	var problems []string
-	problem := func(field, format string, args ...any) {
-		e := &policy.SpecError{File: rel, Line: r.Line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
-		problems = append(problems, e.Error())
-	}
-	read := func(field, file string) []byte {
-		b, err := readAsGit(root, file)
-		if err != nil {
-			problem(field, "%v", err)
+	// check reads the release and stable fields (those of fields) and the
+	// traffic target of rollout x, a target's own rollout for a rollout
+	// with targets: its problems are named at the target's fields (name).
+	check := func(x *policy.Rollout, name func(string) string, fields ...string) {
+		problem := func(field, format string, args ...any) {
+			e := &policy.SpecError{File: rel, Line: x.Line(field), Field: name(field), Msg: fmt.Sprintf(format, args...)}
+			problems = append(problems, e.Error())
 		}
-		return b
-	}
-	for _, ref := range []struct {
-		what string
-		f    policy.FieldRef
-	}{{"spec.release", r.Spec.Release}, {"spec.stable", r.Spec.Stable}} {
-		b := read(ref.what+".file", ref.f.File)
-		if b == nil {
-			continue
+		read := func(field, file string) []byte {
+			b, err := readAsGit(root, file)
+			if err != nil {
+				problem(field, "%v", err)
+			}
+			return b
 		}
-		p, err := policy.ParseFieldPath(ref.f.Path)
-		if err == nil {
-			var v string
-			if v, err = manifest.GetField(b, p); err == nil && ref.what == "spec.release" {
-				err = policy.CheckRelease(r, g, v)
+		for _, what := range fields {
+			f := x.Spec.Release
+			if what == "spec.stable" {
+				f = x.Spec.Stable
+			}
+			b := read(what+".file", f.File)
+			if b == nil {
+				continue
+			}
+			p, err := policy.ParseFieldPath(f.Path)
+			if err == nil {
+				var v string
+				if v, err = manifest.GetField(b, p); err == nil && what == "spec.release" {
+					err = policy.CheckRelease(x, g, v)
+				}
+			}
+			if err != nil {
+				problem(what+".path", "%s %s: %v", f.File, f.Path, err)
 			}
 		}
-		if err != nil {
-			problem(ref.what+".path", "%s %s: %v", ref.f.File, ref.f.Path, err)
+		if len(fields) < 2 {
+			return
+		}
+		// The traffic target's fields: weight, stable side, mirror,
+		// replicas, read as git stores the files.
+		for _, e := range manifest.CheckTarget(func(file string) ([]byte, error) { return readAsGit(root, file) }, x) {
+			e.Field = name(e.Field)
+			problems = append(problems, e.Error())
 		}
 	}
-	// The traffic target's fields: weight, stable side, mirror, replicas,
-	// read as git stores the files.
-	for _, e := range manifest.CheckTarget(func(file string) ([]byte, error) { return readAsGit(root, file) }, r) {
-		problems = append(problems, e.Error())
+	same := func(field string) string { return field }
+	if !r.HasTargets() {
+		check(r, same, "spec.release", "spec.stable")
+		return problems
+	}
+	check(r, same, "spec.release")
+	for i, t := range r.Spec.Targets {
+		prefix := fmt.Sprintf("spec.targets[%d].", i)
+		check(r.ForTarget(t.Name), func(field string) string {
+			if rest, ok := strings.CutPrefix(field, "spec."); ok && field != "" {
+				return prefix + rest
+			}
+			return field
+		}, "spec.release", "spec.stable")
 	}
 	return problems
 }

@@ -1,0 +1,50 @@
+package policytest
+
+import (
+	"fmt"
+	"strings"
+)
+
+// WavesYAML returns a valid spec of rollout name with targets and waves:
+// targets eu, us and ap (each with its files under clusters/<target>/<name>/
+// and its Kustomization in the cluster of its name), wave "first" [eu] with
+// a soak of 30m, wave "rest" [us, ap]; steps setWeight 50 then analysis of
+// error-rate over 5m. Policy's waves tests assert line numbers in it:
+// change it only together with them. extra lines are added under spec:
+// (two spaces of indent), e.g. "  onFailure: {rollbackCompletedWaves: true}".
+func WavesYAML(name string, extra ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: ramp.dev/v1alpha1
+kind: Rollout
+metadata:
+  name: %[1]s
+spec:
+  owner: team-%[1]s
+  release: {file: releases/%[1]s/release.yaml, path: version}
+  targets:
+`, name)
+	for _, t := range []string{"eu", "us", "ap"} {
+		fmt.Fprintf(&b, `    - name: %[2]s
+      release: {file: clusters/%[2]s/%[1]s/canary/kustomization.yaml, path: "images[name=%[1]s].newTag"}
+      stable: {file: clusters/%[2]s/%[1]s/stable/kustomization.yaml, path: "images[name=%[1]s].newTag"}
+      target: {httpRoute: {file: clusters/%[2]s/%[1]s/route.yaml, stableBackend: %[1]s-stable, canaryBackend: %[1]s-canary}}
+      kustomizations: [{name: %[1]s, namespace: flux-system, cluster: %[2]s}]
+`, name, t)
+	}
+	b.WriteString(`  waves:
+    - {name: first, targets: [eu], soak: 30m}
+    - {name: rest, targets: [us, ap]}
+  strategy:
+    canary:
+      steps:
+        - setWeight: 50
+        - analysis: {gates: [error-rate], window: 5m}
+  gates:
+    - name: error-rate
+      prometheus: {query: 'sum(rate(http_requests_total{target="{{.Target}}",version="{{.Version}}",code=~"5.."}[1m]))', max: 0.01}
+`)
+	for _, l := range extra {
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
