@@ -449,9 +449,9 @@ func TestWavesReportEachWaveAndTarget(t *testing.T) {
 	f.step() // start-wave rest
 	f.step() // us 50
 	got := fmt.Sprintf("%+v", policy.Waves(f.r, f.fs))
-	want := "[{Name:first State:done Targets:[{Name:eu Release:2.0.0 Stable:2.0.0 Phase:Stable Step: Weight:0 Failed:false}]} " +
-		"{Name:rest State:progressing Targets:[{Name:us Release:2.0.0 Stable:1.0.0 Phase:Progressing Step:1/2 Weight:50 Failed:false} " +
-		"{Name:ap Release:2.0.0 Stable:1.0.0 Phase:Progressing Step: Weight:0 Failed:false}]}]"
+	want := "[{Name:first State:done Targets:[{Name:eu Release:2.0.0 Stable:2.0.0 Phase:Stable Step:0 Steps:0 Weight:0 Failed:false}]} " +
+		"{Name:rest State:progressing Targets:[{Name:us Release:2.0.0 Stable:1.0.0 Phase:Progressing Step:1 Steps:2 Weight:50 Failed:false} " +
+		"{Name:ap Release:2.0.0 Stable:1.0.0 Phase:Progressing Step:0 Steps:0 Weight:0 Failed:false}]}]"
 	if got != want {
 		t.Errorf("Waves:\n got %s\nwant %s", got, want)
 	}
