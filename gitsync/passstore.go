@@ -1,0 +1,112 @@
+package gitsync
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// passStore is where a pass builds its commits: the objects the committer
+// writes (commits, and the trees and blobs along the edited paths) stay in
+// memory, and reads of anything else go to the clone. Each step rewrites
+// the directory trees above the file it edits, so a pass over N rollouts
+// whose files share a directory writes N trees of N entries: written as
+// loose objects that was N² bytes through N separate files, each
+// compressed. A pass instead packs what it wrote, once per push (pack),
+// into one pack file in the clone and the same bytes to the remote.
+type passStore struct {
+	storer.EncodedObjectStorer // the clone's
+	objects                    map[plumbing.Hash]plumbing.EncodedObject
+	// order is the objects written since the last pack, oldest first.
+	order []plumbing.Hash
+}
+
+func newPassStore(s storer.EncodedObjectStorer) *passStore {
+	return &passStore{EncodedObjectStorer: s, objects: map[plumbing.Hash]plumbing.EncodedObject{}}
+}
+
+// NewEncodedObject returns an object held in memory.
+func (s *passStore) NewEncodedObject() plumbing.EncodedObject { return &plumbing.MemoryObject{} }
+
+// SetEncodedObject keeps o in memory until the next pack. An object the
+// clone already has is kept all the same: the clone may hold it only as
+// the leftover of a push that lost a race, which the remote never got.
+func (s *passStore) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash, error) {
+	h := o.Hash()
+	if _, ok := s.objects[h]; !ok {
+		s.objects[h] = o
+		s.order = append(s.order, h)
+	}
+	return h, nil
+}
+
+// EncodedObject reads an object written in this pass, or the clone's.
+func (s *passStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	if o, ok := s.objects[h]; ok {
+		if t != plumbing.AnyObject && o.Type() != t {
+			return nil, plumbing.ErrObjectNotFound
+		}
+		return o, nil
+	}
+	return s.EncodedObjectStorer.EncodedObject(t, h)
+}
+
+// HasEncodedObject reports whether the pass wrote h or the clone has it.
+func (s *passStore) HasEncodedObject(h plumbing.Hash) error {
+	if _, ok := s.objects[h]; ok {
+		return nil
+	}
+	return s.EncodedObjectStorer.HasEncodedObject(h)
+}
+
+// EncodedObjectSize is the size of an object of the pass or the clone.
+func (s *passStore) EncodedObjectSize(h plumbing.Hash) (int64, error) {
+	if o, ok := s.objects[h]; ok {
+		return o.Size(), nil
+	}
+	return s.EncodedObjectStorer.EncodedObjectSize(h)
+}
+
+// packWindow is the delta window of a pass's pack. The trees a pass
+// writes are the same but for one entry each, so any delta search is a
+// comparison of whole N-entry trees, N times: quadratic in rollouts.
+// Undeltified, the pack is compressed once, linearly in its size.
+const packWindow = 0
+
+// pack encodes the objects written since the last pack into one pack,
+// stores it in the clone (one pack file and its index, objects readable
+// at once through the clone's storer) and returns its bytes, to be sent
+// as they are; nil when nothing was written.
+func (s *passStore) pack() ([]byte, error) {
+	if len(s.order) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if _, err := packfile.NewEncoder(&buf, s, false).Encode(s.order, packWindow); err != nil {
+		return nil, fmt.Errorf("encode the pass's pack: %w", err)
+	}
+	if pw, ok := s.EncodedObjectStorer.(storer.PackfileWriter); ok {
+		w, err := pw.PackfileWriter()
+		if err != nil {
+			return nil, fmt.Errorf("write the pass's pack: %w", err)
+		}
+		_, err = w.Write(buf.Bytes())
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write the pass's pack: %w", err)
+		}
+	} else {
+		for _, h := range s.order {
+			if _, err := s.EncodedObjectStorer.SetEncodedObject(s.objects[h]); err != nil {
+				return nil, fmt.Errorf("store object %s: %w", h, err)
+			}
+		}
+	}
+	s.order = s.order[:0]
+	return buf.Bytes(), nil
+}
