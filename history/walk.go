@@ -223,6 +223,78 @@ func (w *walker) changedAtTop(a, b *object.Tree) map[string]bool {
 	return top
 }
 
+// touched returns the rollouts whose files (release, stable, target and
+// spec) may differ between a commit's tree and its parent's: those with a
+// file at or below a path where the two trees differ (diffPaths). It
+// reads each changed directory once for all rollouts, where change
+// compares each rollout's files on its own: a pass's commits each change
+// one rollout's file in a directory shared by all. Without a parent every
+// rollout is returned.
+func (w *walker) touched(tree, parent *object.Tree, rollouts map[string]*policy.Rollout) map[string]*policy.Rollout {
+	if parent == nil || len(rollouts) < 2 {
+		return rollouts
+	}
+	changed := map[string]bool{}
+	w.diffPaths(tree, parent, "", changed)
+	out := map[string]*policy.Rollout{}
+	for name, r := range rollouts {
+		for _, f := range [...]string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path} {
+			if atOrBelow(f, changed) {
+				out[name] = r
+				break
+			}
+		}
+	}
+	return out
+}
+
+// atOrBelow reports whether path, or a directory above it, is in changed.
+func atOrBelow(path string, changed map[string]bool) bool {
+	for i := 0; i < len(path); i++ {
+		if path[i] == '/' && changed[path[:i]] {
+			return true
+		}
+	}
+	return changed[path]
+}
+
+// diffPaths adds to changed the path (below prefix) of every entry that
+// differs between trees a and b: present in one only, or with another
+// hash. It descends into an entry that is a directory on both sides and
+// lists it no further: a path below a listed one differs too, as
+// sameEntry would find.
+func (w *walker) diffPaths(a, b *object.Tree, prefix string, changed map[string]bool) {
+	if a.Hash == b.Hash {
+		return
+	}
+	before := make(map[string]object.TreeEntry, len(b.Entries))
+	for _, e := range b.Entries {
+		before[e.Name] = e
+	}
+	for _, e := range a.Entries {
+		old, had := before[e.Name]
+		delete(before, e.Name)
+		if had && old.Hash == e.Hash {
+			continue
+		}
+		path := prefix + e.Name
+		if !had || e.Mode != filemode.Dir || old.Mode != filemode.Dir {
+			changed[path] = true
+			continue
+		}
+		ta, erra := w.tree(e.Hash)
+		tb, errb := w.tree(old.Hash)
+		if erra != nil || errb != nil {
+			changed[path] = true // as sameEntry: what cannot be read differs
+			continue
+		}
+		w.diffPaths(ta, tb, path+"/", changed)
+	}
+	for name := range before {
+		changed[prefix+name] = true
+	}
+}
+
 // change compares the files rollout r manages in a commit's tree with its
 // parent's (nil for a root commit) and reads the new field values where
 // they changed.
