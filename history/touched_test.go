@@ -53,7 +53,9 @@ func TestTouchedFindsEveryRolloutWhoseFilesChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	commit("zed's spec", func() { write("releases/zed/rollout.yaml", gittest.RolloutFiles("zed", "1.0.0")["releases/zed/rollout.yaml"]+"# edited\n") })
+	commit("zed's spec", func() {
+		write("releases/zed/rollout.yaml", gittest.RolloutFiles("zed", "1.0.0")["releases/zed/rollout.yaml"]+"# edited\n")
+	})
 	commit("every rollout's directory goes", func() { remove("apps") })
 
 	repo, err := git.PlainOpen(dir)
@@ -134,4 +136,3 @@ func describe(ch policy.Change) string {
 	return "release=" + s(ch.Release) + " stable=" + s(ch.Stable) + " target=" + map[bool]string{true: "y", false: "n"}[ch.Target] +
 		" weight=" + w + " spec=" + map[bool]string{true: "y", false: "n"}[ch.Spec]
 }
-
