@@ -262,36 +262,75 @@ func atOrBelow(path string, changed map[string]bool) bool {
 // differs between trees a and b: present in one only, or with another
 // hash. It descends into an entry that is a directory on both sides and
 // lists it no further: a path below a listed one differs too, as
-// sameEntry would find.
+// sameEntry would find. Entries are matched in one merge of the two
+// sorted lists (git's order); were a tree not sorted, an entry would only
+// be listed needlessly, never missed.
 func (w *walker) diffPaths(a, b *object.Tree, prefix string, changed map[string]bool) {
 	if a.Hash == b.Hash {
 		return
 	}
-	before := make(map[string]object.TreeEntry, len(b.Entries))
-	for _, e := range b.Entries {
-		before[e.Name] = e
+	i, j := 0, 0
+	for i < len(a.Entries) || j < len(b.Entries) {
+		var c int
+		switch {
+		case i == len(a.Entries):
+			c = 1
+		case j == len(b.Entries):
+			c = -1
+		default:
+			c = compareEntries(a.Entries[i], b.Entries[j])
+		}
+		switch {
+		case c < 0:
+			changed[prefix+a.Entries[i].Name] = true
+			i++
+		case c > 0:
+			changed[prefix+b.Entries[j].Name] = true
+			j++
+		default:
+			ea, eb := a.Entries[i], b.Entries[j]
+			i, j = i+1, j+1
+			if ea.Hash == eb.Hash {
+				continue
+			}
+			path := prefix + ea.Name
+			if ea.Mode != filemode.Dir || eb.Mode != filemode.Dir {
+				changed[path] = true
+				continue
+			}
+			ta, erra := w.tree(ea.Hash)
+			tb, errb := w.tree(eb.Hash)
+			if erra != nil || errb != nil {
+				changed[path] = true // as sameEntry: what cannot be read differs
+				continue
+			}
+			w.diffPaths(ta, tb, path+"/", changed)
+		}
 	}
-	for _, e := range a.Entries {
-		old, had := before[e.Name]
-		delete(before, e.Name)
-		if had && old.Hash == e.Hash {
-			continue
-		}
-		path := prefix + e.Name
-		if !had || e.Mode != filemode.Dir || old.Mode != filemode.Dir {
-			changed[path] = true
-			continue
-		}
-		ta, erra := w.tree(e.Hash)
-		tb, errb := w.tree(old.Hash)
-		if erra != nil || errb != nil {
-			changed[path] = true // as sameEntry: what cannot be read differs
-			continue
-		}
-		w.diffPaths(ta, tb, path+"/", changed)
+}
+
+// compareEntries orders tree entries as git sorts them: by name, a
+// directory's name read with a trailing slash. Entries of the same name
+// compare equal whatever their modes.
+func compareEntries(a, b object.TreeEntry) int {
+	if a.Name == b.Name {
+		return 0
 	}
-	for name := range before {
-		changed[prefix+name] = true
+	key := func(e object.TreeEntry, i int) int {
+		switch {
+		case i < len(e.Name):
+			return int(e.Name[i])
+		case i == len(e.Name) && e.Mode == filemode.Dir:
+			return '/'
+		default:
+			return -1
+		}
+	}
+	for i := 0; ; i++ {
+		ka, kb := key(a, i), key(b, i)
+		if ka != kb || ka < 0 {
+			return ka - kb
+		}
 	}
 }
 
