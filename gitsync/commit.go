@@ -158,7 +158,11 @@ func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return s.SetEncodedObject(obj)
+	h, err := s.SetEncodedObject(obj)
+	if p, ok := s.(*passStore); ok && err == nil {
+		p.editedFrom(h, tree.Hash)
+	}
+	return h, err
 }
 
 func entryIndex(entries []object.TreeEntry, name string) int {

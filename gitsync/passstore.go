@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
@@ -15,17 +14,30 @@ import (
 // the directory trees above the file it edits, so a pass over N rollouts
 // whose files share a directory writes N trees of N entries: written as
 // loose objects that was N² bytes through N separate files, each
-// compressed. A pass instead packs what it wrote, once per push (pack),
-// into one pack file in the clone and the same bytes to the remote.
+// compressed, and a pack of them, delta-compressed by search, as costly.
+// A pass instead packs what it wrote, once per push (pack), into one pack
+// file in the clone and the same bytes to the remote, each edited tree as
+// a delta of the tree it edited (packenc.go): linear in rollouts.
 type passStore struct {
 	storer.EncodedObjectStorer // the clone's
 	objects                    map[plumbing.Hash]plumbing.EncodedObject
 	// order is the objects written since the last pack, oldest first.
 	order []plumbing.Hash
+	// bases are, for a tree EditTree wrote, the tree it edited: the tree
+	// is packed as a delta of it (see encode).
+	bases map[plumbing.Hash]plumbing.Hash
 }
 
 func newPassStore(s storer.EncodedObjectStorer) *passStore {
-	return &passStore{EncodedObjectStorer: s, objects: map[plumbing.Hash]plumbing.EncodedObject{}}
+	return &passStore{EncodedObjectStorer: s, objects: map[plumbing.Hash]plumbing.EncodedObject{},
+		bases: map[plumbing.Hash]plumbing.Hash{}}
+}
+
+// editedFrom records that tree was made by editing base.
+func (s *passStore) editedFrom(tree, base plumbing.Hash) {
+	if tree != base {
+		s.bases[tree] = base
+	}
 }
 
 // NewEncodedObject returns an object held in memory.
@@ -70,12 +82,6 @@ func (s *passStore) EncodedObjectSize(h plumbing.Hash) (int64, error) {
 	return s.EncodedObjectStorer.EncodedObjectSize(h)
 }
 
-// packWindow is the delta window of a pass's pack. The trees a pass
-// writes are the same but for one entry each, so any delta search is a
-// comparison of whole N-entry trees, N times: quadratic in rollouts.
-// Undeltified, the pack is compressed once, linearly in its size.
-const packWindow = 0
-
 // pack encodes the objects written since the last pack into one pack,
 // stores it in the clone (one pack file and its index, objects readable
 // at once through the clone's storer) and returns its bytes, to be sent
@@ -85,7 +91,7 @@ func (s *passStore) pack() ([]byte, error) {
 		return nil, nil
 	}
 	var buf bytes.Buffer
-	if _, err := packfile.NewEncoder(&buf, s, false).Encode(s.order, packWindow); err != nil {
+	if err := s.encode(&buf); err != nil {
 		return nil, fmt.Errorf("encode the pass's pack: %w", err)
 	}
 	if pw, ok := s.EncodedObjectStorer.(storer.PackfileWriter); ok {
