@@ -3,9 +3,14 @@ package gitsync
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/ramp-dev/ramp/history"
 )
 
 // passStore is where a pass builds its commits: the objects the committer
@@ -26,11 +31,77 @@ type passStore struct {
 	// bases are, for a tree EditTree wrote, the tree it edited: the tree
 	// is packed as a delta of it (see encode).
 	bases map[plumbing.Hash]plumbing.Hash
+	// trees are decoded trees, those EditTree wrote included, so that the
+	// next step reads its parent's N-entry directory without decoding it
+	// again; cleared past maxPassTrees (a step reads its parent's only).
+	trees map[plumbing.Hash]*object.Tree
 }
+
+const maxPassTrees = 256
 
 func newPassStore(s storer.EncodedObjectStorer) *passStore {
 	return &passStore{EncodedObjectStorer: s, objects: map[plumbing.Hash]plumbing.EncodedObject{},
-		bases: map[plumbing.Hash]plumbing.Hash{}}
+		bases: map[plumbing.Hash]plumbing.Hash{}, trees: map[plumbing.Hash]*object.Tree{}}
+}
+
+// tree returns tree h's entries, decoded once. The tree is for reading
+// its entries only: it has no storer to read further through.
+func (s *passStore) tree(h plumbing.Hash) (*object.Tree, error) {
+	if t, ok := s.trees[h]; ok {
+		return t, nil
+	}
+	t, err := object.GetTree(s, h)
+	if err != nil {
+		return nil, err
+	}
+	s.keepTree(t)
+	return t, nil
+}
+
+func (s *passStore) keepTree(t *object.Tree) {
+	if len(s.trees) >= maxPassTrees {
+		clear(s.trees)
+	}
+	s.trees[t.Hash] = t
+}
+
+// readFile reads the regular file at path in root tree through the tree
+// cache. Anything else (a missing file, a symbolic link on the way) is
+// read by history.ReadFile, which says what is wrong as everywhere else.
+func (s *passStore) readFile(root plumbing.Hash, path string) ([]byte, error) {
+	h, rest := root, path
+	for {
+		t, err := s.tree(h)
+		if err != nil {
+			break
+		}
+		name, after, nested := strings.Cut(rest, "/")
+		i := entryIndex(t.Entries, name)
+		if i < 0 {
+			break
+		}
+		e := t.Entries[i]
+		if nested {
+			if e.Mode != filemode.Dir {
+				break
+			}
+			h, rest = e.Hash, after
+			continue
+		}
+		if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
+			break
+		}
+		o, err := s.EncodedObject(plumbing.BlobObject, e.Hash)
+		if err != nil {
+			break
+		}
+		return objectBytes(o)
+	}
+	tree, err := object.GetTree(s, root)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", root, err)
+	}
+	return history.ReadFile(tree, path)
 }
 
 // editedFrom records that tree was made by editing base.
