@@ -61,11 +61,13 @@ lint:
 	$(GO) vet ./...
 
 ## bench: one step (edit, signed commit, push) against git commit -S + git push,
-## small and at 100k commits, over file:// and smart HTTP; cold derive at 10k
-## and 100k commits against git log over the same commits; cold derive and
-## `ramp status` with a release aborted 50k commits below against all stable;
-## `ramp audit` at 100k against git log; first clone (full, and shallow +
-## derive) against git clone (ratios, peak RSS)
+## small and at 100k commits, over file:// and smart HTTP; one pass over 200 and
+## 500 rollouts starting together, with no history and 100k commits below,
+## against N git commit -S + one git push (steps/s, the 500/200 ratio); cold
+## derive at 10k and 100k commits against git log over the same commits; cold
+## derive and `ramp status` with a release aborted 50k commits below against all
+## stable; `ramp audit` at 100k against git log; first clone (full, and shallow
+## + derive) against git clone (ratios, peak RSS)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -timeout 60m ./gitsync/ ./history/
 

@@ -41,11 +41,18 @@ func (c *committer) commit(parent plumbing.Hash, r *policy.Rollout, d policy.Dec
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read commit %s: %w", parent, err)
 	}
-	tree, err := pc.Tree()
+	var tree *object.Tree
+	read := func(path string) ([]byte, error) { return history.ReadFile(tree, path) }
+	if ps, ok := c.store.(*passStore); ok {
+		tree, err = ps.tree(pc.TreeHash)
+		read = func(path string) ([]byte, error) { return ps.readFile(pc.TreeHash, path) }
+	} else {
+		tree, err = pc.Tree()
+	}
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read tree of %s: %w", parent, err)
 	}
-	edits, err := manifest.Edits(func(path string) ([]byte, error) { return history.ReadFile(tree, path) }, r, d)
+	edits, err := manifest.Edits(read, r, d)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("%s: %w", r.Name(), err)
 	}
@@ -146,7 +153,7 @@ func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 		if i < 0 || entries[i].Mode != filemode.Dir {
 			return plumbing.ZeroHash, fmt.Errorf("%s: no such directory", dir)
 		}
-		t, err := object.GetTree(s, entries[i].Hash)
+		t, err := getTree(s, entries[i].Hash)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -158,7 +165,20 @@ func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return s.SetEncodedObject(obj)
+	h, err := s.SetEncodedObject(obj)
+	if p, ok := s.(*passStore); ok && err == nil {
+		p.editedFrom(h, tree.Hash)
+		p.keepTree(&object.Tree{Hash: h, Entries: entries})
+	}
+	return h, err
+}
+
+// getTree reads tree h, through a pass's tree cache when s is a pass's.
+func getTree(s storer.EncodedObjectStorer, h plumbing.Hash) (*object.Tree, error) {
+	if p, ok := s.(*passStore); ok {
+		return p.tree(h)
+	}
+	return object.GetTree(s, h)
 }
 
 func entryIndex(entries []object.TreeEntry, name string) int {

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-logr/logr"
 
 	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
@@ -31,7 +31,9 @@ type Config struct {
 	Identity Identity
 	// Evidence gathers gate results and applies; nil reports no applies
 	// (a step counts as live at its commit time) and no gate results.
-	Evidence EvidenceFunc
+	// A pass calls it for up to Concurrency rollouts at once (default 8).
+	Evidence    EvidenceFunc
+	Concurrency int
 	// RequireSignedTip refuses to commit on top of a branch tip whose
 	// signature does not verify against any key of Keys. Flux's
 	// spec.verify checks only HEAD: building on an unsigned commit would
@@ -82,6 +84,9 @@ func NewLoop(repo *Repo, cfg Config) *Loop {
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 200 * time.Millisecond
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = defaultConcurrency
 	}
 	l := &Loop{repo: repo, cfg: cfg}
 	l.wire()
@@ -147,8 +152,11 @@ func (r Result) Pushed() []Outcome {
 // per pushed commit to the logger in ctx.
 func (l *Loop) Pass(ctx context.Context) (Result, error) {
 	healed := false
+	var landed []Outcome // pushed by tries that failed later
 	for attempt := 0; ; attempt++ {
 		res, err := l.try(ctx)
+		res.Outcomes = withLanded(res.Outcomes, landed)
+		landed = res.Pushed()
 		if err != nil && !healed && !errors.Is(err, ErrBranchMoved) && ctx.Err() == nil {
 			rebuilt, herr := l.repo.heal(ctx)
 			if herr != nil {
@@ -174,7 +182,7 @@ func (l *Loop) Pass(ctx context.Context) (Result, error) {
 	}
 }
 
-func (l *Loop) try(ctx context.Context) (Result, error) {
+func (l *Loop) try(ctx context.Context) (res Result, err error) {
 	start := time.Now()
 	tip, err := l.repo.Fetch(ctx)
 	l.observe("fetch", start, err)
@@ -186,7 +194,7 @@ func (l *Loop) try(ctx context.Context) (Result, error) {
 		return Result{Snapshot: l.snap}, err
 	}
 	l.snap = snap
-	res := Result{Snapshot: snap}
+	res = Result{Snapshot: snap}
 	states, err := l.withCommands(ctx, snap)
 	if err != nil {
 		return res, err
@@ -196,50 +204,100 @@ func (l *Loop) try(ctx context.Context) (Result, error) {
 		untrusted = l.untrustedTip(tip)
 	}
 	calendar, calendarErr := l.deriver.Calendar(tip)
-	head := tip
-	for _, name := range sortedNames(snap) {
+	names := sortedNames(snap)
+	res.Outcomes = make([]Outcome, len(names))
+	p := l.newPassPush(tip, res.Outcomes)
+
+	// Evidence comes in as it is gathered, concurrently. A decision that
+	// takes traffic away from a canary is committed and pushed at once;
+	// the others wait for the whole pass and go out together, in name
+	// order.
+	var later []int
+	gctx, cancel := context.WithCancel(ctx)
+	gathered, wait := l.gather(gctx, snap, states, names)
+	defer func() {
+		cancel()
+		wait()
+		if err != nil {
+			p.unpushed()
+		}
+		// Rollouts not reached when the pass stopped early.
+		res.Outcomes = slices.DeleteFunc(res.Outcomes, func(o Outcome) bool { return o.Rollout == "" })
+	}()
+	for g := range gathered {
+		name := names[g.index]
 		r, s := snap.Rollouts[name], states[name]
-		if r != nil && r.HasTargets() {
-			o, err := l.fleet(ctx, snap, name, &head, untrusted, calendar, calendarErr)
-			if err != nil {
-				return res, err
+		if g.fleet != nil {
+			o := l.planFleet(snap, name, *g.fleet, untrusted, calendar, calendarErr)
+			res.Outcomes[g.index] = o
+			switch {
+			case o.Decision.Holds() || l.cfg.DryRun:
+			case o.Decision.ReducesExposure(o.State):
+				if err := p.commit(g.index, r); err != nil {
+					return res, err
+				}
+				if err := p.push(ctx); err != nil {
+					return res, err
+				}
+			default:
+				later = append(later, g.index)
 			}
-			res.Outcomes = append(res.Outcomes, o)
 			continue
 		}
-		ev := l.evidence(ctx, r, s)
+		ev := g.evidence
 		ev.SpecError, ev.UntrustedTip = snap.Invalid[name], untrusted
 		ev.Freeze, ev.FreezeError = calendar, calendarErr
 		d := policy.Plan(r, s, ev, l.cfg.Now(), l.cfg.Guardrails)
-		o := Outcome{Rollout: name, State: s, Decision: d, Invalid: snap.Invalid[name]}
-		if !d.Holds() && !l.cfg.DryRun {
-			if head, err = l.committer.commit(head, r, d); err != nil {
+		res.Outcomes[g.index] = Outcome{Rollout: name, State: s, Decision: d, Invalid: snap.Invalid[name]}
+		switch {
+		case d.Holds() || l.cfg.DryRun:
+		case d.ReducesExposure(s):
+			if err := p.commit(g.index, r); err != nil {
 				return res, err
 			}
-			o.Commit = head
+			if err := p.push(ctx); err != nil {
+				return res, err
+			}
+		default:
+			later = append(later, g.index)
 		}
-		res.Outcomes = append(res.Outcomes, o)
 	}
-	if head == tip {
-		return res, nil
-	}
-	start = time.Now()
-	err = l.repo.Push(ctx, tip, head)
-	l.observe("push", start, err)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	log := logr.FromContextOrDiscard(ctx)
-	for _, o := range res.Pushed() {
-		d := o.Decision
-		log.Info("pushed commit", "rollout", o.Rollout, "release", d.Release, "step", d.Step,
-			"action", string(d.Action), "weight", d.Weight, "commit", o.Commit.String())
+	slices.Sort(later)
+	for _, i := range later {
+		if err := p.commit(i, snap.Rollouts[names[i]]); err != nil {
+			return res, err
+		}
 	}
-	if l.snap, err = l.deriver.Update(snap, head); err != nil {
+	if err := p.push(ctx); err != nil {
+		return res, err
+	}
+	if p.pushed == tip {
+		return res, nil
+	}
+	if l.snap, err = l.deriver.Update(snap, p.pushed); err != nil {
 		return res, err
 	}
 	res.Snapshot = l.snap
 	return res, nil
+}
+
+// withLanded returns outcomes with, for each rollout that holds in them
+// (or is missing), the outcome of an earlier try of the same pass that
+// pushed a commit for it: the decision that is on the remote.
+func withLanded(outcomes, landed []Outcome) []Outcome {
+	for _, e := range landed {
+		i, found := slices.BinarySearchFunc(outcomes, e.Rollout, func(o Outcome, name string) int { return strings.Compare(o.Rollout, name) })
+		switch {
+		case !found:
+			outcomes = slices.Insert(outcomes, i, e)
+		case outcomes[i].Commit.IsZero():
+			outcomes[i] = e
+		}
+	}
+	return outcomes
 }
 
 // commandsSlack is how much earlier than a release's start a command on
@@ -265,14 +323,6 @@ func (l *Loop) withCommands(ctx context.Context, snap *history.Snapshot) (map[st
 		return nil, fmt.Errorf("read commands ref %s: %w", l.cfg.CommandsRef, err)
 	}
 	return l.deriver.WithCommands(snap, recs), nil
-}
-
-// evidence is the configured evidence of a rollout with a valid spec.
-func (l *Loop) evidence(ctx context.Context, r *policy.Rollout, s policy.State) policy.Evidence {
-	if r == nil || l.cfg.Evidence == nil {
-		return policy.Evidence{AppliedUnknown: true}
-	}
-	return l.cfg.Evidence(ctx, r, s)
 }
 
 func (l *Loop) observe(op string, start time.Time, err error) {

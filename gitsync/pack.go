@@ -129,11 +129,15 @@ func addChangedTrees(s storer.EncodedObjectStorer, tree, old plumbing.Hash, add 
 // the advertised tip must be expected, and the update command carries
 // expected as the old value, so receive-pack refuses when another push
 // landed in between. It returns errNotOnExpected, having sent nothing,
-// when the new commits do not build on expected.
-func (r *Repo) pushPack(ctx context.Context, expected, newTip plumbing.Hash) error {
-	hashes, err := newObjects(r.repo.Storer, expected, newTip)
-	if err != nil {
-		return err
+// when the new commits do not build on expected. A pack already built
+// (not nil) is sent as it is, without the walk.
+func (r *Repo) pushPack(ctx context.Context, expected, newTip plumbing.Hash, pack []byte) error {
+	var hashes []plumbing.Hash
+	if pack == nil {
+		var err error
+		if hashes, err = newObjects(r.repo.Storer, expected, newTip); err != nil {
+			return err
+		}
 	}
 	ep, err := transport.NewEndpoint(r.url)
 	if err != nil {
@@ -178,7 +182,12 @@ func (r *Repo) pushPack(ctx context.Context, expected, newTip plumbing.Hash) err
 	req.Packfile = rd
 	encoded := make(chan error, 1)
 	go func() {
-		_, err := packfile.NewEncoder(wr, r.repo.Storer, refDeltas).Encode(hashes, cfg.Pack.Window)
+		var err error
+		if pack != nil {
+			_, err = wr.Write(pack)
+		} else {
+			_, err = packfile.NewEncoder(wr, r.repo.Storer, refDeltas).Encode(hashes, cfg.Pack.Window)
+		}
 		_ = wr.CloseWithError(err)
 		encoded <- err
 	}()

@@ -151,6 +151,12 @@ func (r *Repo) fetchBranch(ctx context.Context, name string) (plumbing.Hash, err
 // lock; the system git locks with a separate .lock file, so a git command
 // updating the same branch at the same instant is not excluded.
 func (r *Repo) Push(ctx context.Context, expected, newTip plumbing.Hash) error {
+	return r.push(ctx, expected, newTip, nil)
+}
+
+// push is Push; pack, when not nil, is the pack to send: every object the
+// new commits added, already stored in the clone (a pass's passStore.pack).
+func (r *Repo) push(ctx context.Context, expected, newTip plumbing.Hash, pack []byte) error {
 	if expected.IsZero() || newTip.IsZero() {
 		return fmt.Errorf("push %s: expected and new tip must both be commits", r.branch)
 	}
@@ -169,7 +175,7 @@ func (r *Repo) Push(ctx context.Context, expected, newTip plumbing.Hash) error {
 	if err != nil {
 		return fmt.Errorf("push %s: %w", r.branch, err)
 	}
-	err = r.pushPack(ctx, expected, newTip)
+	err = r.pushPack(ctx, expected, newTip, pack)
 	if errors.Is(err, errNotOnExpected) {
 		err = r.pushAll(ctx, origin, expected, newTip)
 	}

@@ -3,8 +3,10 @@ package gitsync
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
@@ -44,9 +46,76 @@ func plainOpen(path string) (*git.Repository, error) {
 // new content to a temporary file in the git directory and renames it over
 // the ref, so a reader sees the old value or the new one, never neither.
 // Everything else is go-git's filesystem storage.
+//
+// Objects are read and written under one lock: a pass gathers evidence
+// concurrently and an evidence function may read the clone (the
+// controller checks that an applied revision contains a step's commit),
+// while go-git's storage keeps its open packfiles and pack indexes in maps
+// that are not safe for concurrent use.
 type refStore struct {
 	*filesystem.Storage
-	gitDir string
+	gitDir  string
+	objects sync.Mutex
+}
+
+// EncodedObject reads an object under the lock.
+func (s *refStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	s.objects.Lock()
+	defer s.objects.Unlock()
+	return s.Storage.EncodedObject(t, h)
+}
+
+// DeltaObject reads an object, as a delta when it is stored as one, under
+// the lock.
+func (s *refStore) DeltaObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	s.objects.Lock()
+	defer s.objects.Unlock()
+	return s.Storage.DeltaObject(t, h)
+}
+
+// HasEncodedObject looks an object up under the lock.
+func (s *refStore) HasEncodedObject(h plumbing.Hash) error {
+	s.objects.Lock()
+	defer s.objects.Unlock()
+	return s.Storage.HasEncodedObject(h)
+}
+
+// EncodedObjectSize reads an object's size under the lock.
+func (s *refStore) EncodedObjectSize(h plumbing.Hash) (int64, error) {
+	s.objects.Lock()
+	defer s.objects.Unlock()
+	return s.Storage.EncodedObjectSize(h)
+}
+
+// SetEncodedObject writes a loose object under the lock.
+func (s *refStore) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash, error) {
+	s.objects.Lock()
+	defer s.objects.Unlock()
+	return s.Storage.SetEncodedObject(o)
+}
+
+// PackfileWriter returns a writer of a new pack whose Close, which indexes
+// the pack and makes its objects readable, runs under the lock.
+func (s *refStore) PackfileWriter() (io.WriteCloser, error) {
+	s.objects.Lock()
+	w, err := s.Storage.PackfileWriter()
+	s.objects.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return lockedCloser{WriteCloser: w, mu: &s.objects}, nil
+}
+
+// lockedCloser closes its writer under mu.
+type lockedCloser struct {
+	io.WriteCloser
+	mu *sync.Mutex
+}
+
+func (c lockedCloser) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.WriteCloser.Close()
 }
 
 // SetReference stores ref atomically.

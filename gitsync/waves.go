@@ -21,33 +21,43 @@ import (
 // (evidence.Gatherer.Soak).
 type WaveEvidenceFunc func(ctx context.Context, r *policy.Rollout, wave policy.Wave, release string, from, to time.Time) map[string]policy.GateResult
 
-// fleet plans rollout name, which has targets, and commits its decision
-// on *head: the evidence of each target (its own rollout's, as for a
-// rollout without targets) and of the wave whose soak the next hand-over
-// waits on; PlanFleet decides.
-func (l *Loop) fleet(ctx context.Context, snap *history.Snapshot, name string, head *plumbing.Hash, untrusted string,
-	calendar *policy.FreezeCalendar, calendarErr error) (Outcome, error) {
+// fleetEvidence gathers the evidence of rollout name, which has targets:
+// each target's (its own rollout's, as for a rollout without targets) and
+// the gates of the wave whose soak the next hand-over waits on. A pass
+// gathers it concurrently with the other rollouts' (gather).
+func (l *Loop) fleetEvidence(ctx context.Context, snap *history.Snapshot, name string) policy.FleetEvidence {
+	ev := policy.FleetEvidence{Targets: map[string]policy.Evidence{}, Waves: map[string]map[string]policy.GateResult{}}
 	r := snap.Rollouts[name]
 	fs, known := snap.Fleets[name]
-	now := l.cfg.Now()
-	ev := policy.FleetEvidence{Targets: map[string]policy.Evidence{}, Waves: map[string]map[string]policy.GateResult{},
-		SpecError: snap.Invalid[name], UntrustedTip: untrusted}
+	if !known || snap.Invalid[name] != nil {
+		return ev
+	}
+	for _, t := range r.Spec.Targets {
+		ev.Targets[t.Name] = l.evidence(ctx, r.ForTarget(t.Name), fs.Targets[t.Name])
+	}
+	if i, from, to, ok := policy.WaveSoak(r, fs); ok && l.cfg.WaveEvidence != nil {
+		w := r.Spec.Waves[i]
+		ev.Waves[w.Name] = l.cfg.WaveEvidence(ctx, r, w, fs.Release, from, minTime(to, l.cfg.Now()))
+	}
+	return ev
+}
+
+// planFleet plans rollout name, which has targets, on the evidence
+// gathered for it: PlanFleet decides. The pass commits the decision
+// (passPush.commit, commitFleet).
+func (l *Loop) planFleet(snap *history.Snapshot, name string, ev policy.FleetEvidence, untrusted string,
+	calendar *policy.FreezeCalendar, calendarErr error) Outcome {
+	r := snap.Rollouts[name]
+	fs, known := snap.Fleets[name]
+	ev.SpecError, ev.UntrustedTip = snap.Invalid[name], untrusted
 	if !known && ev.SpecError == nil {
 		ev.SpecError = fmt.Errorf("no state derived for rollout %s", name)
 	}
-	if ev.SpecError == nil {
-		for _, t := range r.Spec.Targets {
-			sub := r.ForTarget(t.Name)
-			e := l.evidence(ctx, sub, fs.Targets[t.Name])
-			e.UntrustedTip, e.Freeze, e.FreezeError = untrusted, calendar, calendarErr
-			ev.Targets[t.Name] = e
-		}
-		if i, from, to, ok := policy.WaveSoak(r, fs); ok && l.cfg.WaveEvidence != nil {
-			w := r.Spec.Waves[i]
-			ev.Waves[w.Name] = l.cfg.WaveEvidence(ctx, r, w, fs.Release, from, minTime(to, now))
-		}
+	for t, e := range ev.Targets {
+		e.UntrustedTip, e.Freeze, e.FreezeError = untrusted, calendar, calendarErr
+		ev.Targets[t] = e
 	}
-	d := policy.PlanFleet(r, fs, ev, now, l.cfg.Guardrails)
+	d := policy.PlanFleet(r, fs, ev, l.cfg.Now(), l.cfg.Guardrails)
 	o := Outcome{Rollout: name, Decision: d, Invalid: snap.Invalid[name], Fleet: &fs}
 	if known && ev.SpecError == nil {
 		o.Waves = policy.Waves(r, fs)
@@ -56,15 +66,7 @@ func (l *Loop) fleet(ctx context.Context, snap *history.Snapshot, name string, h
 		o.Rollout = policy.TargetRollout(name, d.Targets[0])
 		o.State = fs.Targets[d.Targets[0]]
 	}
-	if d.Holds() || l.cfg.DryRun {
-		return o, nil
-	}
-	h, err := l.committer.commitFleet(*head, r, d)
-	if err != nil {
-		return o, err
-	}
-	*head, o.Commit = h, h
-	return o, nil
+	return o
 }
 
 func minTime(a, b time.Time) time.Time {

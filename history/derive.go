@@ -282,8 +282,10 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		return d.Derive(tip)
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
-		for name, r := range snap.Rollouts {
-			if !r.HasTargets() {
+		// Only the rollouts a record concerns: for any other Fold is the
+		// identity, and a pass's N commits each concern one rollout.
+		for _, name := range recs[i].Rollouts() {
+			if r, ok := snap.Rollouts[name]; ok && !r.HasTargets() {
 				snap.States[name] = policy.Fold(snap.States[name], r, recs[i], d.Guardrails)
 			}
 		}
@@ -439,7 +441,7 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 		}
 		relevant = relevant || len(rec.Merged) > 0
 	}
-	for name, r := range rollouts {
+	for name, r := range w.touched(tree, parentTree, rollouts) {
 		ch, err := w.change(tree, parentTree, r)
 		if err != nil {
 			return nil, fmt.Errorf("commit %s: %s: %w", short(c.Hash), name, err)

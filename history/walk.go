@@ -240,6 +240,117 @@ func (w *walker) changedAtTop(a, b *object.Tree) map[string]bool {
 	return top
 }
 
+// touched returns the rollouts whose files (release, stable, target and
+// spec) may differ between a commit's tree and its parent's: those with a
+// file at or below a path where the two trees differ (diffPaths). It
+// reads each changed directory once for all rollouts, where change
+// compares each rollout's files on its own: a pass's commits each change
+// one rollout's file in a directory shared by all. Without a parent every
+// rollout is returned.
+func (w *walker) touched(tree, parent *object.Tree, rollouts map[string]*policy.Rollout) map[string]*policy.Rollout {
+	if parent == nil || len(rollouts) < 2 {
+		return rollouts
+	}
+	changed := map[string]bool{}
+	w.diffPaths(tree, parent, "", changed)
+	out := map[string]*policy.Rollout{}
+	for name, r := range rollouts {
+		for _, f := range [...]string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path} {
+			if atOrBelow(f, changed) {
+				out[name] = r
+				break
+			}
+		}
+	}
+	return out
+}
+
+// atOrBelow reports whether path, or a directory above it, is in changed.
+func atOrBelow(path string, changed map[string]bool) bool {
+	for i := 0; i < len(path); i++ {
+		if path[i] == '/' && changed[path[:i]] {
+			return true
+		}
+	}
+	return changed[path]
+}
+
+// diffPaths adds to changed the path (below prefix) of every entry that
+// differs between trees a and b: present in one only, or with another
+// hash. It descends into an entry that is a directory on both sides and
+// lists it no further: a path below a listed one differs too, as
+// sameEntry would find. Entries are matched in one merge of the two
+// sorted lists (git's order); were a tree not sorted, an entry would only
+// be listed needlessly, never missed.
+func (w *walker) diffPaths(a, b *object.Tree, prefix string, changed map[string]bool) {
+	if a.Hash == b.Hash {
+		return
+	}
+	i, j := 0, 0
+	for i < len(a.Entries) || j < len(b.Entries) {
+		var c int
+		switch {
+		case i == len(a.Entries):
+			c = 1
+		case j == len(b.Entries):
+			c = -1
+		default:
+			c = compareEntries(a.Entries[i], b.Entries[j])
+		}
+		switch {
+		case c < 0:
+			changed[prefix+a.Entries[i].Name] = true
+			i++
+		case c > 0:
+			changed[prefix+b.Entries[j].Name] = true
+			j++
+		default:
+			ea, eb := a.Entries[i], b.Entries[j]
+			i, j = i+1, j+1
+			if ea.Hash == eb.Hash {
+				continue
+			}
+			path := prefix + ea.Name
+			if ea.Mode != filemode.Dir || eb.Mode != filemode.Dir {
+				changed[path] = true
+				continue
+			}
+			ta, erra := w.tree(ea.Hash)
+			tb, errb := w.tree(eb.Hash)
+			if erra != nil || errb != nil {
+				changed[path] = true // as sameEntry: what cannot be read differs
+				continue
+			}
+			w.diffPaths(ta, tb, path+"/", changed)
+		}
+	}
+}
+
+// compareEntries orders tree entries as git sorts them: by name, a
+// directory's name read with a trailing slash. Entries of the same name
+// compare equal whatever their modes.
+func compareEntries(a, b object.TreeEntry) int {
+	if a.Name == b.Name {
+		return 0
+	}
+	key := func(e object.TreeEntry, i int) int {
+		switch {
+		case i < len(e.Name):
+			return int(e.Name[i])
+		case i == len(e.Name) && e.Mode == filemode.Dir:
+			return '/'
+		default:
+			return -1
+		}
+	}
+	for i := 0; ; i++ {
+		ka, kb := key(a, i), key(b, i)
+		if ka != kb || ka < 0 {
+			return ka - kb
+		}
+	}
+}
+
 // change compares the files rollout r manages in a commit's tree with its
 // parent's (nil for a root commit) and reads the new field values where
 // they changed.

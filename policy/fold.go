@@ -101,6 +101,35 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	return s
 }
 
+// Rollouts returns the name of every rollout rec concerns, once each:
+// those it changes, has entries for, or gives commands to (its own or
+// merged ones). Fold(s, r, rec, g) is s for any other rollout r, so a
+// caller folding many records into many rollouts may fold each record
+// into these only.
+func (rec *Record) Rollouts() []string {
+	var names []string
+	add := func(name string) {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	for name := range rec.Changes {
+		add(name)
+	}
+	for _, e := range rec.Entries {
+		add(e.Rollout)
+	}
+	for _, c := range rec.Commands {
+		add(c.Rollout)
+	}
+	for _, m := range rec.Merged {
+		for _, c := range m.Commands {
+			add(c.Rollout)
+		}
+	}
+	return names
+}
+
 // commands folds the commands of rec for r.
 func commands(s State, r *Rollout, rec *Record, g Guardrails) State {
 	for _, c := range rec.Commands {

@@ -117,6 +117,23 @@ type Decision struct {
 // Holds reports whether the decision makes no commit.
 func (d Decision) Holds() bool { return d.Action == ActionNone }
 
+// ReducesExposure reports whether d, taken in state s, takes traffic away
+// from a release: an abort, a rollback, or any commit that leaves the
+// canary a lower weight than the target file holds now (a restore of a
+// drifted weight included), except complete, which moves the traffic to
+// the stable side once it runs the release. The shell pushes such a
+// decision first, in its own push, without waiting for the rest of a
+// pass.
+func (d Decision) ReducesExposure(s State) bool {
+	switch d.Action {
+	case ActionNone, ActionComplete:
+		return false
+	case ActionAbort, ActionRollback:
+		return true
+	}
+	return d.Weight < s.LiveWeight()
+}
+
 // NeedsAnalysis returns the analysis the planner needs evidence for at
 // state s, or nil: the shell calls it before Plan to know which gates to
 // query and over which window.
