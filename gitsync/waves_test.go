@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,23 +243,35 @@ func TestLoopTakesAReleaseThroughTwoWavesToPromotion(t *testing.T) {
 
 func TestLoopStopsTheWavesWhenATargetOfTheSecondWaveFails(t *testing.T) {
 	// Target us is judged by a Prometheus of its own, scraping a canary
-	// that fails half its requests; ap analyses for a minute, so us's
-	// failure comes first.
+	// that starts failing half its requests once both us and ap are in
+	// their analysis step (so the sequence does not depend on how fast
+	// the passes run); ap analyses for a minute, so us's failure comes
+	// first.
 	bad := evidencetest.NewApp(t, "2.0.0")
-	bad.SetErrorRate(0.5)
 	bad.SetTraffic(50)
 	badStable := evidencetest.NewApp(t, "1.0.0")
 	badStable.SetTraffic(50)
 	usProm := evidencetest.StartPrometheus(t, []string{bad.Target, badStable.Target}, "")
 	spec := wavesSpec(func(s string) string {
 		s = strings.Replace(s, "      kustomizations: [{name: pay, namespace: flux-system, cluster: us}]\n",
-			"      kustomizations: [{name: pay, namespace: flux-system, cluster: us}]\n      prometheus: "+usProm.URL+"\n", 1)
+			"      kustomizations: [{name: pay, namespace: flux-system, cluster: us}]\n      prometheus: "+usProm.URL+"\n"+
+				"      strategy: {canary: {steps: [{setWeight: 50}, {analysis: {gates: [error-rate], window: 40s}}]}}\n", 1)
 		return strings.Replace(s, "      kustomizations: [{name: pay, namespace: flux-system, cluster: ap}]\n",
 			"      kustomizations: [{name: pay, namespace: flux-system, cluster: ap}]\n"+
 				"      strategy: {canary: {steps: [{setWeight: 50}, {analysis: {gates: [error-rate], window: 1m}}]}}\n", 1)
 	})
 	w, _ := wavesWorld(t, spec)
 	start := w.releasePay("2.0.0")
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		if lines, _ := w.rampCommits(start); slices.Contains(lines, "analysis rest ap") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ap's analysis step did not start within 60s")
+		}
+		w.passPay()
+	}
+	bad.SetErrorRate(0.5)
 	o := w.payUntil("release 2.0.0 stopped: wave rest: target us failed", 90*time.Second)
 	if !strings.Contains(o.Decision.Reason, "error-rate") {
 		t.Errorf("the stop does not say which gate failed: %q", o.Decision.Reason)
