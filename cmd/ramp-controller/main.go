@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/ramp-dev/ramp/controllers"
@@ -37,7 +39,7 @@ func main() {
 // newCommand is the operator's command line, `ramp controller [flags]`.
 func newCommand() *cobra.Command {
 	var o controllers.Options
-	var logLevel, guardrails string
+	var logLevel, guardrails, kubeconfig string
 	cmd := &cobra.Command{
 		Use:   "ramp-controller",
 		Short: "Run the Kubernetes operator (`ramp controller`): reconcile ReleaseRepository objects next to Flux",
@@ -65,10 +67,11 @@ its own leader: its Lease ID is derived from the selector unless
 			}
 			o.Logger = logr.FromSlogHandler(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			ctrl.SetLogger(o.Logger)
-			cfg, err := ctrl.GetConfig()
+			cfg, err := restConfig(kubeconfig)
 			if err != nil {
-				return fmt.Errorf("find the Kubernetes API server (in-cluster or $KUBECONFIG): %w", err)
+				return err
 			}
+			turnOff(&o)
 			if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 				return fmt.Errorf("--data-dir: %w", err)
 			}
@@ -90,7 +93,7 @@ its own leader: its Lease ID is derived from the selector unless
 			defer stop()
 			o.Logger.Info("starting ramp controller", "namespace", orAll(o.Namespace), "dataDir", o.DataDir,
 				"leaderElect", o.LeaderElect, "leaderElectionID", o.LeaderElectionID,
-				"watchLabelSelector", orAll(o.WatchLabelSelector), "webhookAddr", o.WebhookAddr)
+				"watchLabelSelector", orAll(o.WatchLabelSelector), "metricsAddr", orOff(o.MetricsAddr), "healthAddr", orOff(o.HealthAddr), "webhookAddr", orOff(o.WebhookAddr))
 			if err := mgr.Start(ctx); err != nil {
 				return fmt.Errorf("manager: %w", err)
 			}
@@ -98,9 +101,10 @@ its own leader: its Lease ID is derived from the selector unless
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "path of a kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
 	fl.StringVar(&o.MetricsAddr, "metrics-addr", ":8080", "address of the Prometheus /metrics endpoint (0 turns it off)")
 	fl.StringVar(&o.HealthAddr, "health-addr", ":8081", "address of the /healthz and /readyz probes (0 turns them off)")
-	fl.StringVar(&o.WebhookAddr, "webhook-addr", ":9292", "address of the push webhook receiver, POST /hook/<namespace>/<name> (empty turns it off)")
+	fl.StringVar(&o.WebhookAddr, "webhook-addr", ":9292", "address of the push webhook receiver, POST /hook/<namespace>/<name> (0 turns it off)")
 	fl.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas; only the leader reconciles")
 	fl.StringVar(&o.LeaderElectionID, "leader-election-id", "", "name of the leader election Lease (default: "+controllers.DefaultLeaderElectionID+", or one derived from --watch-label-selector, so that each shard elects its own leader)")
 	fl.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: --namespace, or the pod's namespace in-cluster)")
@@ -113,6 +117,29 @@ its own leader: its Lease ID is derived from the selector unless
 	return cmd
 }
 
+// restConfig finds the API server as controller-runtime's --kubeconfig
+// flag does: the file at path when one is given (and only it: $KUBECONFIG
+// is then ignored), else $KUBECONFIG, the in-cluster service account, or
+// ~/.kube/config.
+func restConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := ctrl.GetConfig()
+		if err != nil {
+			return nil, fmt.Errorf("find the Kubernetes API server (--kubeconfig, $KUBECONFIG, in-cluster or ~/.kube/config): %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", path, err)
+	}
+	if cfg.QPS == 0 {
+		cfg.QPS = -1 // as ctrl.GetConfig: no client-side rate limit, the API server's fairness rules
+	}
+	return cfg, nil
+}
+
 // readGuardrails reads the guardrails file of --guardrails, as the CLI's
 // --guardrails does.
 func readGuardrails(path string) (policy.Guardrails, error) {
@@ -121,6 +148,34 @@ func readGuardrails(path string) (policy.Guardrails, error) {
 		return policy.Guardrails{}, fmt.Errorf("--guardrails: %w", err)
 	}
 	return policy.ParseGuardrails(path, data)
+}
+
+// off is the value of an address flag that turns its server off, for
+// every one of them, as controller-runtime's --metrics-bind-address 0.
+const off = "0"
+
+// turnOff gives the address flags one convention: "0" turns a server off,
+// and so does "" (the old spelling of --webhook-addr, which controller-
+// runtime would take as :8080 for the metrics). It rewrites each address
+// into the form its server takes: "0" for controller-runtime's metrics and
+// probes, "" for ramp's webhook receiver.
+func turnOff(o *controllers.Options) {
+	if o.MetricsAddr == "" || o.MetricsAddr == off {
+		o.MetricsAddr = off
+	}
+	if o.HealthAddr == "" || o.HealthAddr == off {
+		o.HealthAddr = off
+	}
+	if o.WebhookAddr == "" || o.WebhookAddr == off {
+		o.WebhookAddr = ""
+	}
+}
+
+func orOff(addr string) string {
+	if addr == "" || addr == off {
+		return "off"
+	}
+	return addr
 }
 
 func orAll(s string) string {
