@@ -5,6 +5,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -22,18 +23,41 @@ import (
 	"github.com/ramp-dev/ramp/policy"
 )
 
-// Exit codes, as ramp's: 0 ok, 2 usage or environment error.
+// Exit codes: 0 stopped by a signal, 1 the operator started and then
+// failed, 2 usage or environment error (it did not start).
 const (
-	exitOK    = 0
-	exitUsage = 2
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
 )
 
 func main() {
-	if err := newCommand().Execute(); err != nil {
+	err := newCommand().Execute()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ramp controller:", err)
-		os.Exit(exitUsage)
 	}
-	os.Exit(exitOK)
+	os.Exit(exitCode(err))
+}
+
+// runError is a failure of the operator after it started: the manager
+// stopped on an error of its own (a server could not listen, the leader
+// Lease was lost, a cache did not sync).
+type runError struct{ err error }
+
+func (e runError) Error() string { return e.err.Error() }
+func (e runError) Unwrap() error { return e.err }
+
+// exitCode is the exit status of the operator's outcome err.
+func exitCode(err error) int {
+	var run runError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &run):
+		return exitFailure
+	default:
+		return exitUsage
+	}
 }
 
 // newCommand is the operator's command line, `ramp controller [flags]`.
@@ -49,7 +73,32 @@ Sharding, as Flux's controllers do it: --watch-label-selector makes this
 process one shard, seeing and reconciling only the ReleaseRepositories whose
 labels match (e.g. 'sharding.fluxcd.io/key in (shard1)'). Each shard elects
 its own leader: its Lease ID is derived from the selector unless
---leader-election-id names one.`,
+--leader-election-id names one.
+
+The API server: the kubeconfig file --kubeconfig names, else $KUBECONFIG,
+else the in-cluster service account, else ~/.kube/config.
+
+Addresses: --metrics-addr, --health-addr and --webhook-addr each take
+host:port (":8080" listens on every interface); the value 0 turns that
+server off (as controller-runtime's --metrics-bind-address 0; an empty
+value still does too).
+
+On SIGTERM or SIGINT the operator stops taking work, waits for a pass in
+progress (at most --pass-timeout plus 15s), releases its leader Lease and
+exits 0.
+
+Exit codes: 0 stopped by SIGTERM/SIGINT, 1 the operator started and then
+failed (the webhook receiver could not listen, the leader Lease was lost), 2 usage or
+environment error: it did not start (a bad flag, no API server,
+--data-dir not writable, an invalid --guardrails file).`,
+		Example: `  # Out of the cluster, against the cluster of a kubeconfig, without the metrics server:
+  ramp controller --kubeconfig ~/.kube/kind --data-dir /tmp/ramp --metrics-addr 0
+
+  # Two replicas in the cluster (the chart's arguments), one of them reconciling:
+  ramp-controller --leader-elect --data-dir /data --webhook-addr :9292
+
+  # One shard of several, no push webhook receiver:
+  ramp controller --leader-elect --watch-label-selector 'sharding.fluxcd.io/key in (shard1)' --webhook-addr 0`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -95,13 +144,13 @@ its own leader: its Lease ID is derived from the selector unless
 				"leaderElect", o.LeaderElect, "leaderElectionID", o.LeaderElectionID,
 				"watchLabelSelector", orAll(o.WatchLabelSelector), "metricsAddr", orOff(o.MetricsAddr), "healthAddr", orOff(o.HealthAddr), "webhookAddr", orOff(o.WebhookAddr))
 			if err := mgr.Start(ctx); err != nil {
-				return fmt.Errorf("manager: %w", err)
+				return runError{fmt.Errorf("manager: %w", err)}
 			}
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&kubeconfig, "kubeconfig", "", "path of a kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "path of a kubeconfig file (default: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config)")
 	fl.StringVar(&o.MetricsAddr, "metrics-addr", ":8080", "address of the Prometheus /metrics endpoint (0 turns it off)")
 	fl.StringVar(&o.HealthAddr, "health-addr", ":8081", "address of the /healthz and /readyz probes (0 turns them off)")
 	fl.StringVar(&o.WebhookAddr, "webhook-addr", ":9292", "address of the push webhook receiver, POST /hook/<namespace>/<name> (0 turns it off)")

@@ -27,5 +27,50 @@ func TestBadFlagsFailBeforeLookingForTheCluster(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ramp-controller %v: error %v, want one containing %q", c.args, err, c.want)
 		}
+		if code := exitCode(err); code != exitUsage {
+			t.Errorf("ramp-controller %v: exit %d, want %d (usage error)", c.args, code, exitUsage)
+		}
+	}
+}
+
+// TestHelpHasExamplesExitCodesAndTheOffConvention: --help shows examples,
+// the exit codes, where the API server is found, and that 0 turns off
+// each address flag's server.
+func TestHelpHasExamplesExitCodesAndTheOffConvention(t *testing.T) {
+	cmd := newCommand()
+	cmd.SetArgs([]string{"--help"})
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	help := out.String()
+	for _, want := range []string{
+		"Examples:\n  # ",
+		"ramp controller --kubeconfig ",
+		"Exit codes: 0 stopped by SIGTERM/SIGINT, 1 the operator started and then\nfailed",
+		"2 usage or\nenvironment error",
+		"the value 0 turns that\nserver off",
+		"--kubeconfig string",
+		"else $KUBECONFIG",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("ramp-controller --help lacks %q:\n%s", want, help)
+		}
+	}
+	for _, flag := range []string{"--metrics-addr", "--health-addr", "--webhook-addr"} {
+		i := strings.Index(help, "      "+flag+" ")
+		if i < 0 {
+			t.Errorf("--help does not list %s", flag)
+			continue
+		}
+		line, _, _ := strings.Cut(help[i:], "\n")
+		if !strings.Contains(line, "(0 turns ") {
+			t.Errorf("--help line of %s does not say 0 turns it off: %q", flag, line)
+		}
+	}
+	if exitCode(nil) != exitOK {
+		t.Errorf("exit %d after a clean stop, want %d", exitCode(nil), exitOK)
 	}
 }

@@ -20,6 +20,18 @@ import (
 	"github.com/ramp-dev/ramp/controllers"
 )
 
+// runMainEnv makes this test binary run the operator's main (see
+// TestMain), so a test can see its real exit status.
+const runMainEnv = "RAMP_CONTROLLER_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		os.Args = append([]string{"ramp-controller"}, os.Args[1:]...)
+		main()
+	}
+	os.Exit(m.Run())
+}
+
 // fluxVersion is the Flux release whose CRDs the API server installs (the
 // reconciler watches Kustomizations), as in the controllers tests.
 const fluxVersion = "v1.9.6"
@@ -162,6 +174,31 @@ func TestOperatorRunsWithKubeconfigAndServersOff(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("the operator did not stop within a minute of its context ending")
+	}
+
+	// Started, then failed: its webhook address is taken. Exit 1, not the
+	// 2 of a usage error. A process of its own (this test binary running
+	// main): one process registers its controller once.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stopRun := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer stopRun()
+	run := exec.CommandContext(runCtx, self, "--kubeconfig", kubeconfig, "--health-addr", "0", "--metrics-addr", "0",
+		"--webhook-addr", taken.Addr().String(), "--data-dir", t.TempDir(), "--log-level", "error")
+	run.Env = append(os.Environ(), runMainEnv+"=1")
+	var stderr bytes.Buffer
+	run.Stderr = &stderr
+	err = run.Run()
+	code := run.ProcessState.ExitCode()
+	if code != exitFailure || !strings.Contains(stderr.String(), "webhook receiver: listen on "+taken.Addr().String()) {
+		t.Errorf("ramp-controller --webhook-addr %s (taken): exit %d (%v), want exit %d and the listen error; stderr:\n%s", taken.Addr(), code, err, exitFailure, stderr.String())
 	}
 }
 
