@@ -98,7 +98,10 @@ environment error: it did not start (a bad flag, no API server,
   ramp-controller --leader-elect --data-dir /data --webhook-addr :9292
 
   # One shard of several, no push webhook receiver:
-  ramp controller --leader-elect --watch-label-selector 'sharding.fluxcd.io/key in (shard1)' --webhook-addr 0`,
+  ramp controller --leader-elect --watch-label-selector 'sharding.fluxcd.io/key in (shard1)' --webhook-addr 0
+
+  # Gather at most 4 rollouts' evidence at once in a pass:
+  ramp controller --concurrency 4`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -106,6 +109,9 @@ environment error: it did not start (a bad flag, no API server,
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+			}
+			if o.Concurrency < 1 {
+				return fmt.Errorf("--concurrency %d: want 1 or more (how many rollouts' evidence a pass gathers at once)", o.Concurrency)
 			}
 			shard, err := controllers.ParseWatchSelector(o.WatchLabelSelector)
 			if err != nil {
@@ -161,6 +167,7 @@ environment error: it did not start (a bad flag, no API server,
 	fl.StringVar(&o.DataDir, "data-dir", "/data", "directory of the persistent clones of the release repositories")
 	fl.StringVar(&o.Namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
 	fl.DurationVar(&o.PassTimeout, "pass-timeout", 2*time.Minute, "longest time of one pass; shutdown waits this long (plus 15s) for a pass in progress")
+	fl.IntVar(&o.Concurrency, "concurrency", 8, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass of a repository gathers at once")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.StringVar(&guardrails, "guardrails", "", "guardrails of every ReleaseRepository that names none (spec.guardrails, spec.guardrailsRef); default: ramp's")
 	return cmd

@@ -15,6 +15,8 @@ func TestBadFlagsFailBeforeLookingForTheCluster(t *testing.T) {
 		{[]string{"--watch-label-selector", "a b"}, `--watch-label-selector "a b"`},
 		{[]string{"--log-level", "loud"}, `--log-level "loud": want debug, info, warn or error`},
 		{[]string{"extra"}, `unknown command "extra"`},
+		{[]string{"--concurrency", "0"}, `--concurrency 0: want 1 or more`},
+		{[]string{"--concurrency", "-3"}, `--concurrency -3: want 1 or more`},
 	} {
 		// No kubeconfig: a flag error must come first, and say which flag.
 		t.Setenv("KUBECONFIG", t.TempDir()+"/absent")
@@ -54,6 +56,8 @@ func TestHelpHasExamplesExitCodesAndTheOffConvention(t *testing.T) {
 		"the value 0 turns that\nserver off",
 		"--kubeconfig string",
 		"else $KUBECONFIG",
+		"--concurrency int",
+		"ramp controller --concurrency 4",
 	} {
 		if !strings.Contains(help, want) {
 			t.Errorf("ramp-controller --help lacks %q:\n%s", want, help)
