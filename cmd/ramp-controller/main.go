@@ -60,6 +60,10 @@ func exitCode(err error) int {
 	}
 }
 
+// newManager builds the operator's manager from the flags' options (a
+// variable so that a test can see the options the flags make).
+var newManager = controllers.NewManager
+
 // newCommand is the operator's command line, `ramp controller [flags]`.
 func newCommand() *cobra.Command {
 	var o controllers.Options
@@ -137,7 +141,7 @@ environment error: it did not start (a bad flag, no API server,
 				}
 				o.Guardrails = &g
 			}
-			mgr, err := controllers.NewManager(cfg, o)
+			mgr, err := newManager(cfg, o)
 			if err != nil {
 				return err
 			}

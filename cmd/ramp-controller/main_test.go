@@ -2,8 +2,16 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/ramp-dev/ramp/controllers"
 )
 
 func TestBadFlagsFailBeforeLookingForTheCluster(t *testing.T) {
@@ -76,5 +84,53 @@ func TestHelpHasExamplesExitCodesAndTheOffConvention(t *testing.T) {
 	}
 	if exitCode(nil) != exitOK {
 		t.Errorf("exit %d after a clean stop, want %d", exitCode(nil), exitOK)
+	}
+}
+
+// TestFlagsReachTheManagersOptions: the options the manager is built
+// with carry --concurrency, --kubeconfig's API server and the addresses
+// with 0 (and "") turned off, and the defaults when no flag is given.
+func TestFlagsReachTheManagersOptions(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:3333"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "absent"))
+	t.Cleanup(func() { newManager = controllers.NewManager })
+	stop := errors.New("stop before starting a manager")
+	for _, c := range []struct {
+		args                  []string
+		concurrency           int
+		metrics, health, hook string
+	}{
+		{[]string{"--concurrency", "3", "--metrics-addr", "0", "--health-addr", "", "--webhook-addr", "0"}, 3, "0", "0", ""},
+		{[]string{"--webhook-addr", ""}, 8, ":8080", ":8081", ""},
+		{nil, 8, ":8080", ":8081", ":9292"},
+	} {
+		var got controllers.Options
+		var host string
+		newManager = func(cfg *rest.Config, o controllers.Options) (manager.Manager, error) {
+			got, host = o, cfg.Host
+			return nil, stop
+		}
+		cmd := newCommand()
+		cmd.SetArgs(append([]string{"--kubeconfig", kubeconfig, "--data-dir", filepath.Join(dir, "data")}, c.args...))
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		if err := cmd.Execute(); !errors.Is(err, stop) {
+			t.Fatalf("ramp-controller %v: %v, want the manager built", c.args, err)
+		}
+		if host != "https://127.0.0.1:3333" || got.Concurrency != c.concurrency || got.MetricsAddr != c.metrics || got.HealthAddr != c.health || got.WebhookAddr != c.hook {
+			t.Errorf("ramp-controller %v: server %s, concurrency %d, metrics %q, health %q, webhook %q; want https://127.0.0.1:3333, %d, %q, %q, %q",
+				c.args, host, got.Concurrency, got.MetricsAddr, got.HealthAddr, got.WebhookAddr, c.concurrency, c.metrics, c.health, c.hook)
+		}
 	}
 }
