@@ -132,6 +132,7 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		Signer:      cfg.signer,
 		Identity:    id,
 		Evidence:    flux.evidence,
+		Concurrency: r.Concurrency,
 		WaveEvidence: func(ctx context.Context, r *policy.Rollout, w policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
 			return gatherer.Soak(ctx, r, w, release, from, to)
 		},

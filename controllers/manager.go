@@ -81,6 +81,9 @@ type Options struct {
 	DataDir string
 	// PassTimeout bounds a pass; shutdown waits for a running one.
 	PassTimeout time.Duration
+	// Concurrency is how many rollouts' evidence a pass gathers at once
+	// (gitsync.Config.Concurrency; 0: its default, 8).
+	Concurrency int
 	Logger      logr.Logger
 	// SkipNameValidation allows several managers in one process (tests).
 	SkipNameValidation bool
@@ -165,6 +168,7 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		PassTimeout: o.PassTimeout,
 		Guardrails:  o.Guardrails,
 		Shard:       shard,
+		Concurrency: o.Concurrency,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the ReleaseRepository controller: %w", err)

@@ -68,6 +68,9 @@ type ReleaseRepositoryReconciler struct {
 	// away from the shard arrives once more, as a delete, and is
 	// forgotten here without a pass.
 	Shard labels.Selector
+	// Concurrency is how many rollouts' evidence a pass gathers at once
+	// (gitsync.Config.Concurrency; 0: its default).
+	Concurrency int
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 

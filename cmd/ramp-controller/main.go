@@ -5,6 +5,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,30 +15,59 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/ramp-dev/ramp/controllers"
 	"github.com/ramp-dev/ramp/policy"
 )
 
-// Exit codes, as ramp's: 0 ok, 2 usage or environment error.
+// Exit codes: 0 stopped by a signal, 1 the operator started and then
+// failed, 2 usage or environment error (it did not start).
 const (
-	exitOK    = 0
-	exitUsage = 2
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
 )
 
 func main() {
-	if err := newCommand().Execute(); err != nil {
+	err := newCommand().Execute()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ramp controller:", err)
-		os.Exit(exitUsage)
 	}
-	os.Exit(exitOK)
+	os.Exit(exitCode(err))
 }
+
+// runError is a failure of the operator after it started: the manager
+// stopped on an error of its own (a server could not listen, the leader
+// Lease was lost, a cache did not sync).
+type runError struct{ err error }
+
+func (e runError) Error() string { return e.err.Error() }
+func (e runError) Unwrap() error { return e.err }
+
+// exitCode is the exit status of the operator's outcome err.
+func exitCode(err error) int {
+	var run runError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &run):
+		return exitFailure
+	default:
+		return exitUsage
+	}
+}
+
+// newManager builds the operator's manager from the flags' options (a
+// variable so that a test can see the options the flags make).
+var newManager = controllers.NewManager
 
 // newCommand is the operator's command line, `ramp controller [flags]`.
 func newCommand() *cobra.Command {
 	var o controllers.Options
-	var logLevel, guardrails string
+	var logLevel, guardrails, kubeconfig string
 	cmd := &cobra.Command{
 		Use:   "ramp-controller",
 		Short: "Run the Kubernetes operator (`ramp controller`): reconcile ReleaseRepository objects next to Flux",
@@ -47,7 +77,35 @@ Sharding, as Flux's controllers do it: --watch-label-selector makes this
 process one shard, seeing and reconciling only the ReleaseRepositories whose
 labels match (e.g. 'sharding.fluxcd.io/key in (shard1)'). Each shard elects
 its own leader: its Lease ID is derived from the selector unless
---leader-election-id names one.`,
+--leader-election-id names one.
+
+The API server: the kubeconfig file --kubeconfig names, else $KUBECONFIG,
+else the in-cluster service account, else ~/.kube/config.
+
+Addresses: --metrics-addr, --health-addr and --webhook-addr each take
+host:port (":8080" listens on every interface); the value 0 turns that
+server off (as controller-runtime's --metrics-bind-address 0; an empty
+value still does too).
+
+On SIGTERM or SIGINT the operator stops taking work, waits for a pass in
+progress (at most --pass-timeout plus 15s), releases its leader Lease and
+exits 0.
+
+Exit codes: 0 stopped by SIGTERM/SIGINT, 1 the operator started and then
+failed (the webhook receiver could not listen, the leader Lease was lost), 2 usage or
+environment error: it did not start (a bad flag, no API server,
+--data-dir not writable, an invalid --guardrails file).`,
+		Example: `  # Out of the cluster, against the cluster of a kubeconfig, without the metrics server:
+  ramp controller --kubeconfig ~/.kube/kind --data-dir /tmp/ramp --metrics-addr 0
+
+  # Two replicas in the cluster (the chart's arguments), one of them reconciling:
+  ramp-controller --leader-elect --data-dir /data --webhook-addr :9292
+
+  # One shard of several, no push webhook receiver:
+  ramp controller --leader-elect --watch-label-selector 'sharding.fluxcd.io/key in (shard1)' --webhook-addr 0
+
+  # Gather at most 4 rollouts' evidence at once in a pass:
+  ramp controller --concurrency 4`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -55,6 +113,9 @@ its own leader: its Lease ID is derived from the selector unless
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+			}
+			if o.Concurrency < 1 {
+				return fmt.Errorf("--concurrency %d: want 1 or more (how many rollouts' evidence a pass gathers at once)", o.Concurrency)
 			}
 			shard, err := controllers.ParseWatchSelector(o.WatchLabelSelector)
 			if err != nil {
@@ -65,10 +126,11 @@ its own leader: its Lease ID is derived from the selector unless
 			}
 			o.Logger = logr.FromSlogHandler(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			ctrl.SetLogger(o.Logger)
-			cfg, err := ctrl.GetConfig()
+			cfg, err := restConfig(kubeconfig)
 			if err != nil {
-				return fmt.Errorf("find the Kubernetes API server (in-cluster or $KUBECONFIG): %w", err)
+				return err
 			}
+			turnOff(&o)
 			if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 				return fmt.Errorf("--data-dir: %w", err)
 			}
@@ -79,7 +141,7 @@ its own leader: its Lease ID is derived from the selector unless
 				}
 				o.Guardrails = &g
 			}
-			mgr, err := controllers.NewManager(cfg, o)
+			mgr, err := newManager(cfg, o)
 			if err != nil {
 				return err
 			}
@@ -90,17 +152,18 @@ its own leader: its Lease ID is derived from the selector unless
 			defer stop()
 			o.Logger.Info("starting ramp controller", "namespace", orAll(o.Namespace), "dataDir", o.DataDir,
 				"leaderElect", o.LeaderElect, "leaderElectionID", o.LeaderElectionID,
-				"watchLabelSelector", orAll(o.WatchLabelSelector), "webhookAddr", o.WebhookAddr)
+				"watchLabelSelector", orAll(o.WatchLabelSelector), "metricsAddr", orOff(o.MetricsAddr), "healthAddr", orOff(o.HealthAddr), "webhookAddr", orOff(o.WebhookAddr))
 			if err := mgr.Start(ctx); err != nil {
-				return fmt.Errorf("manager: %w", err)
+				return runError{fmt.Errorf("manager: %w", err)}
 			}
 			return nil
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "path of a kubeconfig file (default: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config)")
 	fl.StringVar(&o.MetricsAddr, "metrics-addr", ":8080", "address of the Prometheus /metrics endpoint (0 turns it off)")
 	fl.StringVar(&o.HealthAddr, "health-addr", ":8081", "address of the /healthz and /readyz probes (0 turns them off)")
-	fl.StringVar(&o.WebhookAddr, "webhook-addr", ":9292", "address of the push webhook receiver, POST /hook/<namespace>/<name> (empty turns it off)")
+	fl.StringVar(&o.WebhookAddr, "webhook-addr", ":9292", "address of the push webhook receiver, POST /hook/<namespace>/<name> (0 turns it off)")
 	fl.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas; only the leader reconciles")
 	fl.StringVar(&o.LeaderElectionID, "leader-election-id", "", "name of the leader election Lease (default: "+controllers.DefaultLeaderElectionID+", or one derived from --watch-label-selector, so that each shard elects its own leader)")
 	fl.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: --namespace, or the pod's namespace in-cluster)")
@@ -108,9 +171,33 @@ its own leader: its Lease ID is derived from the selector unless
 	fl.StringVar(&o.DataDir, "data-dir", "/data", "directory of the persistent clones of the release repositories")
 	fl.StringVar(&o.Namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
 	fl.DurationVar(&o.PassTimeout, "pass-timeout", 2*time.Minute, "longest time of one pass; shutdown waits this long (plus 15s) for a pass in progress")
+	fl.IntVar(&o.Concurrency, "concurrency", 8, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass of a repository gathers at once")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.StringVar(&guardrails, "guardrails", "", "guardrails of every ReleaseRepository that names none (spec.guardrails, spec.guardrailsRef); default: ramp's")
 	return cmd
+}
+
+// restConfig finds the API server as controller-runtime's --kubeconfig
+// flag does: the file at path when one is given (and only it: $KUBECONFIG
+// is then ignored), else $KUBECONFIG, the in-cluster service account, or
+// ~/.kube/config.
+func restConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := ctrl.GetConfig()
+		if err != nil {
+			return nil, fmt.Errorf("find the Kubernetes API server (--kubeconfig, $KUBECONFIG, in-cluster or ~/.kube/config): %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", path, err)
+	}
+	if cfg.QPS == 0 {
+		cfg.QPS = -1 // as ctrl.GetConfig: no client-side rate limit, the API server's fairness rules
+	}
+	return cfg, nil
 }
 
 // readGuardrails reads the guardrails file of --guardrails, as the CLI's
@@ -121,6 +208,34 @@ func readGuardrails(path string) (policy.Guardrails, error) {
 		return policy.Guardrails{}, fmt.Errorf("--guardrails: %w", err)
 	}
 	return policy.ParseGuardrails(path, data)
+}
+
+// off is the value of an address flag that turns its server off, for
+// every one of them, as controller-runtime's --metrics-bind-address 0.
+const off = "0"
+
+// turnOff gives the address flags one convention: "0" turns a server off,
+// and so does "" (the old spelling of --webhook-addr, which controller-
+// runtime would take as :8080 for the metrics). It rewrites each address
+// into the form its server takes: "0" for controller-runtime's metrics and
+// probes, "" for ramp's webhook receiver.
+func turnOff(o *controllers.Options) {
+	if o.MetricsAddr == "" || o.MetricsAddr == off {
+		o.MetricsAddr = off
+	}
+	if o.HealthAddr == "" || o.HealthAddr == off {
+		o.HealthAddr = off
+	}
+	if o.WebhookAddr == "" || o.WebhookAddr == off {
+		o.WebhookAddr = ""
+	}
+}
+
+func orOff(addr string) string {
+	if addr == "" || addr == off {
+		return "off"
+	}
+	return addr
 }
 
 func orAll(s string) string {

@@ -22,6 +22,7 @@ func newRun() *cobra.Command {
 	var interval time.Duration
 	var signingKey, identity string
 	var signedTip bool
+	var concurrency int
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run ramp's loop without Kubernetes: fetch, derive, gather evidence, plan, commit, push",
@@ -36,6 +37,9 @@ func newRun() *cobra.Command {
 			"  ramp run --once --repo https://git.example.com/fleet.git --signing-key ramp-key",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if concurrency < 1 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--concurrency %d: want 1 or more (how many rollouts' evidence a pass gathers at once)", concurrency)}
+			}
 			if signingKey == "" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--signing-key is required: ramp signs every commit it makes")}
 			}
@@ -55,6 +59,7 @@ func newRun() *cobra.Command {
 			}
 			loop, err := f.loop(ctx, gitsync.Config{
 				Signer: signer, Identity: id, Evidence: evf, WaveEvidence: ev.waves(), RequireSignedTip: signedTip,
+				Concurrency: concurrency,
 			}, signer)
 			if err != nil {
 				return err
@@ -91,6 +96,7 @@ func newRun() *cobra.Command {
 	fl.DurationVar(&interval, "interval", 30*time.Second, "time between passes")
 	fl.StringVar(&signingKey, "signing-key", "", "ramp's signing key: an OpenSSH or armored OpenPGP private key (passphrase from $RAMP_SIGNING_PASSPHRASE)")
 	fl.BoolVar(&signedTip, "require-signed-tip", false, "commit only on a branch tip signed by a key in --approvers (set it when Flux verifies HEAD: put the engineers' keys in a group too)")
+	fl.IntVar(&concurrency, "concurrency", 8, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass gathers at once")
 	fl.StringVar(&identity, "identity", "ramp <ramp@localhost>", "author and committer of ramp's commits")
 	return cmd
 }
