@@ -302,8 +302,8 @@ func newApprove() *cobra.Command {
 				}
 				return sc.commit(cmd, c, sc.subject(c)+" wave "+wave, "", sc.wouldAccept(cmd, tg, c))
 			}
-			if tg.fleet != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("rollout %s has targets: approve a step of one target (NAME/TARGET, %s) or a wave (--wave NAME)", name, targetNames(r))}
+			if tg.fleet != nil && freeze == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("rollout %s has targets: approve a step of one target (NAME/TARGET, %s), a wave (--wave NAME) or a freeze exception (--freeze NAME)", name, targetNames(r))}
 			}
 			if freeze != "" || migration != "" {
 				c := sc.command(policy.CommandApprove, name, s)
