@@ -58,21 +58,8 @@ func statusRows(o gitsync.Outcome) []rolloutStatus {
 	return rows
 }
 
-// wavesPhase sums up the waves in the PHASE column: the wave in flight
-// and its number, "Stopped" after a failure, "Done" when every wave is.
-func wavesPhase(ws []policy.WaveStatus) string {
-	for i, w := range ws {
-		switch w.State {
-		case policy.WaveFailed:
-			return fmt.Sprintf("Stopped at wave %d/%d %s", i+1, len(ws), w.Name)
-		case policy.WaveProgressing, policy.WaveSoaking:
-			return fmt.Sprintf("Wave %d/%d %s %s", i+1, len(ws), w.Name, w.State)
-		case policy.WaveWaiting:
-			return fmt.Sprintf("Wave %d/%d %s waiting", i+1, len(ws), w.Name)
-		}
-	}
-	return "Done"
-}
+// wavesPhase sums up the waves in the PHASE column (policy.WavesPhase).
+func wavesPhase(ws []policy.WaveStatus) string { return policy.WavesPhase(ws) }
 
 // auditFleet is `ramp audit` of a rollout with targets: its history with
 // one lane per target, as text (or -o json).
