@@ -49,6 +49,12 @@ func TestAuditHTMLDrawsOneLanePerTarget(t *testing.T) {
 	runChromium(t, chromium, dir, "--screenshot="+shot, "--window-size=1200,900", "file://"+file)
 	assertLanesPainted(t, shot)
 	dom := parseHTML(t, runChromium(t, chromium, dir, "--dump-dom", "file://"+file))
+	if keep := os.Getenv("RAMP_TEST_REPORT_DIR"); keep != "" { // to look at the page and the picture
+		png, _ := os.ReadFile(shot)
+		writeFile(t, filepath.Join(keep, "pay.html"), page)
+		writeFile(t, filepath.Join(keep, "pay.png"), string(png))
+		t.Logf("kept pay.html and pay.png in %s", keep)
+	}
 
 	// Hand-written: eu's commits as the system git lists them; the commit
 	// that added the spec and every target's files is in every lane.

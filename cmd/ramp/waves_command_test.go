@@ -77,7 +77,7 @@ func TestApproveAbortPauseResumeOfATargetAndAWave(t *testing.T) {
 	h.until(t, "ramp: pay/eu 2.0.0 step 2/2 pause")
 	before = head()
 	out, err = ramp("alice", "approve", "pay")
-	refused(exitUsage, "rollout pay has targets: approve a step of one target (NAME/TARGET, its targets: pay/eu, pay/us, pay/ap) a wave (--wave NAME) or a freeze exception (--freeze NAME)", out, err, before)
+	refused(exitUsage, "rollout pay has targets: approve a step of one target (NAME/TARGET, its targets: pay/eu, pay/us, pay/ap), a wave (--wave NAME) or a freeze exception (--freeze NAME)", out, err, before)
 	out, err = ramp("alice", "approve", "pay", "--freeze", "weekend")
 	refused(exitFindings, "ramp would reject this approve: no group may grant freeze exceptions", out, err, before)
 	out, err = ramp("alice", "approve", "pay/eu", "--step", "1")
