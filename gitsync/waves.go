@@ -50,6 +50,7 @@ func (l *Loop) planFleet(snap *history.Snapshot, name string, ev policy.FleetEvi
 	r := snap.Rollouts[name]
 	fs, known := snap.Fleets[name]
 	ev.SpecError, ev.UntrustedTip = snap.Invalid[name], untrusted
+	ev.Freeze, ev.FreezeError = calendar, calendarErr
 	if !known && ev.SpecError == nil {
 		ev.SpecError = fmt.Errorf("no state derived for rollout %s", name)
 	}

@@ -195,8 +195,19 @@ func fleetCommand(fs FleetState, r *Rollout, rec *Record, c Command, g Guardrail
 	}
 	switch c.Kind {
 	case CommandApprove:
+		if c.Freeze != "" && c.Wave == "" {
+			// An exception to a freeze for the hand-overs of the release.
+			var why string
+			tmp := State{Release: fs.Release, StartSigners: fs.StartSigners, Approvals: fs.Approvals}
+			tmp = freezeException(tmp, rec, c, groups, g, func(w string) State { why = w; return tmp })
+			if why != "" {
+				return reject(why)
+			}
+			fs.Approvals = tmp.Approvals
+			return fs
+		}
 		if c.Wave == "" {
-			return reject(fmt.Sprintf("rollout %s has targets: approve a step of one target (target=) or a wave (wave=)", r.Name()))
+			return reject(fmt.Sprintf("rollout %s has targets: approve a step of one target (target=), a wave (wave=) or a freeze exception (freeze=)", r.Name()))
 		}
 		i := slices.IndexFunc(r.Spec.Waves, func(w Wave) bool { return w.Name == c.Wave })
 		if i < 0 {

@@ -22,6 +22,10 @@ type FleetEvidence struct {
 	// SpecError and UntrustedTip as in Evidence.
 	SpecError    error
 	UntrustedTip string
+	// Freeze and FreezeError as in Evidence: the freeze calendar holds a
+	// hand-over (start-wave) as it holds a step that raises exposure.
+	Freeze      *FreezeCalendar
+	FreezeError error
 }
 
 // WaveSoak returns the wave whose soak the next hand-over waits on, and
@@ -402,13 +406,49 @@ func (p *fleetPlanner) handOver(i int) Decision {
 		approved = approved[:need]
 		why = append(why, "approved by "+principals(approved))
 	}
+	exc, held, closed := p.handOverHeld(i, gates)
+	if closed {
+		return held
+	}
 	if i == 0 {
 		why = append([]string{"release " + fs.Release + " started by " + fs.StartAuthor}, why...)
+	}
+	if len(exc) > 0 {
+		why = append(why, fmt.Sprintf("during freeze %s by exception of %s", exc[0].Freeze, principals(exc)))
+		approved = append(approved, exc...)
 	}
 	d := Decision{Action: ActionStartWave, Release: fs.Release, SetRelease: fs.Release, Wave: w.Name, Targets: slices.Clone(w.Targets),
 		Gates: gates, Approved: refs(approved),
 		Reason: fmt.Sprintf("%s; wave %d/%d %s: release %s goes to %s", strings.Join(why, "; "), i+1, len(r.Spec.Waves), w.Name, fs.Release, strings.Join(w.Targets, ", "))}
 	return d
+}
+
+// handOverHeld holds the hand-over to wave i as a step that raises
+// exposure is held: outside a change window of the spec's schedule gates,
+// during a freeze of the calendar (unless the release has an exception to
+// it for the rollout: Ramp-Approve: rollout=… release=… freeze=…, whose
+// approvals it returns), and while the calendar cannot be read.
+func (p *fleetPlanner) handOverHeld(i int, gates []GateResult) (exc []Approval, d Decision, held bool) {
+	w := p.r.Spec.Waves[i]
+	var freezeApprovals []Approval
+	for _, a := range p.fs.Approvals {
+		if a.Freeze != "" {
+			freezeApprovals = append(freezeApprovals, a)
+		}
+	}
+	pl := &planner{r: p.r, s: &State{Rollout: p.r.Name(), Release: p.fs.Release, Approvals: freezeApprovals},
+		ev: Evidence{Freeze: p.ev.Freeze, FreezeError: p.ev.FreezeError}, now: p.now}
+	d, closed := pl.changeWindowClosed(gates)
+	if !closed {
+		exc, d, closed = pl.freeze(1, gates)
+	}
+	if !closed {
+		return exc, Decision{}, false
+	}
+	d.Step, d.Steps, d.Weight = 0, 0, 0
+	d.Wave = w.Name
+	d.Reason = fmt.Sprintf("wave %d/%d %s cannot start: %s", i+1, len(p.r.Spec.Waves), w.Name, d.Reason)
+	return nil, d, true
 }
 
 // soakFailed stops the waves when wave i's gates failed over its soak: its

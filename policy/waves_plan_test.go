@@ -29,7 +29,9 @@ type fleet struct {
 	wave  map[string]policy.Verdict
 	// unreachable is why a target's cluster cannot be read, by target.
 	unreachable map[string]string
-	n           int
+	// freeze is the freeze calendar every evidence carries (nil: none).
+	freeze *policy.FreezeCalendar
+	n      int
 }
 
 var rampSigner = &policy.Signer{Principal: "ramp@example.com", Key: "SHA256:ramp", Groups: []string{policy.RampGroup}}
@@ -77,8 +79,9 @@ func (f *fleet) evidence() policy.FleetEvidence {
 			v = policy.Pass
 		}
 		ev.Targets[ts.Name] = policy.Evidence{AppliedUnknown: true, Gates: map[string]policy.GateResult{"error-rate": {Name: "error-rate", Verdict: v}},
-			Unreachable: f.unreachable[ts.Name]}
+			Unreachable: f.unreachable[ts.Name], Freeze: f.freeze}
 	}
+	ev.Freeze = f.freeze
 	for _, w := range f.r.Spec.Waves {
 		v, ok := f.wave[w.Name]
 		if !ok {

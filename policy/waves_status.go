@@ -1,5 +1,7 @@
 package policy
 
+import "fmt"
+
 // WaveStatus is where one wave of a rollout with targets stands, for
 // status and audit.
 type WaveStatus struct {
@@ -65,4 +67,21 @@ func Waves(r *Rollout, fs FleetState) []WaveStatus {
 		out = append(out, ws)
 	}
 	return out
+}
+
+// WavesPhase sums up the waves as a phase: the wave in flight and its
+// number ("Wave 2/2 rest progressing"), "Stopped at wave …" after a
+// failure, "Done" when every wave is.
+func WavesPhase(ws []WaveStatus) string {
+	for i, w := range ws {
+		switch w.State {
+		case WaveFailed:
+			return fmt.Sprintf("Stopped at wave %d/%d %s", i+1, len(ws), w.Name)
+		case WaveProgressing, WaveSoaking:
+			return fmt.Sprintf("Wave %d/%d %s %s", i+1, len(ws), w.Name, w.State)
+		case WaveWaiting:
+			return fmt.Sprintf("Wave %d/%d %s waiting", i+1, len(ws), w.Name)
+		}
+	}
+	return "Done"
 }

@@ -80,7 +80,7 @@ func newAudit() *cobra.Command {
 				return &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", args[0], f.branch, f.repo)}
 			}
 			if r.HasTargets() {
-				return auditFleet(cmd, d, tip, r, release, out, verify)
+				return auditFleet(cmd, d, tip, r, release, out, outFile, verify)
 			}
 			var cmds []*policy.Record
 			if f.commandsRef != "" {

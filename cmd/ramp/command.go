@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -49,9 +50,14 @@ func (sc *signedCommand) inWorkingCopy() error {
 }
 
 // target is the rollout a command is for, as the tip of the branch has it.
+// For one target of a rollout with targets (NAME/TARGET) rollout is the
+// target's own rollout (Rollout.ForTarget) and state its state; for a
+// rollout with targets, fleet is its state and state.Release the release
+// its waves carry.
 type target struct {
 	rollout *policy.Rollout
 	state   policy.State
+	fleet   *policy.FleetState
 	repo    *gitsync.Repo
 }
 
@@ -73,12 +79,22 @@ func (sc *signedCommand) find(ctx context.Context, name string) (target, error) 
 	if err != nil {
 		return target{}, err
 	}
+	if parent, t := policy.SplitTarget(name); t != "" {
+		return sc.findTarget(snap, repo, parent, t)
+	}
 	r, ok := snap.Rollouts[name]
 	if !ok {
 		if bad := snap.Invalid[name]; bad != nil {
 			return target{}, findings("rollout %s has an invalid spec: %v", name, bad)
 		}
 		return target{}, &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", name, sc.branch, sc.repo)}
+	}
+	if r.HasTargets() {
+		if sc.commandsRef != "" {
+			return target{}, &exitError{code: exitUsage, err: fmt.Errorf("rollout %s has targets: ramp does not read the commands branch for it; commit on %s without --commands-ref", name, sc.branch)}
+		}
+		fs := snap.Fleets[name]
+		return target{rollout: r, state: policy.State{Rollout: name, Release: fs.Release}, fleet: &fs, repo: repo}, nil
 	}
 	state := snap.States[name]
 	if sc.commandsRef != "" {
@@ -98,6 +114,39 @@ func (sc *signedCommand) find(ctx context.Context, name string) (target, error) 
 		}
 	}
 	return target{rollout: r, state: state, repo: repo}, nil
+}
+
+// findTarget is find for target t of rollout parent (NAME/TARGET): the
+// target's own rollout and its state.
+func (sc *signedCommand) findTarget(snap *history.Snapshot, repo *gitsync.Repo, parent, t string) (target, error) {
+	name := policy.TargetRollout(parent, t)
+	r, ok := snap.Rollouts[parent]
+	if !ok {
+		if bad := snap.Invalid[parent]; bad != nil {
+			return target{}, findings("rollout %s has an invalid spec: %v", parent, bad)
+		}
+		return target{}, &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", parent, sc.branch, sc.repo)}
+	}
+	sub := r.ForTarget(t)
+	if !r.HasTargets() || sub == nil {
+		return target{}, &exitError{code: exitUsage, err: fmt.Errorf("rollout %s has no target %q (%s)", parent, t, targetNames(r))}
+	}
+	if sc.commandsRef != "" {
+		return target{}, &exitError{code: exitUsage, err: fmt.Errorf("rollout %s has targets: ramp does not read the commands branch for it; commit on %s without --commands-ref", parent, sc.branch)}
+	}
+	return target{rollout: sub, state: snap.States[name], repo: repo}, nil
+}
+
+// targetNames lists the NAME/TARGET names of r's targets, or says it has none.
+func targetNames(r *policy.Rollout) string {
+	if !r.HasTargets() {
+		return "it has no targets"
+	}
+	var names []string
+	for _, t := range r.Spec.Targets {
+		names = append(names, policy.TargetRollout(r.Name(), t.Name))
+	}
+	return "its targets: " + strings.Join(names, ", ")
 }
 
 // command is a command of kind for rollout name in state s: for the
@@ -212,7 +261,7 @@ func gitOutput(dir string, args ...string) (string, error) {
 func newApprove() *cobra.Command {
 	sc := &signedCommand{verb: "approve"}
 	var step int
-	var freeze, migration string
+	var freeze, migration, wave string
 	cmd := &cobra.Command{
 		Use:   "approve NAME",
 		Short: "Approve a step of a rollout's current release (or grant it an exception to a freeze) with a signed commit",
@@ -226,7 +275,9 @@ func newApprove() *cobra.Command {
 		Example: "  ramp approve demo                  # the step in progress\n" +
 			"  ramp approve demo --step 4 --push  # name the step, push to origin\n" +
 			"  ramp approve demo --freeze year-end\n" +
-			"  ramp approve demo --commands-ref ramp/commands --push",
+			"  ramp approve demo --commands-ref ramp/commands --push\n" +
+			"  ramp approve pay/eu-west-1 --step 2 # a step of one target of a rollout with targets\n" +
+			"  ramp approve pay --wave everywhere  # a wave's approval (spec.waves[].approval)",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -238,6 +289,22 @@ func newApprove() *cobra.Command {
 				return err
 			}
 			r, s := tg.rollout, tg.state
+			if wave != "" {
+				if tg.fleet == nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--wave %s: rollout %s has no waves", wave, name)}
+				}
+				c := sc.command(policy.CommandApprove, name, s)
+				c.Wave = wave
+				if !sc.force {
+					if err := refuseWave(name, r, *tg.fleet, c); err != nil {
+						return err
+					}
+				}
+				return sc.commit(cmd, c, sc.subject(c)+" wave "+wave, "", sc.wouldAccept(cmd, tg, c))
+			}
+			if tg.fleet != nil && freeze == "" {
+				return &exitError{code: exitUsage, err: fmt.Errorf("rollout %s has targets: approve a step of one target (NAME/TARGET, %s), a wave (--wave NAME) or a freeze exception (--freeze NAME)", name, targetNames(r))}
+			}
 			if freeze != "" || migration != "" {
 				c := sc.command(policy.CommandApprove, name, s)
 				c.Freeze, c.Migration = freeze, migration
@@ -272,7 +339,8 @@ func newApprove() *cobra.Command {
 	cmd.Flags().StringVar(&freeze, "freeze", "", "grant the release an exception to the named freeze of the freeze calendar instead")
 	cmd.Flags().StringVar(&migration, "migration", "", "approve the release's migration instead (expand)")
 	cmd.Flags().BoolVar(&sc.force, "force", false, "commit the approval even when ramp would reject it")
-	cmd.MarkFlagsMutuallyExclusive("step", "freeze", "migration")
+	cmd.Flags().StringVar(&wave, "wave", "", "approve the named wave of a rollout with targets instead (spec.waves[].approval)")
+	cmd.MarkFlagsMutuallyExclusive("step", "freeze", "migration", "wave")
 	return cmd
 }
 
@@ -297,6 +365,52 @@ func refuseStep(name string, r *policy.Rollout, s policy.State, c policy.Command
 			c.Step, len(steps), name, policy.DescribeStep(steps[c.Step-1]))
 	}
 	return nil
+}
+
+// refuseWave says why ramp would not take approval c of wave c.Wave of
+// rollout name (with targets) in state fs as the approval the waves wait
+// for: no such wave (a usage error), the wave needs no approval, the
+// release is another one, the waves stopped, the wave already has the
+// release, or it is not the next wave to start.
+func refuseWave(name string, r *policy.Rollout, fs policy.FleetState, c policy.Command) error {
+	i := slices.IndexFunc(r.Spec.Waves, func(w policy.Wave) bool { return w.Name == c.Wave })
+	if i < 0 {
+		var names []string
+		for _, w := range r.Spec.Waves {
+			names = append(names, w.Name)
+		}
+		return &exitError{code: exitUsage, err: fmt.Errorf("--wave %s: rollout %s has no such wave (its waves: %s)", c.Wave, name, strings.Join(names, ", "))}
+	}
+	n := len(r.Spec.Waves)
+	next := 0
+	for next < n-1 && fs.HasWave(r, next) {
+		next++
+	}
+	switch {
+	case r.Spec.Waves[i].Approval == nil:
+		return findings("refused: wave %d/%d %s of %s needs no approval (spec.waves[].approval) (--force commits it anyway)", i+1, n, c.Wave, name)
+	case c.Release != fs.Release:
+		return findings("refused: %s's current release is %s, not %s (--force commits it anyway)", name, fs.Release, c.Release)
+	case fs.AbortBy != nil:
+		return findings("refused: release %s of %s was aborted in commit %.10s: no wave starts (--force commits it anyway)", fs.Release, name, fs.AbortBy.Commit)
+	case fs.Failed != nil:
+		return findings("refused: release %s of %s failed in target %s of wave %s: the waves stopped (--force commits it anyway)", fs.Release, name, fs.Failed.Target, fs.Failed.Wave)
+	case fs.HasWave(r, i):
+		return findings("refused: wave %d/%d %s of %s already has release %s: nothing to approve (--force commits it anyway)", i+1, n, c.Wave, name, fs.Release)
+	case next != i:
+		return findings("refused: wave %d/%d %s is out of turn: the next wave of %s to start is %d/%d %s; approve a wave once the waves before it have started (--force commits it anyway)",
+			i+1, n, c.Wave, name, next+1, n, r.Spec.Waves[next].Name)
+	}
+	return nil
+}
+
+// refusePerTarget refuses a pause or resume of a rollout with targets:
+// ramp takes them for one target.
+func refusePerTarget(verb string, tg target, name string) error {
+	if tg.fleet == nil {
+		return nil
+	}
+	return findings("refused: rollout %s has targets: ramp takes a %s of one target, not of the whole rollout (ramp %s NAME/TARGET; %s)", name, verb, verb, targetNames(tg.rollout))
 }
 
 // wouldAccept returns the check commit runs on the signed, not yet
@@ -327,6 +441,9 @@ func (sc *signedCommand) wouldAccept(cmd *cobra.Command, tg target, c policy.Com
 			return findings("refused: your signing key does not verify against the trusted keys in %s: %v; ramp would reject this %s (--force commits it anyway)", sc.approvers, verr, sc.verb)
 		}
 		rec := &policy.Record{Commit: sha, Author: co.Author.Email, Time: co.Committer.When, Signer: signer, Commands: []policy.Command{c}}
+		if tg.fleet != nil {
+			return fleetWouldAccept(sc.verb, *tg.fleet, tg.rollout, rec, c, g)
+		}
 		after := policy.Fold(tg.state, tg.rollout, rec, g)
 		if len(after.Rejected) > len(tg.state.Rejected) {
 			return findings("refused: ramp would reject this %s: %s (--force commits it anyway)", sc.verb, after.Rejected[len(after.Rejected)-1].Reason)
@@ -341,6 +458,24 @@ func (sc *signedCommand) wouldAccept(cmd *cobra.Command, tg target, c policy.Com
 		}
 		return nil
 	}
+}
+
+// fleetWouldAccept is wouldAccept's check for a command of a rollout with
+// targets: policy.FoldFleet, as ramp folds it.
+func fleetWouldAccept(verb string, fs policy.FleetState, r *policy.Rollout, rec *policy.Record, c policy.Command, g policy.Guardrails) error {
+	after := policy.FoldFleet(fs, r, rec, g)
+	if len(after.Rejected) > len(fs.Rejected) {
+		return findings("refused: ramp would reject this %s: %s (--force commits it anyway)", verb, after.Rejected[len(after.Rejected)-1].Reason)
+	}
+	if c.Kind == policy.CommandApprove && len(after.Approvals) == len(fs.Approvals) {
+		for _, a := range fs.Approvals {
+			if a.Wave == c.Wave && a.Principal == rec.Signer.Principal {
+				return findings("refused: %s already approved wave %s in commit %.10s; a person counts once (--force commits it anyway)", rec.Signer.Principal, c.Wave, a.Commit)
+			}
+		}
+		return findings("refused: the approval by %s would add nothing: it is already counted (--force commits it anyway)", rec.Signer.Principal)
+	}
+	return nil
 }
 
 // trustNote explains a state derived without trusted keys.
@@ -408,6 +543,9 @@ func newPause() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := refusePerTarget("pause", tg, args[0]); err != nil {
+				return err
+			}
 			c := sc.command(policy.CommandPause, args[0], tg.state)
 			c.Reason = reason
 			return sc.commit(cmd, c, sc.subject(c), reason, nil)
@@ -440,6 +578,9 @@ func newResume() *cobra.Command {
 			}
 			tg, err := sc.find(cmd.Context(), args[0])
 			if err != nil {
+				return err
+			}
+			if err := refusePerTarget("resume", tg, args[0]); err != nil {
 				return err
 			}
 			c := sc.command(policy.CommandResume, args[0], tg.state)

@@ -58,39 +58,39 @@ func statusRows(o gitsync.Outcome) []rolloutStatus {
 	return rows
 }
 
-// wavesPhase sums up the waves in the PHASE column: the wave in flight
-// and its number, "Stopped" after a failure, "Done" when every wave is.
-func wavesPhase(ws []policy.WaveStatus) string {
-	for i, w := range ws {
-		switch w.State {
-		case policy.WaveFailed:
-			return fmt.Sprintf("Stopped at wave %d/%d %s", i+1, len(ws), w.Name)
-		case policy.WaveProgressing, policy.WaveSoaking:
-			return fmt.Sprintf("Wave %d/%d %s %s", i+1, len(ws), w.Name, w.State)
-		case policy.WaveWaiting:
-			return fmt.Sprintf("Wave %d/%d %s waiting", i+1, len(ws), w.Name)
-		}
-	}
-	return "Done"
-}
+// wavesPhase sums up the waves in the PHASE column (policy.WavesPhase).
+func wavesPhase(ws []policy.WaveStatus) string { return policy.WavesPhase(ws) }
 
 // auditFleet is `ramp audit` of a rollout with targets: its history with
 // one lane per target, as text (or -o json).
-func auditFleet(cmd *cobra.Command, d *history.Deriver, tip plumbing.Hash, r *policy.Rollout, release, out string, verify bool) error {
-	if out != "text" && out != "json" {
-		return &exitError{code: exitUsage, err: fmt.Errorf("rollout %s has targets: its audit is text or json (-o %s is for rollouts without targets)", r.Name(), out)}
+func auditFleet(cmd *cobra.Command, d *history.Deriver, tip plumbing.Hash, r *policy.Rollout, release, out, outFile string, verify bool) error {
+	if out != "text" && out != "json" && out != "html" {
+		return &exitError{code: exitUsage, err: fmt.Errorf("rollout %s has targets: its audit is text, json or html (-o %s is for rollouts without targets)", r.Name(), out)}
 	}
 	a, err := d.AuditFleet(tip, r, release)
 	if err != nil {
 		return err
 	}
-	if out == "json" {
-		err = writeJSON(cmd.OutOrStdout(), a)
-	} else {
-		printFleetAudit(cmd.OutOrStdout(), a)
+	w, done, err := outputFile(cmd.OutOrStdout(), outFile)
+	if err != nil {
+		return err
+	}
+	switch out {
+	case "json":
+		err = writeJSON(w, a)
+	case "html":
+		err = writeFleetHTML(w, a)
+	default:
+		printFleetAudit(w, a)
+	}
+	if cerr := done(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return err
+	}
+	if outFile != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", outFile)
 	}
 	if verify && a.Findings > 0 {
 		return findings("%d finding(s) in the history of %s", a.Findings, a.Rollout)
