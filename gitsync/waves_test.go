@@ -180,7 +180,15 @@ func (w *world) checkCommits(since string, want []string) {
 }
 
 func TestLoopTakesAReleaseThroughTwoWavesToPromotion(t *testing.T) {
-	w, _ := wavesWorld(t, wavesSpec(nil))
+	// ap analyses for 12s, us for 3s: us is promoted and completed while
+	// ap still measures, whatever the speed of the passes (with equal
+	// windows the order of us's complete and ap's promote would depend on
+	// it).
+	w, _ := wavesWorld(t, wavesSpec(func(s string) string {
+		return strings.Replace(s, "      kustomizations: [{name: pay, namespace: flux-system, cluster: ap}]\n",
+			"      kustomizations: [{name: pay, namespace: flux-system, cluster: ap}]\n"+
+				"      strategy: {canary: {steps: [{setWeight: 50}, {analysis: {gates: [error-rate], window: 12s}}]}}\n", 1)
+	}))
 	start := w.releasePay("2.0.0")
 	w.payUntil("release 2.0.0 runs in every wave (first, rest)", 90*time.Second)
 	w.checkCommits(start, []string{
@@ -195,8 +203,8 @@ func TestLoopTakesAReleaseThroughTwoWavesToPromotion(t *testing.T) {
 		"analysis rest us | 2.0.0/2.0.0@0 2.0.0/1.0.0@50 2.0.0/1.0.0@50",
 		"analysis rest ap | 2.0.0/2.0.0@0 2.0.0/1.0.0@50 2.0.0/1.0.0@50",
 		"promote rest us | 2.0.0/2.0.0@0 2.0.0/2.0.0@50 2.0.0/1.0.0@50",
-		"promote rest ap | 2.0.0/2.0.0@0 2.0.0/2.0.0@50 2.0.0/2.0.0@50",
-		"complete rest us | 2.0.0/2.0.0@0 2.0.0/2.0.0@0 2.0.0/2.0.0@50",
+		"complete rest us | 2.0.0/2.0.0@0 2.0.0/2.0.0@0 2.0.0/1.0.0@50",
+		"promote rest ap | 2.0.0/2.0.0@0 2.0.0/2.0.0@0 2.0.0/2.0.0@50",
 		"complete rest ap | 2.0.0/2.0.0@0 2.0.0/2.0.0@0 2.0.0/2.0.0@0",
 	})
 	t.Logf("git log --oneline:\n%s", gittest.Git(t, filepath.Join(w.server.Root(), "release.git"), gittest.GitEnv(t.TempDir()), "log", "--format=%s", start+"^..main"))
