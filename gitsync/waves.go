@@ -106,10 +106,9 @@ func (c *committer) commitFleet(parent plumbing.Hash, r *policy.Rollout, d polic
 		if sub == nil {
 			return plumbing.ZeroHash, fmt.Errorf("%s: no target %s", r.Name(), t)
 		}
-		// Only the release field: the target has no traffic on its
-		// canary when it takes a release (PlanFleet retreats it first).
-		e, err := manifest.Edits(func(path string) ([]byte, error) { return history.ReadFile(tree, path) }, sub,
-			policy.Decision{SetRelease: d.SetRelease, Weight: 0})
+		// The hand-over PlanFleet decides sets the release field and a
+		// canary weight of 0 (it retreats a target's traffic first).
+		e, err := manifest.Edits(func(path string) ([]byte, error) { return history.ReadFile(tree, path) }, sub, d)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("%s: target %s: %w", r.Name(), t, err)
 		}
