@@ -122,17 +122,8 @@ func newAudit() *cobra.Command {
 			default:
 				printAudit(w, a)
 			}
-			if cerr := done(); err == nil {
-				err = cerr
-			}
-			if err != nil {
+			if err := auditWritten(cmd, err, done, outFile, verify, a.Findings, a.Rollout); err != nil {
 				return err
-			}
-			if outFile != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", outFile)
-			}
-			if verify && a.Findings > 0 {
-				return findings("%d finding(s) in the history of %s", a.Findings, a.Rollout)
 			}
 			if verify && out == "text" {
 				fmt.Fprintf(cmd.OutOrStdout(), "verified: %s, no findings\n", verifiedCount(a.Rows))
@@ -488,4 +479,23 @@ func stepSuffix(step string) string {
 		return ""
 	}
 	return " step " + step
+}
+
+// auditWritten finishes an audit written to the output (file): the first
+// error of writing and closing it, "wrote FILE" on stderr, and with
+// --verify the findings as exit 1.
+func auditWritten(cmd *cobra.Command, err error, done func() error, outFile string, verify bool, n int, rollout string) error {
+	if cerr := done(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if outFile != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", outFile)
+	}
+	if verify && n > 0 {
+		return findings("%d finding(s) in the history of %s", n, rollout)
+	}
+	return nil
 }

@@ -83,19 +83,7 @@ func auditFleet(cmd *cobra.Command, d *history.Deriver, tip plumbing.Hash, r *po
 	default:
 		printFleetAudit(w, a)
 	}
-	if cerr := done(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if outFile != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", outFile)
-	}
-	if verify && a.Findings > 0 {
-		return findings("%d finding(s) in the history of %s", a.Findings, a.Rollout)
-	}
-	return nil
+	return auditWritten(cmd, err, done, outFile, verify, a.Findings, a.Rollout)
 }
 
 // printFleetAudit prints the history as lanes: a column per target
