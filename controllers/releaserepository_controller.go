@@ -42,6 +42,15 @@ const (
 	afterPush = 5 * time.Second
 	// minRequeue is the shortest wait for a decision's wake-up time.
 	minRequeue = time.Second
+	// DefaultConcurrency is --concurrency's default (and the chart's
+	// concurrency value): how many rollouts' evidence a pass gathers at
+	// once.
+	DefaultConcurrency = 8
+	// DefaultCloneDepth is --clone-depth's default (and the chart's
+	// cloneDepth value): a first clone of the 1,000 newest commits takes a
+	// fraction of a full clone of a long history, and a derive deepens it
+	// only when a release in flight started further back.
+	DefaultCloneDepth = 1000
 )
 
 // ReleaseRepositoryReconciler reconciles ReleaseRepository objects: per

@@ -60,11 +60,6 @@ func exitCode(err error) int {
 	}
 }
 
-// DefaultCloneDepth is --clone-depth's default: a first clone of 1,000
-// commits takes a fraction of a full clone of a long history, and a cold
-// derive usually needs no more.
-const DefaultCloneDepth = 1000
-
 // newManager builds the operator's manager from the flags' options (a
 // variable so that a test can see the options the flags make).
 var newManager = controllers.NewManager
@@ -182,8 +177,8 @@ environment error: it did not start (a bad flag, no API server,
 	fl.StringVar(&o.DataDir, "data-dir", "/data", "directory of the persistent clones of the release repositories")
 	fl.StringVar(&o.Namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
 	fl.DurationVar(&o.PassTimeout, "pass-timeout", 2*time.Minute, "longest time of one pass; shutdown waits this long (plus 15s) for a pass in progress")
-	fl.IntVar(&o.Concurrency, "concurrency", 8, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass of a repository gathers at once")
-	fl.IntVar(&o.CloneDepth, "clone-depth", DefaultCloneDepth, "how many of the newest commits a repository's first clone fetches; a walk that needs older history (the start of a release in flight) deepens the clone on demand; 0 clones the whole history")
+	fl.IntVar(&o.Concurrency, "concurrency", controllers.DefaultConcurrency, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass of a repository gathers at once")
+	fl.IntVar(&o.CloneDepth, "clone-depth", controllers.DefaultCloneDepth, "how many of the newest commits a repository's first clone fetches; a walk that needs older history (the start of a release in flight) deepens the clone on demand; 0 clones the whole history")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.StringVar(&guardrails, "guardrails", "", "guardrails of every ReleaseRepository that names none (spec.guardrails, spec.guardrailsRef); default: ramp's")
 	return cmd
