@@ -47,10 +47,8 @@ const (
 	// once.
 	DefaultConcurrency = 8
 	// DefaultCloneDepth is --clone-depth's default (and the chart's
-	// cloneDepth value): a first clone of the 1,000 newest commits takes a
-	// fraction of a full clone of a long history, and a derive deepens it
-	// only when a release in flight started further back.
-	DefaultCloneDepth = 1000
+	// cloneDepth value), gitsync's.
+	DefaultCloneDepth = gitsync.DefaultCloneDepth
 )
 
 // ReleaseRepositoryReconciler reconciles ReleaseRepository objects: per

@@ -47,6 +47,13 @@ func Open(ctx context.Context, url, dir, branch string, auth Auth) (*Repo, error
 	return r, nil
 }
 
+// DefaultCloneDepth is the depth of the shallow clones of the controller
+// (--clone-depth), `ramp run`, `ramp status` and `ramp plan` unless told
+// otherwise: a first clone of the 1,000 newest commits takes a fraction of
+// a full clone of a long history, and a derive deepens it only when a
+// release in flight started further back.
+const DefaultCloneDepth = 1000
+
 // OpenShallow is Open, except that a first clone (or a rebuild) fetches
 // only the depth newest commits of branch. A walk that needs more calls
 // Deepen (history.Deriver.Deepen): a cold derive reads back only to the

@@ -102,7 +102,7 @@ func isURL(s string) bool {
 
 // shallowDepth is how many commits the first clone of a read-only
 // command (status, plan) fetches; a derive that walks further deepens it.
-const shallowDepth = 1000
+const shallowDepth = gitsync.DefaultCloneDepth
 
 // open opens the release repository: a local clone as it is, or a URL
 // through one persistent clone in the cache directory, fetched. With
