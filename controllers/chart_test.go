@@ -638,3 +638,39 @@ func TestChartNamedCredentialsRunAReleaseAndRefuseTheRest(t *testing.T) {
 	w.requestReconcile(repoName)
 	w.wait(repoName, "step 1", func(rr *rampv1.ReleaseRepository) bool { return rollout(rr).Step == 1 })
 }
+
+// TestChartConcurrencyAndCloneDepthReachEveryShard: the values
+// concurrency and cloneDepth become --concurrency and --clone-depth of
+// every Deployment (the main one and each shard); their defaults are the
+// operator's flag defaults, and cloneDepth 0 (a full clone) is rendered
+// as 0, not dropped.
+func TestChartConcurrencyAndCloneDepthReachEveryShard(t *testing.T) {
+	err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ramp-system"}})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		set                             []string
+		deployments, concurrency, depth int
+	}{
+		{nil, 1, controllers.DefaultConcurrency, controllers.DefaultCloneDepth},
+		{[]string{"shards=2", "concurrency=3", "cloneDepth=0"}, 3, 3, 0},
+		{[]string{"shards=1", "cloneDepth=250"}, 2, controllers.DefaultConcurrency, 250},
+	} {
+		objs := decodeAll(t, renderChart(t, "ramp-system", c.set...))
+		deps := ofKind(objs, "Deployment")
+		if len(deps) != c.deployments {
+			t.Fatalf("%v: %d Deployments, want %d", c.set, len(deps), c.deployments)
+		}
+		for name, d := range deps {
+			_, _, container := podTemplate(t, d)
+			args, _, _ := unstructured.NestedStringSlice(container, "args")
+			for _, a := range []string{fmt.Sprintf("--concurrency=%d", c.concurrency), fmt.Sprintf("--clone-depth=%d", c.depth)} {
+				if !contains(args, a) {
+					t.Errorf("%v: Deployment %s's args %q lack %q", c.set, name, args, a)
+				}
+			}
+		}
+		applyDryRun(t, objs)
+	}
+}

@@ -87,8 +87,10 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 	}
 	clone := filepath.Join(dir, "clone-"+shortHash(obj.Spec.URL+"\x00"+obj.GetBranch()))
 	// Open checks the clone and rebuilds it when a kill left it damaged:
-	// the data directory is a cache, never a reason to stall.
-	repo, err := gitsync.Open(ctx, obj.Spec.URL, clone, obj.GetBranch(), auth)
+	// the data directory is a cache, never a reason to stall. With a
+	// clone depth the first clone (and a rebuild) fetches only the newest
+	// commits; the pass deepens it when a walk needs more (reconcile).
+	repo, err := r.open(ctx, obj.Spec.URL, clone, obj.GetBranch(), auth)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +146,15 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 	l := &repoLoop{fingerprint: fp, loop: loop, repo: repo, flux: flux}
 	r.loops.put(key, l)
 	return l, nil
+}
+
+// open opens (or clones) the persistent clone in dir: shallow, of
+// CloneDepth commits, unless CloneDepth is 0.
+func (r *ReleaseRepositoryReconciler) open(ctx context.Context, url, dir, branch string, auth gitsync.Auth) (*gitsync.Repo, error) {
+	if r.CloneDepth > 0 {
+		return gitsync.OpenShallow(ctx, url, dir, branch, auth, r.CloneDepth)
+	}
+	return gitsync.Open(ctx, url, dir, branch, auth)
 }
 
 // writeAuth returns the auth of cfg. The SSH key stays in memory; only

@@ -84,7 +84,11 @@ type Options struct {
 	// Concurrency is how many rollouts' evidence a pass gathers at once
 	// (gitsync.Config.Concurrency; 0: its default, 8).
 	Concurrency int
-	Logger      logr.Logger
+	// CloneDepth is how many of the newest commits the first clone of a
+	// repository fetches (gitsync.OpenShallow); a walk that needs older
+	// history deepens it. 0 clones the whole history.
+	CloneDepth int
+	Logger     logr.Logger
 	// SkipNameValidation allows several managers in one process (tests).
 	SkipNameValidation bool
 	// Guardrails apply to every ReleaseRepository that names none
@@ -169,6 +173,7 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Guardrails:  o.Guardrails,
 		Shard:       shard,
 		Concurrency: o.Concurrency,
+		CloneDepth:  o.CloneDepth,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the ReleaseRepository controller: %w", err)

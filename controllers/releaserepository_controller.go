@@ -42,6 +42,13 @@ const (
 	afterPush = 5 * time.Second
 	// minRequeue is the shortest wait for a decision's wake-up time.
 	minRequeue = time.Second
+	// DefaultConcurrency is --concurrency's default (and the chart's
+	// concurrency value): how many rollouts' evidence a pass gathers at
+	// once.
+	DefaultConcurrency = 8
+	// DefaultCloneDepth is --clone-depth's default (and the chart's
+	// cloneDepth value), gitsync's.
+	DefaultCloneDepth = gitsync.DefaultCloneDepth
 )
 
 // ReleaseRepositoryReconciler reconciles ReleaseRepository objects: per
@@ -71,6 +78,9 @@ type ReleaseRepositoryReconciler struct {
 	// Concurrency is how many rollouts' evidence a pass gathers at once
 	// (gitsync.Config.Concurrency; 0: its default).
 	Concurrency int
+	// CloneDepth is how many commits a repository's first clone fetches
+	// (0: all of them); a walk that needs older history deepens the clone.
+	CloneDepth int
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
@@ -165,6 +175,10 @@ func (r *ReleaseRepositoryReconciler) reconcile(ctx context.Context, obj *rampv1
 	}
 	passCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	// A shallow clone gives a full one's answers: a walk that reaches its
+	// boundary fetches more history, within this pass (a full clone has
+	// nothing to deepen).
+	l.loop.Deriver().Deepen = func() (bool, error) { return l.repo.Deepen(passCtx) }
 	res, err := l.loop.Pass(passCtx)
 	snap := res.Snapshot
 	if snap != nil {

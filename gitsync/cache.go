@@ -47,6 +47,13 @@ func Open(ctx context.Context, url, dir, branch string, auth Auth) (*Repo, error
 	return r, nil
 }
 
+// DefaultCloneDepth is the depth of the shallow clones of the controller
+// (--clone-depth), `ramp run`, `ramp status` and `ramp plan` unless told
+// otherwise: a first clone of the 1,000 newest commits takes a fraction of
+// a full clone of a long history, and a derive deepens it only when a
+// release in flight started further back.
+const DefaultCloneDepth = 1000
+
 // OpenShallow is Open, except that a first clone (or a rebuild) fetches
 // only the depth newest commits of branch. A walk that needs more calls
 // Deepen (history.Deriver.Deepen): a cold derive reads back only to the
@@ -72,16 +79,34 @@ func OpenShallow(ctx context.Context, url, dir, branch string, auth Auth, depth 
 // Deepen fetches four times as many commits of the branch as the shallow
 // clone has asked for so far, and reports whether the clone was shallow:
 // false means there is nothing more to fetch (a full clone, or one that
-// holds the whole history now).
+// holds the whole history now). A clone reopened after a restart may
+// already be deeper than the depth this Repo asked for: Deepen asks for
+// four times more again until the clone's boundary moves, so a call that
+// returns true always fetched more history.
 func (r *Repo) Deepen(ctx context.Context) (bool, error) {
 	shallow, err := r.repo.Storer.Shallow()
-	if err != nil || len(shallow) == 0 || r.url == "" || r.depth <= 0 || r.depth > maxDepth {
+	if err != nil || len(shallow) == 0 || r.url == "" || r.depth <= 0 {
 		return false, err
 	}
-	r.depth *= 4
+	for r.depth <= maxDepth {
+		r.depth *= 4
+		still, err := r.fetchDepth(ctx)
+		if err != nil {
+			return false, err
+		}
+		if !slices.Equal(still, shallow) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// fetchDepth fetches the r.depth newest commits of the branch and returns
+// the clone's boundary commits afterwards.
+func (r *Repo) fetchDepth(ctx context.Context) ([]plumbing.Hash, error) {
 	tracking := plumbing.NewRemoteReferenceName(originName, r.branch)
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", r.branchRef(), tracking))
-	err = r.repo.FetchContext(ctx, &git.FetchOptions{
+	err := r.repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: originName,
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       r.auth,
@@ -89,13 +114,15 @@ func (r *Repo) Deepen(ctx context.Context) (bool, error) {
 		Depth:      r.depth,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return false, remoteErr("deepen", r.url, r.branch, err)
+		return nil, remoteErr("deepen", r.url, r.branch, err)
 	}
 	// go-git adds the new boundary commits to the shallow list but keeps
-	// the old ones: keep only the commits whose parents are still missing.
+	// the old ones, and adds commits whose parents the clone already has
+	// when the clone was deeper than r.depth: keep only the commits whose
+	// parents are still missing.
 	all, err := r.repo.Storer.Shallow()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var still []plumbing.Hash
 	for _, h := range all {
@@ -112,9 +139,9 @@ func (r *Repo) Deepen(ctx context.Context) (bool, error) {
 		}
 	}
 	if err := r.repo.Storer.SetShallow(still); err != nil {
-		return false, err
+		return nil, err
 	}
-	return !slices.Equal(still, shallow), nil
+	return still, nil
 }
 
 // maxDepth is past any history: a clone deepened this far is complete.
@@ -140,7 +167,7 @@ func (r *Repo) openOrRebuild(ctx context.Context) error {
 	}
 	defer unlock()
 	removeLeftovers(r.dir)
-	repo, problem := checkClone(r.dir, r.url, r.branch)
+	repo, problem := checkClone(r.dir, r.url, r.branch, r.depth > 0)
 	if problem == nil {
 		r.repo = repo
 		return nil
@@ -160,7 +187,7 @@ func (r *Repo) heal(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer unlock()
-	repo, problem := checkClone(r.dir, r.url, r.branch)
+	repo, problem := checkClone(r.dir, r.url, r.branch, r.depth > 0)
 	if problem == nil {
 		closeRepo(repo)
 		return false, nil
@@ -255,9 +282,12 @@ func removeLeftovers(dir string) {
 // it: origin is url; every reference reads and points at an object there;
 // the branch and its remote-tracking ref point at commits whose trees
 // read; every pack has an index that decodes, checksum included, and
-// belongs to it. It returns the open repository, or what is wrong
-// (errNoClone for a missing or empty dir).
-func checkClone(dir, url, branch string) (*git.Repository, error) {
+// belongs to it; a shallow clone's list of boundary commits reads, and a
+// shallow clone is what was asked for (shallow: OpenShallow; Open wants
+// the whole history, which a shallow clone cannot give without Deepen).
+// It returns the open repository, or what is wrong (errNoClone for a
+// missing or empty dir).
+func checkClone(dir, url, branch string, shallow bool) (*git.Repository, error) {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist) || err == nil && len(entries) == 0:
@@ -271,6 +301,9 @@ func checkClone(dir, url, branch string) (*git.Repository, error) {
 	if head, err := os.ReadFile(filepath.Join(dir, "HEAD")); err == nil && len(head) == 0 {
 		return nil, fmt.Errorf("HEAD: %w", errEmptyRef)
 	}
+	if err := checkShallow(dir, shallow); err != nil {
+		return nil, err
+	}
 	repo, err := plainOpen(dir)
 	if err != nil {
 		return nil, fmt.Errorf("not a git repository: %w", err)
@@ -280,6 +313,34 @@ func checkClone(dir, url, branch string) (*git.Repository, error) {
 		return nil, err
 	}
 	return repo, nil
+}
+
+// checkShallow checks the shallow file of the clone in dir, when there is
+// one: ramp writes it atomically and removes it once the clone is
+// complete (refStore.SetShallow), so an empty one, or one with a line that
+// is not a commit hash, is what a kill left of it, and a walk would take
+// the clone for complete and fail at its boundary. A shallow clone where
+// a full one is wanted is not used either.
+func checkShallow(dir string, want bool) error {
+	data, err := os.ReadFile(filepath.Join(dir, shallowFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w", shallowFile, err)
+	case len(data) == 0:
+		return fmt.Errorf("%s: the list of boundary commits is empty", shallowFile)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	for i, line := range lines {
+		if len(line) != 2*sha1.Size || strings.Trim(line, "0123456789abcdef") != "" {
+			return fmt.Errorf("%s:%d: %q is not a commit hash", shallowFile, i+1, line)
+		}
+	}
+	if !want {
+		return fmt.Errorf("a shallow clone (%d boundary commits): a full clone is wanted", len(lines))
+	}
+	return nil
 }
 
 func checkRepo(repo *git.Repository, dir, url, branch string) error {

@@ -20,9 +20,10 @@ import (
 // a 100k-commit release repository against `git clone --bare
 // --single-branch --no-tags` of the same repository, over file:// and
 // smart HTTP (git http-backend on 127.0.0.1). Each iteration clones once
-// each way, interleaved, and also makes what `ramp status` makes of a URL:
-// a shallow clone of 1,000 commits (gitsync.OpenShallow) and a cold derive
-// at its tip, deepening as far as the derive walks. The medians and their
+// each way, interleaved, and also makes what the controller (its default
+// --clone-depth), `ramp run` and `ramp status` make of a URL: a shallow
+// clone of DefaultCloneDepth (1,000) commits (gitsync.OpenShallow) and a
+// cold derive at its tip, deepening as far as the derive walks. The medians and their
 // ratios to git clone are reported.
 func BenchmarkClone(b *testing.B) {
 	src := cloneSource(b)
@@ -49,10 +50,10 @@ func BenchmarkClone(b *testing.B) {
 					b.Fatal(err)
 				}
 
-				// What `ramp status` does first on a URL: a shallow clone,
+				// What the controller, `ramp run` and `ramp status` do first on a URL: a shallow clone,
 				// and a derive at the tip that deepens it as far as it walks.
 				start = time.Now()
-				sh, err := gitsync.OpenShallow(context.Background(), transport.url, filepath.Join(dir, "shallow"), "main", gitsync.Auth{}, 1000)
+				sh, err := gitsync.OpenShallow(context.Background(), transport.url, filepath.Join(dir, "shallow"), "main", gitsync.Auth{}, gitsync.DefaultCloneDepth)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -94,9 +94,14 @@ func NewLoop(repo *Repo, cfg Config) *Loop {
 }
 
 // wire builds the deriver and the committer on the repository's object
-// store, again after the clone was rebuilt.
+// store, again after the clone was rebuilt (keeping the deriver's Deepen:
+// a rebuilt shallow clone is shallow again).
 func (l *Loop) wire() {
-	l.deriver = &history.Deriver{Repo: l.repo.Git(), Keys: l.cfg.Keys, Guardrails: l.cfg.Guardrails}
+	var deepen func() (bool, error)
+	if l.deriver != nil {
+		deepen = l.deriver.Deepen
+	}
+	l.deriver = &history.Deriver{Repo: l.repo.Git(), Keys: l.cfg.Keys, Guardrails: l.cfg.Guardrails, Deepen: deepen}
 	l.committer = &committer{store: l.repo.Git().Storer, signer: l.cfg.Signer, identity: l.cfg.Identity, now: time.Now}
 	l.snap = nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-billy/v5"
@@ -117,6 +118,32 @@ func (c lockedCloser) Close() error {
 	defer c.mu.Unlock()
 	return c.WriteCloser.Close()
 }
+
+// SetShallow stores the list of a shallow clone's boundary commits (those
+// whose parents the clone lacks) atomically: go-git truncates the shallow
+// file and then writes it, and a kill in between would leave an empty file
+// that reads as a complete history. An empty list removes the file, as
+// the system git does once a clone is complete, so an empty shallow file
+// is never ramp's and checkClone takes it for damage.
+func (s *refStore) SetShallow(commits []plumbing.Hash) error {
+	path := filepath.Join(s.gitDir, shallowFile)
+	if len(commits) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", path, err)
+		}
+		return nil
+	}
+	var b strings.Builder
+	for _, h := range commits {
+		b.WriteString(h.String())
+		b.WriteByte('\n')
+	}
+	return writeFileAtomic(s.gitDir, path, b.String())
+}
+
+// shallowFile is the list of a shallow clone's boundary commits, one
+// hash a line, in its git directory.
+const shallowFile = "shallow"
 
 // SetReference stores ref atomically.
 func (s *refStore) SetReference(ref *plumbing.Reference) error {

@@ -105,7 +105,10 @@ environment error: it did not start (a bad flag, no API server,
   ramp controller --leader-elect --watch-label-selector 'sharding.fluxcd.io/key in (shard1)' --webhook-addr 0
 
   # Gather at most 4 rollouts' evidence at once in a pass:
-  ramp controller --concurrency 4`,
+  ramp controller --concurrency 4
+
+  # Clone the whole history of each repository (no shallow first clone):
+  ramp controller --clone-depth 0`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -116,6 +119,9 @@ environment error: it did not start (a bad flag, no API server,
 			}
 			if o.Concurrency < 1 {
 				return fmt.Errorf("--concurrency %d: want 1 or more (how many rollouts' evidence a pass gathers at once)", o.Concurrency)
+			}
+			if o.CloneDepth < 0 {
+				return fmt.Errorf("--clone-depth %d: want 0 (the whole history) or more (how many of the newest commits the first clone fetches)", o.CloneDepth)
 			}
 			shard, err := controllers.ParseWatchSelector(o.WatchLabelSelector)
 			if err != nil {
@@ -152,7 +158,7 @@ environment error: it did not start (a bad flag, no API server,
 			defer stop()
 			o.Logger.Info("starting ramp controller", "namespace", orAll(o.Namespace), "dataDir", o.DataDir,
 				"leaderElect", o.LeaderElect, "leaderElectionID", o.LeaderElectionID,
-				"watchLabelSelector", orAll(o.WatchLabelSelector), "metricsAddr", orOff(o.MetricsAddr), "healthAddr", orOff(o.HealthAddr), "webhookAddr", orOff(o.WebhookAddr))
+				"watchLabelSelector", orAll(o.WatchLabelSelector), "cloneDepth", o.CloneDepth, "metricsAddr", orOff(o.MetricsAddr), "healthAddr", orOff(o.HealthAddr), "webhookAddr", orOff(o.WebhookAddr))
 			if err := mgr.Start(ctx); err != nil {
 				return runError{fmt.Errorf("manager: %w", err)}
 			}
@@ -171,7 +177,8 @@ environment error: it did not start (a bad flag, no API server,
 	fl.StringVar(&o.DataDir, "data-dir", "/data", "directory of the persistent clones of the release repositories")
 	fl.StringVar(&o.Namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
 	fl.DurationVar(&o.PassTimeout, "pass-timeout", 2*time.Minute, "longest time of one pass; shutdown waits this long (plus 15s) for a pass in progress")
-	fl.IntVar(&o.Concurrency, "concurrency", 8, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass of a repository gathers at once")
+	fl.IntVar(&o.Concurrency, "concurrency", controllers.DefaultConcurrency, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass of a repository gathers at once")
+	fl.IntVar(&o.CloneDepth, "clone-depth", controllers.DefaultCloneDepth, "how many of the newest commits a repository's first clone fetches; a walk that needs older history (the start of a release in flight) deepens the clone on demand; 0 clones the whole history")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.StringVar(&guardrails, "guardrails", "", "guardrails of every ReleaseRepository that names none (spec.guardrails, spec.guardrailsRef); default: ramp's")
 	return cmd

@@ -134,3 +134,58 @@ current-context: x
 		}
 	}
 }
+
+// TestCloneDepthFlagReachesTheManager: --clone-depth is the manager's
+// CloneDepth (default DefaultCloneDepth, 1,000; 0 for a full clone), and
+// a negative depth is a usage error naming the flag.
+func TestCloneDepthFlagReachesTheManager(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:3333"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { newManager = controllers.NewManager })
+	stop := errors.New("stop before starting a manager")
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 1000},
+		{[]string{"--clone-depth", "0"}, 0},
+		{[]string{"--clone-depth", "250"}, 250},
+	} {
+		got := -1
+		newManager = func(_ *rest.Config, o controllers.Options) (manager.Manager, error) {
+			got = o.CloneDepth
+			return nil, stop
+		}
+		cmd := newCommand()
+		cmd.SetArgs(append([]string{"--kubeconfig", kubeconfig, "--data-dir", filepath.Join(dir, "data")}, c.args...))
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		if err := cmd.Execute(); !errors.Is(err, stop) {
+			t.Fatalf("ramp-controller %v: %v, want the manager built", c.args, err)
+		}
+		if got != c.want {
+			t.Errorf("ramp-controller %v: CloneDepth %d, want %d", c.args, got, c.want)
+		}
+	}
+
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "absent"))
+	cmd := newCommand()
+	cmd.SetArgs([]string{"--clone-depth", "-1"})
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	err := cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), "--clone-depth -1: want 0") || exitCode(err) != exitUsage {
+		t.Errorf("ramp-controller --clone-depth -1: error %v (exit %d), want a usage error naming --clone-depth", err, exitCode(err))
+	}
+}

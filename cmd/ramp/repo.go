@@ -30,7 +30,12 @@ type repoFlags struct {
 	// commandsRef is the branch people push signed commands to when
 	// they may not push to the release branch.
 	commandsRef string
-	cmd         *cobra.Command
+	// depth is how many commits the shallow clone of a URL fetches first
+	// (0: shallowDepth; run's --clone-depth), and full asks for a full
+	// clone instead (run's --clone-depth 0).
+	depth int
+	full  bool
+	cmd   *cobra.Command
 }
 
 // Which repository flags a command offers: a flag that means nothing for
@@ -97,12 +102,14 @@ func isURL(s string) bool {
 
 // shallowDepth is how many commits the first clone of a read-only
 // command (status, plan) fetches; a derive that walks further deepens it.
-const shallowDepth = 1000
+const shallowDepth = gitsync.DefaultCloneDepth
 
 // open opens the release repository: a local clone as it is, or a URL
 // through one persistent clone in the cache directory, fetched. With
-// shallow (status, plan: commands that never push) the clone is a
-// separate shallow one (gitsync.OpenShallow), deepened on demand.
+// shallow (status, plan and run: every command that walks only back to
+// the releases in flight) the clone is a separate shallow one of
+// f.depth commits (gitsync.OpenShallow), deepened on demand; audit, which
+// reads a rollout's whole history, keeps a full clone.
 func (f *repoFlags) open(ctx context.Context, shallow bool) (*gitsync.Repo, error) {
 	if !isURL(f.repo) {
 		return gitsync.OpenLocal(f.repo, f.branch)
@@ -131,8 +138,12 @@ func (f *repoFlags) open(ctx context.Context, shallow bool) (*gitsync.Repo, erro
 			auth.KnownHostsPath = filepath.Join(home, ".ssh", "known_hosts")
 		}
 	}
-	if shallow {
-		return gitsync.OpenShallow(ctx, f.repo, dir+".shallow", f.branch, auth, shallowDepth)
+	if shallow && !f.full {
+		depth := f.depth
+		if depth <= 0 {
+			depth = shallowDepth
+		}
+		return gitsync.OpenShallow(ctx, f.repo, dir+".shallow", f.branch, auth, depth)
 	}
 	return gitsync.Open(ctx, f.repo, dir, f.branch, auth)
 }
@@ -181,7 +192,10 @@ func (f *repoFlags) loop(ctx context.Context, cfg gitsync.Config, trust signing.
 	if err := f.check(); err != nil {
 		return nil, err
 	}
-	repo, err := f.open(ctx, cfg.DryRun)
+	// Status and plan (a dry run) and run (the loop that commits and
+	// pushes) walk back only to the releases in flight: a shallow clone
+	// deepened on demand gives them a full clone's answers.
+	repo, err := f.open(ctx, cfg.DryRun || cfg.Signer != nil)
 	if err != nil {
 		return nil, err
 	}

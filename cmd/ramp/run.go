@@ -22,7 +22,7 @@ func newRun() *cobra.Command {
 	var interval time.Duration
 	var signingKey, identity string
 	var signedTip bool
-	var concurrency int
+	var concurrency, cloneDepth int
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run ramp's loop without Kubernetes: fetch, derive, gather evidence, plan, commit, push",
@@ -40,6 +40,10 @@ func newRun() *cobra.Command {
 			if concurrency < 1 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--concurrency %d: want 1 or more (how many rollouts' evidence a pass gathers at once)", concurrency)}
 			}
+			if cloneDepth < 0 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--clone-depth %d: want 0 (the whole history) or more (how many of the newest commits the first clone of a URL fetches)", cloneDepth)}
+			}
+			f.depth, f.full = cloneDepth, cloneDepth == 0
 			if signingKey == "" {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--signing-key is required: ramp signs every commit it makes")}
 			}
@@ -97,6 +101,7 @@ func newRun() *cobra.Command {
 	fl.StringVar(&signingKey, "signing-key", "", "ramp's signing key: an OpenSSH or armored OpenPGP private key (passphrase from $RAMP_SIGNING_PASSPHRASE)")
 	fl.BoolVar(&signedTip, "require-signed-tip", false, "commit only on a branch tip signed by a key in --approvers (set it when Flux verifies HEAD: put the engineers' keys in a group too)")
 	fl.IntVar(&concurrency, "concurrency", 8, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass gathers at once")
+	fl.IntVar(&cloneDepth, "clone-depth", shallowDepth, "how many of the newest commits the first clone of a URL fetches; a walk that needs older history deepens it on demand; 0 clones the whole history")
 	fl.StringVar(&identity, "identity", "ramp <ramp@localhost>", "author and committer of ramp's commits")
 	return cmd
 }
