@@ -182,7 +182,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 					return nil, err
 				}
 				v, err := w.readValues(tree, r)
-				if err != nil || !policy.Anchors(rec, name, v.release, v.stable) {
+				if err != nil || !policy.Anchors(rec, name, v.release, v.stable, v.weight) {
 					continue
 				}
 				pv, err := w.readValues(parentTree, r)
