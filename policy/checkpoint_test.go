@@ -150,3 +150,44 @@ func TestACheckpointThatDoesNotFitIsIgnored(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditRowOfACheckpointSaysWhatItClaimsAndChecksIt: the audit shows
+// ramp's checkpoint as a row with what it restates; when the history
+// before it folds to another state (another step, a rejection the
+// checkpoint drops), the row has a finding (--verify fails).
+func TestAuditRowOfACheckpointSaysWhatItClaimsAndChecksIt(t *testing.T) {
+	before := foldAll(abortedHistory()...)
+	wrongStep := goodCheckpoint()
+	wrongStep.Step = 3
+	withRejection := before
+	withRejection.Rejected = []Rejection{{Commit: "late", Reason: "release 2.0 is not in progress"}}
+	cases := []struct {
+		name    string
+		before  State
+		e       Entry
+		finding string
+	}{
+		{"a true claim", before, goodCheckpoint(), ""},
+		{"another step than history's", before, wrongStep, "checkpoint claims release 2.0 abort at abort (step 3, weight 0%), but the history before it folds to release 2.0 Aborted (last commit abort, step 1, weight 0%, 0 holds, 0 rejections)"},
+		{"history holds a rejection it drops", withRejection, goodCheckpoint(), "1 rejections"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := checkpointRec("ckpt", rampKey, c.e)
+			after := Fold(c.before, foldRollout(), rec, DefaultGuardrails())
+			row := AuditRecord(foldRollout(), c.before, after, rec)
+			if row == nil || row.What != "checkpoint" || row.Release != "2.0" {
+				t.Fatalf("row %+v, want a checkpoint row of 2.0", row)
+			}
+			if !strings.Contains(row.Reason, "restates: release 2.0 abort at abort") || !strings.Contains(row.Reason, "gate error-rate failed") {
+				t.Fatalf("reason %q does not say what it restates", row.Reason)
+			}
+			switch {
+			case c.finding == "" && len(row.Findings) > 0:
+				t.Fatalf("findings %q on a true claim", row.Findings)
+			case c.finding != "" && (len(row.Findings) != 1 || !strings.Contains(row.Findings[0], c.finding)):
+				t.Fatalf("findings %q, want one with %q", row.Findings, c.finding)
+			}
+		})
+	}
+}
