@@ -101,7 +101,7 @@ func TestLoopWritesACheckpointOnceTheAbortIsDeepAndColdDeriveStartsThere(t *test
 		t.Fatalf("cold derive read %d commits, want 1 (the checkpoint only)", cold.Walked)
 	}
 	o := w.expect(policy.ActionNone, 2, 0)
-	if !strings.Contains(o.Decision.Reason, "release 1.1.0 was aborted") {
+	if !strings.Contains(o.Decision.Reason, "release 1.1.0 was aborted at "+abort[:10]) {
 		t.Fatalf("plan after the checkpoint: %q", o.Decision.Reason)
 	}
 
