@@ -345,9 +345,12 @@ func coldCheckpointedRepo(b *testing.B, n int) (string, plumbing.Hash, plumbing.
 	if len(res.Pushed()) != 0 {
 		b.Fatalf("ramp's pass committed decisions besides the checkpoint: %+v", res.Pushed())
 	}
-	c, err := repo.CommitObject(res.Checkpoint)
-	if err != nil || c.ParentHashes[0] != mid || !strings.Contains(c.Message, "Ramp-Action: checkpoint") || !strings.Contains(c.Message, abort.String()) {
-		b.Fatalf("checkpoint %s (%v) is not ramp's checkpoint of %s on %s:\n%s", res.Checkpoint, err, abort, mid, c.Message)
+	c, err := local.Git().CommitObject(res.Checkpoint)
+	if err != nil {
+		b.Fatalf("read checkpoint %s: %v", res.Checkpoint, err)
+	}
+	if c.ParentHashes[0] != mid || !strings.Contains(c.Message, "Ramp-Action: checkpoint") || !strings.Contains(c.Message, abort.String()) {
+		b.Fatalf("checkpoint %s is not ramp's checkpoint of %s on %s:\n%s", res.Checkpoint, abort, mid, c.Message)
 	}
 	tip := extend(b, dir, res.Checkpoint, after, n)
 	writeTip(b, dir, tip)
