@@ -12,14 +12,35 @@ import (
 
 // abortDemo takes release 1.1.0 of demo to step 2 and has alice abort
 // it; ramp's abort commit is the tip afterwards. It returns that commit.
+// After each pass, a derive from scratch gives the incremental states and
+// depths.
 func abortDemo(w *world) string {
 	w.t.Helper()
 	w.release("1.1.0")
 	w.expect(policy.ActionSetWeight, 1, 10)
+	sameAsCold(w, 1) // the release's start is 1 below the step commit
 	w.expect(policy.ActionPause, 2, 10)
+	sameAsCold(w, 2)
 	w.command("alice", true, "abort demo", `Ramp-Abort: rollout=demo release=1.1.0 reason="p99 up"`)
 	o := w.expect(policy.ActionAbort, 2, 0)
+	sameAsCold(w, 0)
 	return o.Commit.String()
+}
+
+// sameAsCold checks that a fresh ramp's derive at the last pass's tip
+// gives its states and depths, and demo's depth is want.
+func sameAsCold(w *world, want int) {
+	w.t.Helper()
+	cold, err := w.newLoop().Deriver().Derive(w.snap.Tip)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cold.States, w.snap.States) || !reflect.DeepEqual(cold.Depths, w.snap.Depths) {
+		w.t.Fatalf("cold states %+v depths %v\ndiffer from incremental %+v depths %v", cold.States, cold.Depths, w.snap.States, w.snap.Depths)
+	}
+	if d, ok := cold.Depths["demo"]; !ok || d != want {
+		w.t.Fatalf("demo's depth %d (known %v), want %d", d, ok, want)
+	}
 }
 
 // passResult runs one pass and returns what it did.
@@ -56,9 +77,7 @@ func TestLoopWritesACheckpointOnceTheAbortIsDeepAndColdDeriveStartsThere(t *test
 	if res := passResult(w); !res.Checkpoint.IsZero() {
 		t.Fatalf("checkpoint %s with the abort 2 commits down, want none before 3", res.Checkpoint)
 	}
-	if d := w.snap.Depths["demo"]; d != 2 {
-		t.Fatalf("depth %d, want 2", d)
-	}
+	sameAsCold(w, 2)
 	w.command("bob", true, "docs 3", "")
 	res := passResult(w)
 	if res.Checkpoint.IsZero() {
