@@ -172,3 +172,25 @@ func TestACheckpointNotSignedByRampIsNoAnchor(t *testing.T) {
 		t.Fatalf("last commit %s, want the abort %s", warm.LastCommit, abort)
 	}
 }
+
+// TestNoCheckpointOnATipNotSignedByATrustedKey: with RequireSignedTip, a
+// checkpoint is not built on an unsigned tip (it would give that commit a
+// trusted HEAD); once a signed commit is the tip, it is.
+func TestNoCheckpointOnATipNotSignedByATrustedKey(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.CheckpointEvery, w.cfg.RequireSignedTip = 1, true
+	w.loop = w.newLoop()
+	abort := abortDemo(w)
+	w.command("mallory", false, "unsigned docs", "")
+	if res := passResult(w); !res.Checkpoint.IsZero() {
+		t.Fatalf("checkpoint %s on mallory's unsigned tip", res.Checkpoint)
+	}
+	w.command("bob", true, "signed docs", "")
+	res := passResult(w)
+	if res.Checkpoint.IsZero() {
+		t.Fatal("no checkpoint on bob's signed tip with the abort 2 commits down")
+	}
+	if s := w.snap.States["demo"]; s.LastCommit != abort || s.Phase != policy.PhaseAborted {
+		t.Fatalf("state after the checkpoint %+v, want aborted at %s", s, abort)
+	}
+}
