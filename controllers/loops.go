@@ -135,6 +135,8 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		Identity:    id,
 		Evidence:    flux.evidence,
 		Concurrency: r.Concurrency,
+		// An aborted rollout whose abort lies this deep gets a checkpoint.
+		CheckpointEvery: gitsync.DefaultCheckpointEvery,
 		WaveEvidence: func(ctx context.Context, r *policy.Rollout, w policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
 			return gatherer.Soak(ctx, r, w, release, from, to)
 		},

@@ -55,6 +55,11 @@ type Config struct {
 	// WaveEvidence gathers the results of a wave's gates over its soak,
 	// for a rollout with targets (nil: none, so a wave with gates holds).
 	WaveEvidence WaveEvidenceFunc
+	// CheckpointEvery is the depth (first-parent commits below the tip)
+	// from which an aborted rollout's abort gets a checkpoint commit at
+	// the start of a pass (checkpoint.go; DefaultCheckpointEvery); 0 or
+	// negative: never.
+	CheckpointEvery int
 	// Observe, when set, is told how long each fetch and push took and
 	// how it ended (op is "fetch" or "push"). A push that lost the race
 	// to another commit ends in ErrBranchMoved.
@@ -136,6 +141,9 @@ type Result struct {
 	Snapshot *history.Snapshot
 	// Outcomes are the decisions, one per rollout, by name.
 	Outcomes []Outcome
+	// Checkpoint is the checkpoint commit the pass pushed before
+	// planning, if any (checkpoint.go).
+	Checkpoint plumbing.Hash
 }
 
 // Pushed returns the outcomes that pushed a commit.
@@ -199,7 +207,14 @@ func (l *Loop) try(ctx context.Context) (res Result, err error) {
 		return Result{Snapshot: l.snap}, err
 	}
 	l.snap = snap
-	res = Result{Snapshot: snap}
+	checkpoint, err := l.checkpoint(ctx, tip)
+	if err != nil {
+		return Result{Snapshot: l.snap}, err
+	}
+	if !checkpoint.IsZero() {
+		tip, snap = checkpoint, l.snap
+	}
+	res = Result{Snapshot: snap, Checkpoint: checkpoint}
 	states, err := l.withCommands(ctx, snap)
 	if err != nil {
 		return res, err

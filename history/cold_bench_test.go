@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,18 +33,24 @@ const coldDir = "ramp-bench-cold-v1"
 // aborted by ramp, without a revert, 50k commits below the tip, against
 // the same on a repository of the same size where every rollout is
 // stable, and the derive against `git log --first-parent` over the
-// commits it walked. The abort anchors r000's state, so the derive stops
-// there, not at the release's start; it still reads the 50k commits
-// above the abort.
+// commits it walked. Two aborted repositories:
+//   - "aborted": the history above the abort was written while no ramp
+//     ran, so there is no checkpoint: the abort anchors r000's state and
+//     the derive stops there, but still reads the 50k commits above it;
+//   - "checkpointed": the same abort, ~49k commits, then one pass of the
+//     real loop (ramp's key, CheckpointEvery 1000), which writes a
+//     checkpoint, then 1,000 more commits: what a running operator
+//     leaves, the newest checkpoint at most ~1,000 commits down.
 func BenchmarkColdStatus(b *testing.B) {
 	const n = 100_000
 	stable, stableTip := coldStableRepo(b, n)
 	aborted, abortedTip, keys := coldAbortedRepo(b, n)
+	ckpt, ckptTip, abortCommit := coldCheckpointedRepo(b, n)
 	ramp := rampBinary(b)
 	approvers := approversDir(b)
 	b.Run("100k", func(b *testing.B) {
-		var dStable, dAborted, cStable, cAborted, gitlog []time.Duration
-		var walked int
+		var dStable, dAborted, cStable, cAborted, gitlog, dCkpt, cCkpt []time.Duration
+		var walked, walkedCkpt int
 		for i := 0; i < b.N; i++ {
 			d, snap := coldDerive(b, stable, stableTip, keys)
 			if active(snap) != 0 || snap.States["r000"].Phase != policy.PhaseStable {
@@ -70,11 +77,28 @@ func BenchmarkColdStatus(b *testing.B) {
 				b.Fatalf("ramp status on the aborted repository shows no abort:\n%s", out)
 			}
 			cAborted = append(cAborted, d)
+
+			d, snap = coldDerive(b, ckpt, ckptTip, keys)
+			if st := snap.States["r000"]; st.Phase != policy.PhaseAborted || st.Release != "9.0.0" || st.LastCommit != abortCommit.String() {
+				b.Fatalf("checkpointed repository: r000 is %s %s (last commit %s), want 9.0.0 Aborted at %s", st.Release, st.Phase, st.LastCommit, abortCommit)
+			}
+			if snap.Walked > 1_100 {
+				b.Fatalf("checkpointed repository: the derive read %d commits, want the ~1,001 down to the checkpoint", snap.Walked)
+			}
+			dCkpt, walkedCkpt = append(dCkpt, d), snap.Walked
+			d, _, out = runChild(b, ramp, "status", "--repo", ckpt, "--approvers", approvers)
+			if !strings.Contains(out, "Aborted") || !strings.Contains(out, "aborted at "+abortCommit.String()[:10]) {
+				b.Fatalf("ramp status on the checkpointed repository does not name the abort %s:\n%s", abortCommit, out)
+			}
+			cCkpt = append(cCkpt, d)
 		}
 		report(b, "derive-aborted", dAborted, "derive-stable", dStable)
 		report(b, "derive-aborted", dAborted, "gitlog", gitlog)
 		report(b, "status-aborted", cAborted, "status-stable", cStable)
+		report(b, "derive-checkpointed", dCkpt, "derive-stable", dStable)
+		report(b, "status-checkpointed", cCkpt, "status-stable", cStable)
 		b.ReportMetric(float64(walked), "aborted-walked")
+		b.ReportMetric(float64(walkedCkpt), "checkpointed-walked")
 	})
 }
 
@@ -258,6 +282,83 @@ func coldAbortedRepo(b *testing.B, n int) (string, plumbing.Hash, *signing.Keyri
 	writeTip(b, dir, tip)
 	b.Logf("generated %s in %v", dir, time.Since(start).Round(time.Millisecond))
 	return dir, tip, keys
+}
+
+// coldCheckpointedRepo returns a repository of n commits: as
+// coldAbortedRepo up to ramp's abort of r000's release 9.0.0 (the spec has
+// no revertRelease), then unrelated commits up to n-1,001, then one pass
+// of ramp's loop with ramp's key and CheckpointEvery 1000, which must push
+// a checkpoint (the abort is ~49k commits down), then 1,000 unrelated
+// commits. It returns the directory, the tip and ramp's abort commit.
+func coldCheckpointedRepo(b *testing.B, n int) (string, plumbing.Hash, plumbing.Hash) {
+	b.Helper()
+	_, signer, keys := coldKey(b)
+	dir := filepath.Join(os.TempDir(), coldDir, fmt.Sprintf("aborted-checkpointed-%d.git", n))
+	abortFile := filepath.Join(dir, "ramp-bench-abort")
+	if tip, ok := readTip(dir); ok {
+		if data, err := os.ReadFile(abortFile); err == nil {
+			return dir, tip, plumbing.NewHash(strings.TrimSpace(string(data)))
+		}
+	}
+	os.RemoveAll(dir)
+	start := time.Now()
+	half, err := gittest.Generate(dir, gittest.History{Commits: n / 2, Rollouts: 200, Releases: 3, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := plumbing.NewHash(half)
+	name := gittest.RolloutName(0)
+	at = signedCommit(b, repo, at, nil, "dev@example.com", name+": release 9.0.0",
+		map[string]string{"apps/" + name + "/canary/kustomization.yaml": gittest.Kustomization(name, "9.0.0")})
+	trailers := func(action string, weight int, reason string) string {
+		msg := fmt.Sprintf("ramp: %s 9.0.0 step 1/4 %s\n\nRamp-Rollout: %s\nRamp-Release: 9.0.0\nRamp-Step: 1/4\nRamp-Action: %s\nRamp-Weight: %d\n",
+			name, action, name, action, weight)
+		if reason != "" {
+			msg += "Ramp-Reason: " + reason + "\n"
+		}
+		return msg
+	}
+	route := "apps/" + name + "/route.yaml"
+	at = signedCommit(b, repo, at, signer, "ramp@localhost", trailers("set-weight", 10, ""), map[string]string{route: gittest.Route(name, 10)})
+	abort := signedCommit(b, repo, at, signer, "ramp@localhost", trailers("abort", 0, "gate error-rate fail"), map[string]string{route: gittest.Route(name, 0)})
+	const after = 1000
+	mid := extend(b, dir, abort, n-n/2-3-after-1, n/2+3)
+
+	// What a running operator does: one pass over the repository.
+	local, err := gitsync.OpenLocal(dir, "main")
+	if err != nil {
+		b.Fatal(err)
+	}
+	loop := gitsync.NewLoop(local, gitsync.Config{Keys: keys, Guardrails: policy.DefaultGuardrails(), Signer: signer,
+		Identity: gitsync.Identity{Name: "ramp", Email: "ramp@localhost"}, CheckpointEvery: gitsync.DefaultCheckpointEvery})
+	res, err := loop.Pass(context.Background())
+	if err != nil {
+		b.Fatalf("ramp's pass over %s: %v", dir, err)
+	}
+	if res.Checkpoint.IsZero() {
+		b.Fatalf("ramp's pass wrote no checkpoint with r000's abort %d commits down", n-n/2-3-after-1)
+	}
+	if len(res.Pushed()) != 0 {
+		b.Fatalf("ramp's pass committed decisions besides the checkpoint: %+v", res.Pushed())
+	}
+	c, err := local.Git().CommitObject(res.Checkpoint)
+	if err != nil {
+		b.Fatalf("read checkpoint %s: %v", res.Checkpoint, err)
+	}
+	if c.ParentHashes[0] != mid || !strings.Contains(c.Message, "Ramp-Action: checkpoint") || !strings.Contains(c.Message, abort.String()) {
+		b.Fatalf("checkpoint %s is not ramp's checkpoint of %s on %s:\n%s", res.Checkpoint, abort, mid, c.Message)
+	}
+	tip := extend(b, dir, res.Checkpoint, after, n)
+	writeTip(b, dir, tip)
+	if err := os.WriteFile(abortFile, []byte(abort.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated %s in %v", dir, time.Since(start).Round(time.Millisecond))
+	return dir, tip, abort
 }
 
 // signedCommit writes a commit on parent that sets files, signed by

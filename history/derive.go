@@ -35,6 +35,15 @@ type Snapshot struct {
 	Fleets map[string]policy.FleetState
 	// Walked counts the commits the derive read.
 	Walked int
+	// Depths are, for each rollout (without targets) that needs history,
+	// how many first-parent commits lie above the commit a derive from
+	// scratch starts its fold at: its release's start, or its newest
+	// anchor (policy.Anchors: ramp's abort, or a checkpoint). A cold
+	// derive knows it from its walk; Update adds the commits it folds and
+	// resets it at a new start or anchor. A rollout that needs no history
+	// has none; so has one that an update saw leave that case without a
+	// new start or anchor (Update cannot tell without a walk).
+	Depths map[string]int
 	// specs is the hash of the releases/ tree at Tip.
 	specs plumbing.Hash
 	// targets are the blob hashes at Tip of the files the specs' targets
@@ -111,6 +120,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 		return nil, err
 	}
 	active := map[string]*policy.Rollout{}
+	snap.Depths = map[string]int{}
 	for name, r := range snap.Rollouts {
 		if r.HasTargets() {
 			if snap.Invalid[name] != nil {
@@ -151,6 +161,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 	var recs []*policy.Record
 	starts := map[string]start{}
 	pending := maps.Clone(active)
+	index := -1 // of the commit read, 0 the tip
 	for l, err := range w.firstParents(tip) {
 		if err != nil {
 			return nil, err
@@ -159,6 +170,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 			break
 		}
 		snap.Walked++
+		index++
 		parentTree, err := w.rootTree(l.parent)
 		if err != nil {
 			return nil, err
@@ -182,7 +194,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 					return nil, err
 				}
 				v, err := w.readValues(tree, r)
-				if err != nil || !policy.Anchors(rec, name, v.release, v.stable) {
+				if err != nil || !policy.Anchors(rec, name, v.release, v.stable, v.weight) {
 					continue
 				}
 				pv, err := w.readValues(parentTree, r)
@@ -190,6 +202,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 					continue
 				}
 				starts[name] = start{index: len(recs), base: policy.Base(name, pv.release, pv.stable, pv.weight)}
+				snap.Depths[name] = index
 				delete(pending, name)
 				continue
 			}
@@ -198,6 +211,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 				pv = values{} // the file did not exist before: nothing in flight
 			}
 			starts[name] = start{index: len(recs), base: policy.Base(name, pv.release, pv.stable, pv.weight)}
+			snap.Depths[name] = index
 			delete(pending, name)
 		}
 		recs = append(recs, rec)
@@ -207,6 +221,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 		if !ok {
 			// The release value has not changed since the first commit.
 			st = start{index: len(recs) - 1, base: policy.Base(name, "", "", 0)}
+			snap.Depths[name] = index
 		}
 		s := st.base
 		for i := st.index; i >= 0; i-- {
@@ -253,6 +268,7 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	// their records oldest first.
 	w := d.walker()
 	var recs []*policy.Record
+	var at []int // of each record: its index in the walk, 0 the tip
 	found := false
 	for l, err := range w.firstParents(tip) {
 		if err != nil {
@@ -275,19 +291,36 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		}
 		if rec != nil {
 			recs = append(recs, rec)
+			at = append(at, snap.Walked-1)
 		}
 	}
 	if !found {
 		// prev.Tip is not on the first-parent history of tip.
 		return d.Derive(tip)
 	}
+	snap.Depths = map[string]int{}
+	for name, depth := range prev.Depths {
+		if _, ok := snap.States[name]; ok {
+			snap.Depths[name] = depth + snap.Walked
+		}
+	}
 	for i := len(recs) - 1; i >= 0; i-- {
 		// Only the rollouts a record concerns: for any other Fold is the
 		// identity, and a pass's N commits each concern one rollout.
 		for _, name := range recs[i].Rollouts() {
 			if r, ok := snap.Rollouts[name]; ok && !r.HasTargets() {
-				snap.States[name] = policy.Fold(snap.States[name], r, recs[i], d.Guardrails)
+				s := policy.Fold(snap.States[name], r, recs[i], d.Guardrails)
+				snap.States[name] = s
+				if recs[i].Changes[name].Release != nil || ends(recs[i], name) && policy.Anchors(recs[i], name, s.Release, s.Stable, s.LiveWeight()) {
+					// Where a derive from scratch would start it.
+					snap.Depths[name] = at[i]
+				}
 			}
+		}
+	}
+	for name := range snap.Depths {
+		if s := snap.States[name]; s.Release == s.Stable && s.LiveWeight() == 0 {
+			delete(snap.Depths, name) // no history needed, as a cold derive has it
 		}
 	}
 	for name, r := range snap.Rollouts {
@@ -566,10 +599,11 @@ func (d *Deriver) finish(w *walker, l link, rec *policy.Record) error {
 }
 
 // ends reports whether rec has one of ramp's entries for rollout name
-// that may end its release (abort or rollback): policy.Anchors decides.
+// that may end its release (abort or rollback) or restate its end
+// (checkpoint): policy.Anchors decides.
 func ends(rec *policy.Record, name string) bool {
 	for _, e := range rec.Entries {
-		if e.Rollout == name && (e.Action == policy.ActionAbort || e.Action == policy.ActionRollback) {
+		if e.Rollout == name && (e.Action == policy.ActionAbort || e.Action == policy.ActionRollback || e.Action == policy.ActionCheckpoint) {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -87,6 +88,9 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 				row.Findings = append(row.Findings, finding)
 			}
 		}
+		if e.Action == ActionCheckpoint {
+			row.Reason, row.Findings = checkpointClaim(before, e, row.Findings)
+		}
 		for _, ap := range e.Approved {
 			if !hasApproval(before, ap) {
 				row.Findings = append(row.Findings, fmt.Sprintf("records approval commit %s by %s that history does not hold as an accepted approval", ap.Commit, ap.Principal))
@@ -135,6 +139,27 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 		}
 	}
 	return row
+}
+
+// checkpointClaim describes what ramp's checkpoint entry e claims, and
+// adds a finding when it is not the state the history before it folds to
+// (before): the state a derive that starts at the checkpoint would get.
+func checkpointClaim(before State, e Entry, findings []string) (string, []string) {
+	if e.Anchor == nil {
+		return e.Reason, findings
+	}
+	claim := fmt.Sprintf("restates: release %s %s at %s, step %d, weight %d%%", e.Release, e.Anchor.Action, short(e.Anchor.Commit), e.Step, e.Weight)
+	if e.Reason != "" {
+		claim += ": " + e.Reason
+	}
+	want := before
+	want.Release = e.Release
+	if want = restated(want, e.Weight, e.Step, e.Anchor.Commit, e.Anchor.Action, e.Reason); !reflect.DeepEqual(before, want) {
+		findings = append(findings, fmt.Sprintf("checkpoint claims release %s %s at %s (step %d, weight %d%%), but the history before it folds to release %s %s (last commit %s, step %d, weight %d%%, %d holds, %d rejections)",
+			e.Release, e.Anchor.Action, short(e.Anchor.Commit), e.Step, e.Weight,
+			before.Release, before.Phase, short(before.LastCommit), before.Step, before.LiveWeight(), len(before.Holds), len(before.Rejected)))
+	}
+	return claim, findings
 }
 
 // auditGate pairs a recorded gate result with the query text of r's gate

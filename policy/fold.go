@@ -187,6 +187,9 @@ func apply(s State, rec *Record, e Entry) State {
 		}
 		return s
 	}
+	if e.Action == ActionCheckpoint {
+		return checkpointed(s, rec, e)
+	}
 	s.Weight = e.Weight
 	s.LastCommit, s.LastAction, s.LastReason = rec.Commit, e.Action, e.Reason
 	if EntersStep(e.Action) {
@@ -230,13 +233,14 @@ func anchor(s State, rec *Record, e Entry) State {
 		Weight: e.Weight, Step: e.Step, LastCommit: rec.Commit, LastAction: e.Action, LastReason: e.Reason}
 }
 
-// Anchors reports whether folding rec for rollout name, whose release and
-// stable fields hold release and stable at rec's commit, sets the state to
-// one that does not depend on any earlier record (anchor): ramp's signed
-// abort of that release, or its rollback that kept the release field. A
-// derive from scratch starts such a rollout at its newest anchor, from the
-// field values just before it (Base).
-func Anchors(rec *Record, name, release, stable string) bool {
+// Anchors reports whether folding rec for rollout name, whose release,
+// stable and canary weight fields hold release, stable and weight at rec's
+// commit, sets the state to one that does not depend on any earlier record
+// (anchor): ramp's signed abort of that release, its rollback that kept the
+// release field, or its checkpoint restating such a state (Checkpoint) of
+// that release and weight. A derive from scratch starts such a rollout at
+// its newest anchor, from the field values just before it (Base).
+func Anchors(rec *Record, name, release, stable string, weight int) bool {
 	if !rec.Signer.In(RampGroup) || rec.Changes[name].Release != nil {
 		return false
 	}
@@ -245,6 +249,9 @@ func Anchors(rec *Record, name, release, stable string) bool {
 			continue
 		}
 		if e.Action == ActionAbort || e.Action == ActionRollback && release != stable {
+			return true
+		}
+		if e.Action == ActionCheckpoint && checkpointFits(rec, e, release, weight) {
 			return true
 		}
 	}

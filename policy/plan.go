@@ -80,6 +80,9 @@ func (p *planner) decide(g Guardrails) Decision {
 			return d
 		}
 		why := "release " + s.Release + " was aborted"
+		if s.LastCommit != "" {
+			why += " at " + short(s.LastCommit) // the abort, also after a checkpoint
+		}
 		if s.LastReason != "" {
 			why += ": " + s.LastReason
 		}

@@ -43,6 +43,10 @@ const (
 	// ActionStartWave hands a rollout's release to the targets of a
 	// wave: it writes the release into each target's release field.
 	ActionStartWave Action = "start-wave"
+	// ActionCheckpoint restates, at the tip, an aborted state whose abort
+	// lies deep in history (Checkpoint): a derive from scratch starts
+	// there instead of walking down to the abort. It changes no file.
+	ActionCheckpoint Action = "checkpoint"
 )
 
 // EntersStep reports whether a commit with action a enters a step.
@@ -127,6 +131,16 @@ type Entry struct {
 	// has Rollout rollout/target (TargetRollout) and one Ramp-Target.
 	Wave    string   `json:"wave,omitempty"`
 	Targets []string `json:"targets,omitempty"`
+	// Anchor is the commit a checkpoint entry restates (Ramp-Anchor):
+	// ramp's abort, or its rollback that kept the release field.
+	Anchor *AnchorRef `json:"anchor,omitempty"`
+}
+
+// AnchorRef names the commit that anchored an aborted state, and the
+// action it carried (abort, or rollback after a failed bake).
+type AnchorRef struct {
+	Commit string `json:"commit"`
+	Action Action `json:"action"`
 }
 
 // ApprovalRef is an approval a step commit accepted (Ramp-Approved-By).

@@ -28,6 +28,9 @@ const (
 	// of a rollout with targets.
 	keyWave   = "Ramp-Wave"
 	keyTarget = "Ramp-Target"
+	// keyAnchor names, in a checkpoint entry, the abort (or rollback)
+	// commit whose state it restates: commit=<hash> action=abort.
+	keyAnchor = "Ramp-Anchor"
 	// keyMigration is written by people in a release commit: what its
 	// migrations do (expand or contract).
 	keyMigration = "Ramp-Migration"
@@ -37,20 +40,21 @@ var commandKinds = []policy.CommandKind{policy.CommandApprove, policy.CommandAbo
 
 // rampKeys are all trailer keys ramp reads.
 var rampKeys = []string{
-	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow, keyMigration, keyWave, keyTarget,
+	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow, keyMigration, keyWave, keyTarget, keyAnchor,
 	string(policy.CommandApprove), string(policy.CommandAbort), string(policy.CommandPause), string(policy.CommandResume),
 }
 
 var actions = []policy.Action{
 	policy.ActionSetWeight, policy.ActionPause, policy.ActionAnalysis, policy.ActionPromote,
 	policy.ActionComplete, policy.ActionAbort, policy.ActionRollback, policy.ActionRestore,
-	policy.ActionSetHeaderRoute, policy.ActionSetMirrorRoute, policy.ActionStartWave,
+	policy.ActionSetHeaderRoute, policy.ActionSetMirrorRoute, policy.ActionStartWave, policy.ActionCheckpoint,
 }
 
 // ForEntry returns the trailers of one ramp commit for one rollout,
 // in this order: Ramp-Rollout, Ramp-Wave and one Ramp-Target per target
 // (a rollout with targets), Ramp-Release, Ramp-Step (when Step is not
-// 0), Ramp-Action, Ramp-Weight, Ramp-Shadow (entering a mirror step), one
+// 0), Ramp-Action, Ramp-Weight, Ramp-Anchor (a checkpoint), Ramp-Shadow
+// (entering a mirror step), one
 // Ramp-Gate per gate, one Ramp-Approved-By per approval, Ramp-Reason and
 // Ramp-Change-Id (when set).
 // Free text is written on one line, line breaks turned into spaces.
@@ -73,6 +77,9 @@ func ForEntry(e policy.Entry) []Trailer {
 	ts = append(ts,
 		Trailer{keyAction, string(e.Action)},
 		Trailer{keyWeight, strconv.Itoa(e.Weight)})
+	if a := e.Anchor; a != nil {
+		ts = append(ts, Trailer{keyAnchor, formatFields([]field{{"commit", a.Commit}, {"action", string(a.Action)}})})
+	}
 	if sh := e.Shadow; sh != nil {
 		ts = append(ts, Trailer{keyShadow, formatFields([]field{{"name", sh.Name}, {"percent", strconv.Itoa(sh.Percent)},
 			{"sideEffects", sh.SideEffects}, {"reason", oneLine(sh.Reason)}})})
@@ -236,6 +243,8 @@ func (r *entryReader) add(key string, t Trailer) {
 		r.e.ChangeID = t.Value
 	case keyShadow:
 		r.e.Shadow, err = parseShadow(t.Value)
+	case keyAnchor:
+		r.e.Anchor, err = parseAnchor(t.Value)
 	case keyWave:
 		if r.e.Wave = t.Value; t.Value == "" {
 			err = errors.New("empty value")
@@ -263,6 +272,12 @@ func (r *entryReader) finish() (policy.Entry, []string) {
 		}
 	}
 	r.e.Rollout = r.rollout.Value
+	switch {
+	case r.e.Action == policy.ActionCheckpoint && !r.seen[keyAnchor]:
+		r.problems = append(r.problems, problem(r.rollout, "missing "+keyAnchor+" in a checkpoint entry"))
+	case r.e.Action != policy.ActionCheckpoint && r.seen[keyAnchor] && r.seen[keyAction]:
+		r.problems = append(r.problems, problem(r.rollout, keyAnchor+" in a "+string(r.e.Action)+" entry: only a checkpoint names an anchor"))
+	}
 	if strings.Contains(r.e.Rollout, policy.TargetSeparator) {
 		r.problems = append(r.problems, problem(r.rollout, "a rollout name has no "+policy.TargetSeparator+"; name the target in "+keyTarget))
 	}
@@ -291,6 +306,23 @@ func parseAction(s string) (policy.Action, error) {
 		return a, nil
 	}
 	return "", errors.New("unknown action: want set-weight, set-header-route, set-mirror-route, pause, analysis, promote, complete, abort, rollback or restore")
+}
+
+// parseAnchor reads a Ramp-Anchor value: commit=<40 or 64 hex digits>
+// action=abort|rollback.
+func parseAnchor(s string) (*policy.AnchorRef, error) {
+	f, err := readFields(s, "commit", "action")
+	if err != nil {
+		return nil, err
+	}
+	a := &policy.AnchorRef{Commit: f.need("commit"), Action: policy.Action(f.need("action"))}
+	if c := a.Commit; c != "" && (len(c) != 40 && len(c) != 64 || strings.Trim(strings.ToLower(c), "0123456789abcdef") != "") {
+		f.fail("commit %q: want a full commit hash", c)
+	}
+	if a.Action != "" && a.Action != policy.ActionAbort && a.Action != policy.ActionRollback {
+		f.fail("action %q: want abort or rollback", a.Action)
+	}
+	return a, f.err
 }
 
 func parseShadow(s string) (*policy.ShadowRecord, error) {

@@ -179,6 +179,13 @@ func TestEntryRoundTripsThroughGit(t *testing.T) {
 				Shadow: &policy.ShadowRecord{Name: "shadow", Percent: 10, SideEffects: "isolated", Reason: `writes go to "sandbox-db"`}}}},
 		{"a cohort step", "ramp: demo 2.0 step 1/4 set-header-route (weight 0%)\n",
 			[]policy.Entry{{Rollout: "demo", Release: "2.0", Step: 1, Steps: 4, Action: policy.ActionSetHeaderRoute}}},
+		{"a checkpoint of two aborted rollouts", "ramp: checkpoint of 2 aborted rollouts\n",
+			[]policy.Entry{
+				{Rollout: "demo", Release: "2.0", Step: 2, Steps: 4, Action: policy.ActionCheckpoint, Weight: 0,
+					Reason: `gate error-rate failed: value="0.3"`, Anchor: &policy.AnchorRef{Commit: "0123456789abcdef0123456789abcdef01234567", Action: policy.ActionAbort}},
+				{Rollout: "cart", Release: "0.9.1", Action: policy.ActionCheckpoint, Weight: 0,
+					Anchor: &policy.AnchorRef{Commit: "89abcdef0123456789abcdef0123456789abcdef", Action: policy.ActionRollback}},
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ts []Trailer
@@ -242,6 +249,23 @@ func TestCommandTrailerRoundTripsThroughGit(t *testing.T) {
 	}
 }
 
+func TestCheckpointTrailersWriteTheAnchor(t *testing.T) {
+	e := policy.Entry{Rollout: "r000", Release: "9.0.0", Step: 1, Steps: 4, Action: policy.ActionCheckpoint, Weight: 0,
+		Reason: "gate error-rate fail", Anchor: &policy.AnchorRef{Commit: "0123456789abcdef0123456789abcdef01234567", Action: policy.ActionAbort}}
+	want := []Trailer{
+		{"Ramp-Rollout", "r000"},
+		{"Ramp-Release", "9.0.0"},
+		{"Ramp-Step", "1/4"},
+		{"Ramp-Action", "checkpoint"},
+		{"Ramp-Weight", "0"},
+		{"Ramp-Anchor", "commit=0123456789abcdef0123456789abcdef01234567 action=abort"},
+		{"Ramp-Reason", "gate error-rate fail"},
+	}
+	if got := ForEntry(e); !reflect.DeepEqual(got, want) {
+		t.Errorf("ForEntry:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 	rollout := Trailer{"Ramp-Rollout", "web"}
 	complete := []Trailer{rollout, {"Ramp-Release", "1.0"}, {"Ramp-Action", "set-weight"}, {"Ramp-Weight", "5"}}
@@ -281,6 +305,16 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 			[]string{`Ramp-Gate: "name=e verdict=pass colour=red": unknown field "colour": want name, verdict, value, bound, baseline, samples, window, query, severity, failures, inconclusives, reason, scope`}, 0, 0},
 		{"gate with open quote", with(Trailer{"Ramp-Gate", `name=e verdict=pass bound=">=1`}),
 			[]string{`Ramp-Gate: "name=e verdict=pass bound=\">=1": bound: unterminated quoted value`}, 0, 0},
+		{"checkpoint without anchor", []Trailer{rollout, {"Ramp-Release", "1.0"}, {"Ramp-Action", "checkpoint"}, {"Ramp-Weight", "0"}},
+			[]string{`Ramp-Rollout: "web": missing Ramp-Anchor in a checkpoint entry`}, 0, 0},
+		{"anchor in a set-weight entry", with(Trailer{"Ramp-Anchor", "commit=0123456789abcdef0123456789abcdef01234567 action=abort"}),
+			[]string{`Ramp-Rollout: "web": Ramp-Anchor in a set-weight entry: only a checkpoint names an anchor`}, 0, 0},
+		{"anchor with a short commit", []Trailer{rollout, {"Ramp-Release", "1.0"}, {"Ramp-Action", "checkpoint"}, {"Ramp-Weight", "0"},
+			{"Ramp-Anchor", "commit=abc1234 action=abort"}},
+			[]string{`Ramp-Anchor: "commit=abc1234 action=abort": commit "abc1234": want a full commit hash`}, 0, 0},
+		{"anchor of a step", []Trailer{rollout, {"Ramp-Release", "1.0"}, {"Ramp-Action", "checkpoint"}, {"Ramp-Weight", "0"},
+			{"Ramp-Anchor", "commit=0123456789abcdef0123456789abcdef01234567 action=set-weight"}},
+			[]string{`Ramp-Anchor: "commit=0123456789abcdef0123456789abcdef01234567 action=set-weight": action "set-weight": want abort or rollback`}, 0, 0},
 		{"approval without commit", with(Trailer{"Ramp-Approved-By", "principal=a key=k"}),
 			[]string{`Ramp-Approved-By: "principal=a key=k": missing commit=`}, 0, 0},
 		{"entry trailer before any rollout", append([]Trailer{{"Ramp-Release", "2.0"}}, complete...),

@@ -22,7 +22,7 @@ func newRun() *cobra.Command {
 	var interval time.Duration
 	var signingKey, identity string
 	var signedTip bool
-	var concurrency, cloneDepth int
+	var concurrency, cloneDepth, checkpointEvery int
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run ramp's loop without Kubernetes: fetch, derive, gather evidence, plan, commit, push",
@@ -63,7 +63,7 @@ func newRun() *cobra.Command {
 			}
 			loop, err := f.loop(ctx, gitsync.Config{
 				Signer: signer, Identity: id, Evidence: evf, WaveEvidence: ev.waves(), RequireSignedTip: signedTip,
-				Concurrency: concurrency,
+				Concurrency: concurrency, CheckpointEvery: checkpointEvery,
 			}, signer)
 			if err != nil {
 				return err
@@ -76,6 +76,9 @@ func newRun() *cobra.Command {
 						return &exitError{code: exitUsage, err: err}
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s pass failed: %v\n", time.Now().UTC().Format(time.TimeOnly), err)
+				}
+				if !res.Checkpoint.IsZero() {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s checkpoint of aborted rollouts (commit %.10s)\n", time.Now().UTC().Format(time.TimeOnly), res.Checkpoint.String())
 				}
 				wake := rep.report(res.Outcomes)
 				if once {
@@ -102,6 +105,7 @@ func newRun() *cobra.Command {
 	fl.BoolVar(&signedTip, "require-signed-tip", false, "commit only on a branch tip signed by a key in --approvers (set it when Flux verifies HEAD: put the engineers' keys in a group too)")
 	fl.IntVar(&concurrency, "concurrency", 8, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass gathers at once")
 	fl.IntVar(&cloneDepth, "clone-depth", shallowDepth, "how many of the newest commits the first clone of a URL fetches; a walk that needs older history deepens it on demand; 0 clones the whole history")
+	fl.IntVar(&checkpointEvery, "checkpoint-every", gitsync.DefaultCheckpointEvery, "write a signed checkpoint commit for an aborted rollout once its abort lies this many commits below the tip, so a derive from scratch stops there (0: never)")
 	fl.StringVar(&identity, "identity", "ramp <ramp@localhost>", "author and committer of ramp's commits")
 	return cmd
 }
