@@ -1,6 +1,8 @@
 package history
 
 import (
+	"container/heap"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -28,45 +30,12 @@ func (d *Deriver) Commands(tip, main plumbing.Hash, since time.Time) ([]*policy.
 
 // commands is Commands on the commits the clone has.
 func (d *Deriver) commands(tip, main plumbing.Hash, since time.Time) ([]*policy.Record, error) {
-	stop := map[plumbing.Hash]bool{main: true}
 	if tip.IsZero() || tip == main {
 		return nil, nil
 	}
-	tc, err := object.GetCommit(d.objects(), tip)
+	commits, _, err := d.unmerged(tip, main, since)
 	if err != nil {
-		return nil, fmt.Errorf("read commands ref tip %s: %w", tip, err)
-	}
-	if mc, err := object.GetCommit(d.objects(), main); err == nil {
-		bases, err := tc.MergeBase(mc)
-		if err != nil {
-			return nil, fmt.Errorf("merge base of the commands ref and %s: %w", short(main), err)
-		}
-		for _, b := range bases {
-			stop[b.Hash] = true
-		}
-	}
-	w := d.walker()
-	seen := map[plumbing.Hash]bool{tip: true}
-	queue := []*object.Commit{tc}
-	var commits []*object.Commit
-	for len(queue) > 0 && len(commits) < maxCommandCommits {
-		c := queue[0]
-		queue = queue[1:]
-		if stop[c.Hash] || c.Committer.When.Before(since) {
-			continue
-		}
-		commits = append(commits, c)
-		for _, h := range c.ParentHashes {
-			if seen[h] {
-				continue
-			}
-			seen[h] = true
-			p, err := object.GetCommit(d.objects(), h)
-			if err != nil {
-				return nil, fmt.Errorf("read parent %s of %s: %w", h, short(c.Hash), err)
-			}
-			queue = append(queue, p)
-		}
+		return nil, err
 	}
 	// Newest first, as commandRecords takes them; ties by hash, so the
 	// same ref always gives the same order.
@@ -77,7 +46,113 @@ func (d *Deriver) commands(tip, main plumbing.Hash, since time.Time) ([]*policy.
 		}
 		return commits[i].Hash.String() > commits[j].Hash.String()
 	})
-	return d.commandRecords(w, commits)
+	return d.commandRecords(d.walker(), commits)
+}
+
+// Marks of the commits unmerged visits: reachable from the commands
+// ref's tip, from the release branch's tip.
+const (
+	fromTip uint8 = 1 << iota
+	fromMain
+)
+
+// unmerged returns the commits reachable from tip but not from main
+// (git rev-list tip ^main) committed no earlier than since, at most
+// maxCommandCommits, and how many commits it read. It walks both sides
+// at once, newest first, and marks what main reaches; it stops once
+// every commit still to visit is main's or older than since, so it reads
+// the commits since the two sides parted, never the whole history (a
+// merge base would read every ancestor of one side first).
+func (d *Deriver) unmerged(tip, main plumbing.Hash, since time.Time) ([]*object.Commit, int, error) {
+	marks := map[plumbing.Hash]uint8{}
+	queued := map[plumbing.Hash]bool{}
+	q := &commitQueue{}
+	read := 0
+	push := func(h plumbing.Hash, m uint8) error {
+		old := marks[h]
+		if old|m == old {
+			return nil
+		}
+		marks[h] = old | m
+		if queued[h] {
+			return nil // its mark is read when it is visited
+		}
+		c, err := object.GetCommit(d.objects(), h)
+		if err != nil {
+			return fmt.Errorf("read commit %s: %w", short(h), err)
+		}
+		read++
+		queued[h] = true
+		heap.Push(q, c) // again, if visited before: its parents take the new mark
+		return nil
+	}
+	if err := push(tip, fromTip); err != nil {
+		return nil, read, fmt.Errorf("commands ref tip: %w", err)
+	}
+	if !main.IsZero() {
+		if err := push(main, fromMain); err != nil && !errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil, read, err
+		}
+	}
+	var out []*object.Commit
+	for q.Len() > 0 && q.pending(marks, since) {
+		c := heap.Pop(q).(*object.Commit)
+		delete(queued, c.Hash)
+		m := marks[c.Hash]
+		if m == fromTip {
+			if c.Committer.When.Before(since) {
+				continue // older than what is read: nor are its parents
+			}
+			out = append(out, c)
+		}
+		for _, p := range c.ParentHashes {
+			if err := push(p, m); err != nil {
+				return nil, read, fmt.Errorf("%w (a parent of %s)", err, short(c.Hash))
+			}
+		}
+	}
+	// A commit taken before main's mark reached it (clocks out of order)
+	// is main's after all.
+	kept := out[:0]
+	for _, c := range out {
+		if marks[c.Hash] == fromTip && len(kept) < maxCommandCommits {
+			kept = append(kept, c)
+		}
+	}
+	return kept, read, nil
+}
+
+// commitQueue holds the commits unmerged has still to visit, newest
+// (by committer time) first.
+type commitQueue []*object.Commit
+
+func (q commitQueue) Len() int { return len(q) }
+func (q commitQueue) Less(i, j int) bool {
+	a, b := q[i].Committer.When, q[j].Committer.When
+	if !a.Equal(b) {
+		return a.After(b)
+	}
+	return q[i].Hash.String() < q[j].Hash.String()
+}
+func (q commitQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *commitQueue) Push(x any)   { *q = append(*q, x.(*object.Commit)) }
+func (q *commitQueue) Pop() any {
+	old := *q
+	c := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return c
+}
+
+// pending reports whether a commit still to visit is reachable from the
+// commands ref only and not older than since: until none is, the walk
+// may still find commands, or find that main reaches one it took.
+func (q commitQueue) pending(marks map[plumbing.Hash]uint8, since time.Time) bool {
+	for _, c := range q {
+		if marks[c.Hash] == fromTip && !c.Committer.When.Before(since) {
+			return true
+		}
+	}
+	return false
 }
 
 // WithCommands returns the states of snap after the commands of recs
