@@ -95,7 +95,7 @@ func (d *Deriver) unmerged(tip, main plumbing.Hash, since time.Time) ([]*object.
 		}
 	}
 	var out []*object.Commit
-	for q.Len() > 0 && q.pending(marks, since) {
+	for q.Len() > 0 && len(out) < maxCommandCommits && q.pending(marks, since) {
 		c := heap.Pop(q).(*object.Commit)
 		delete(queued, c.Hash)
 		m := marks[c.Hash]
@@ -115,7 +115,7 @@ func (d *Deriver) unmerged(tip, main plumbing.Hash, since time.Time) ([]*object.
 	// is main's after all.
 	kept := out[:0]
 	for _, c := range out {
-		if marks[c.Hash] == fromTip && len(kept) < maxCommandCommits {
+		if marks[c.Hash] == fromTip {
 			kept = append(kept, c)
 		}
 	}
