@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -63,7 +62,7 @@ func (mp *mappedPack) offset(h plumbing.Hash) (int64, bool) {
 	}
 	names, offsets := idx.Names[k], idx.Offset32[k]
 	n := min(len(names)/20, len(offsets)/4)
-	i, found := sort.Find(n, func(i int) int { return bytes.Compare(h[:], names[i*20:i*20+20]) })
+	i, found := findName(names, n, h)
 	if !found {
 		return 0, false
 	}
@@ -76,6 +75,24 @@ func (mp *mappedPack) offset(h plumbing.Hash) (int64, bool) {
 		return 0, false
 	}
 	return int64(binary.BigEndian.Uint64(idx.Offset64[at : at+8])), true
+}
+
+// findName returns the index of h among the n sorted 20-byte names, by
+// a binary search on their first 8 bytes (the full names compared only
+// when those are equal).
+func findName(names []byte, n int, h plumbing.Hash) (int, bool) {
+	key := binary.BigEndian.Uint64(h[:8])
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		v := binary.BigEndian.Uint64(names[m*20:])
+		if v < key || v == key && bytes.Compare(names[m*20:m*20+20], h[:]) < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < n && bytes.Equal(names[lo*20:lo*20+20], h[:])
 }
 
 type baseKey struct {
@@ -293,7 +310,11 @@ func (p *packObjects) at(mp *mappedPack, off int64, depth int) (*packed, error) 
 		}
 		o = &packed{typ: base.typ, data: patched}
 	}
-	p.keep(key, o)
+	if o.typ != plumbing.CommitObject || depth > 0 {
+		// A walk reads each commit once; a tree or a delta's base is
+		// read again (the next commit's tree is often a delta of it).
+		p.keep(key, o)
+	}
 	return o, nil
 }
 
