@@ -77,16 +77,53 @@ func (mp *mappedPack) offset(h plumbing.Hash) (int64, bool) {
 	return int64(binary.BigEndian.Uint64(idx.Offset64[at : at+8])), true
 }
 
-// findName returns the index of h among the n sorted 20-byte names, by
-// a binary search on their first 8 bytes (the full names compared only
-// when those are equal).
+// findName returns the index of h among the n sorted 20-byte names of
+// one fanout bucket. Hashes are uniform, so h's place is guessed from its
+// bytes after the first, then bracketed by steps that double, then found
+// by a binary search: the few names read lie close together.
 func findName(names []byte, n int, h plumbing.Hash) (int, bool) {
-	key := binary.BigEndian.Uint64(h[:8])
+	if n == 0 {
+		return 0, false
+	}
+	key := binary.BigEndian.Uint64(h[1:9])
+	less := func(i int) bool { // names[i] < h
+		v := binary.BigEndian.Uint64(names[i*20+1:])
+		return v < key || v == key && bytes.Compare(names[i*20:i*20+20], h[:]) < 0
+	}
+	g := int((uint64(n) * (key >> 32)) >> 32)
+	g = min(g, n-1)
+	// The answer (the first name not less than h) is in [lo, hi].
 	lo, hi := 0, n
+	if less(g) {
+		lo = g + 1
+		for step := 1; lo < n; step *= 2 {
+			next := min(g+step, n-1)
+			if !less(next) {
+				hi = next
+				break
+			}
+			lo = next + 1
+			if next == n-1 {
+				break
+			}
+		}
+	} else {
+		hi = g
+		for step := 1; hi > 0; step *= 2 {
+			next := max(g-step, 0)
+			if less(next) {
+				lo = next + 1
+				break
+			}
+			hi = next
+			if next == 0 {
+				break
+			}
+		}
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		v := binary.BigEndian.Uint64(names[m*20:])
-		if v < key || v == key && bytes.Compare(names[m*20:m*20+20], h[:]) < 0 {
+		if less(m) {
 			lo = m + 1
 		} else {
 			hi = m
