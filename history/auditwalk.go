@@ -3,6 +3,7 @@ package history
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -13,15 +14,26 @@ import (
 // to the rollout specs reads (skips): visit would find no record there.
 // It stops at the first error.
 func (d *Deriver) auditWalk(w *walker, specs *specReader, tip plumbing.Hash, skip bool, visit func(link) error) error {
-	sc := newScan(w)
-	c, err := sc.read(tip)
+	sc := w.scan()
+	read := sc.read
+	if p, ok := w.s.(*packObjects); ok {
+		ra := newReadAhead(p, tip)
+		defer ra.stop()
+		read = func(h plumbing.Hash) (rawCommit, error) {
+			if c, ok := ra.next(h); ok {
+				return c, nil
+			}
+			return sc.read(h)
+		}
+	}
+	c, err := read(tip)
 	if err != nil {
 		return fmt.Errorf("read commit %s: %w", tip, err)
 	}
 	for {
 		var parent *rawCommit
 		if len(c.parents) > 0 {
-			p, err := sc.read(c.parents[0])
+			p, err := read(c.parents[0])
 			if err != nil {
 				return fmt.Errorf("read parent %s of %s: %w", c.parents[0], short(c.hash), err)
 			}
@@ -88,11 +100,21 @@ func (sc *scan) skips(specs *specReader, c, parent rawCommit) bool {
 	if spec == nil {
 		return false
 	}
-	r := spec.fold
-	for _, f := range [...]string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path} {
-		if !sc.same(c.tree, parent.tree, f) {
-			return false
-		}
+	return sc.sameAll(c.tree, parent.tree, sc.managed(spec))
+}
+
+// managed returns the paths of the files spec's rollout manages and of
+// the spec itself (walker.change reads them), sorted.
+func (sc *scan) managed(spec *specAt) []string {
+	if paths, ok := sc.files[spec]; ok {
+		return paths
 	}
-	return true
+	r := spec.fold
+	paths := []string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path}
+	slices.Sort(paths)
+	if sc.files == nil {
+		sc.files = map[*specAt][]string{}
+	}
+	sc.files[spec] = paths
+	return paths
 }

@@ -35,6 +35,10 @@ type packObjects struct {
 	storer.EncodedObjectStorer
 	dir string // objects/pack
 
+	// mu guards the fields below it. Objects are inflated outside it, so
+	// two goroutines read at once (a walk's commits and its trees); the
+	// repository's storage is called under storeMu only.
+	storeMu sync.Mutex
 	mu      sync.Mutex
 	packs   []*mappedPack
 	known   map[string]bool // pack names mapped, or that failed to
@@ -169,12 +173,12 @@ func storageRoot(s storer.EncodedObjectStorer) string {
 // EncodedObject returns object h of type t (or any type) from the packs,
 // else from the repository's storage.
 func (p *packObjects) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
-	p.mu.Lock()
 	o, err := p.find(h)
-	p.mu.Unlock()
 	if err != nil || o == nil {
 		// Not in a pack we could read: a loose object, or a pack this
 		// reader does not handle.
+		p.storeMu.Lock()
+		defer p.storeMu.Unlock()
 		return p.EncodedObjectStorer.EncodedObject(t, h)
 	}
 	if t != plumbing.AnyObject && o.typ != t {
@@ -183,23 +187,40 @@ func (p *packObjects) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plu
 	return &readObject{hash: h, typ: o.typ, data: o.data}, nil
 }
 
-// find returns h from a pack, or nil. The caller holds p.mu.
+// find returns h from a pack, or nil.
 func (p *packObjects) find(h plumbing.Hash) (*packed, error) {
+	p.mu.Lock()
+	packs := p.packs
+	p.mu.Unlock()
 	for pass := 0; pass < 2; pass++ {
-		for _, mp := range p.packs {
+		for _, mp := range packs {
 			if off, ok := mp.offset(h); ok {
 				return p.at(mp, off, 0)
 			}
 		}
-		if pass == 0 && !p.rescan() {
+		if pass == 1 {
+			break
+		}
+		p.mu.Lock()
+		added := p.rescan()
+		packs = p.packs
+		p.mu.Unlock()
+		if !added {
 			break
 		}
 	}
 	return nil, nil
 }
 
+// packList returns the packs mapped so far.
+func (p *packObjects) packList() []*mappedPack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.packs
+}
+
 // rescan maps the packs added since the last listing, and reports
-// whether there were any.
+// whether there were any. The caller holds p.mu.
 func (p *packObjects) rescan() bool {
 	fi, err := os.Stat(p.dir)
 	if err != nil || fi.ModTime().Equal(p.dirTime) {
@@ -270,17 +291,20 @@ const maxDeltaChain = 10000
 
 var errBadPack = errors.New("malformed pack entry")
 
-// at returns the object at offset off of pack mp, resolving deltas. The
-// caller holds p.mu.
+// at returns the object at offset off of pack mp, resolving deltas.
 func (p *packObjects) at(mp *mappedPack, off int64, depth int) (*packed, error) {
 	key := baseKey{mp, off}
+	p.mu.Lock()
 	if o, ok := p.bases[key]; ok {
+		p.mu.Unlock()
 		return o, nil
 	}
 	if o, ok := p.oldBases[key]; ok {
 		p.keep(key, o)
+		p.mu.Unlock()
 		return o, nil
 	}
+	p.mu.Unlock()
 	if depth > maxDeltaChain || off < 12 || off >= int64(len(mp.data)-20) {
 		return nil, errBadPack
 	}
@@ -350,19 +374,23 @@ func (p *packObjects) at(mp *mappedPack, off int64, depth int) (*packed, error) 
 	if o.typ != plumbing.CommitObject || depth > 0 {
 		// A walk reads each commit once; a tree or a delta's base is
 		// read again (the next commit's tree is often a delta of it).
+		p.mu.Lock()
 		p.keep(key, o)
+		p.mu.Unlock()
 	}
 	return o, nil
 }
 
 // byHash returns the base of a REF_DELTA: from a pack, else from the
-// repository's storage. The caller holds p.mu.
+// repository's storage.
 func (p *packObjects) byHash(h plumbing.Hash, depth int) (*packed, error) {
-	for _, mp := range p.packs {
+	for _, mp := range p.packList() {
 		if off, ok := mp.offset(h); ok {
 			return p.at(mp, off, depth)
 		}
 	}
+	p.storeMu.Lock()
+	defer p.storeMu.Unlock()
 	o, err := p.EncodedObjectStorer.EncodedObject(plumbing.AnyObject, h)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,8 @@ type scan struct {
 	// generations (as walker.tree): a walk looks up the same few names
 	// in each tree.
 	entries, oldEntries map[entryKey]entryAt
+	// files are the sorted paths each spec version manages (managed).
+	files map[*specAt][]string
 	// last is the raw tree read last: a commit's lookups read the same
 	// root tree for several names.
 	last struct {
@@ -68,9 +70,7 @@ func newScan(w *walker) *scan {
 // raw returns the content of object h, which must be of type t.
 func (sc *scan) raw(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
 	if p, ok := sc.w.s.(*packObjects); ok {
-		p.mu.Lock()
 		o, err := p.find(h)
-		p.mu.Unlock()
 		if err == nil && o != nil {
 			if o.typ != t {
 				return nil, plumbing.ErrObjectNotFound
@@ -99,6 +99,13 @@ func (sc *scan) commit(h plumbing.Hash) (rawCommit, error) {
 	if err != nil {
 		return rawCommit{}, err
 	}
+	return parseCommit(h, data)
+}
+
+// parseCommit reads commit h's tree, parents and whether its message
+// mentions ramp from its content, data.
+func parseCommit(h plumbing.Hash, data []byte) (rawCommit, error) {
+	var err error
 	c := rawCommit{hash: h}
 	header, message, ok := bytes.Cut(data, []byte("\n\n"))
 	if !ok {
@@ -240,6 +247,50 @@ func (sc *scan) same(a, b plumbing.Hash, path string) bool {
 		}
 		a, b, path = ea.hash, eb.hash, rest
 	}
+}
+
+// sameAll reports whether every one of paths, sorted, is proven the
+// same in trees a and b, as same would find for each: the paths that
+// start with one name share its lookups.
+func (sc *scan) sameAll(a, b plumbing.Hash, paths []string) bool {
+	if a == b {
+		return true
+	}
+	for i := 0; i < len(paths); {
+		name, _, _ := cutPath(paths[i])
+		j := i
+		var below [8]string
+		rest, whole := below[:0], false
+		for ; j < len(paths); j++ {
+			n, r, nested := cutPath(paths[j])
+			if n != name {
+				break
+			}
+			if nested {
+				rest = append(rest, r)
+			} else {
+				whole = true
+			}
+		}
+		i = j
+		ea, eb := sc.entry(a, name), sc.entry(b, name)
+		switch {
+		case !ea.ok || !eb.ok:
+			return false
+		case !ea.found && !eb.found:
+			continue
+		case ea.found != eb.found:
+			return false
+		case ea.hash == eb.hash:
+			continue
+		case whole:
+			return false
+		}
+		if !sc.sameAll(ea.hash, eb.hash, rest) {
+			return false
+		}
+	}
+	return true
 }
 
 // blob returns the hash of the entry at path in root tree h (zero when

@@ -52,6 +52,11 @@ func newAudit() *cobra.Command {
 			if err := f.check(); err != nil {
 				return err
 			}
+			stopProfile, err := auditProfile()
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			out := f.format
 			var signer signing.CommitSigner
 			if out == "bundle" {
