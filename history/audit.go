@@ -52,7 +52,11 @@ func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 	w := d.walker()
 	specs := &specReader{w: w, tip: r, guardrails: d.Guardrails, seen: map[plumbing.Hash]*specAt{}}
 	var items []audited
-	err := d.auditWalk(w, specs, tip, !plain, func(l link) error {
+	var skip func(c, parent rawCommit) bool
+	if !plain {
+		skip = func(c, parent rawCommit) bool { return w.scan().skips(specs, c, parent) }
+	}
+	err := d.auditWalk(w, tip, skip, func(l link) error {
 		tree, err := w.rootTree(l.commit)
 		if err != nil {
 			return err

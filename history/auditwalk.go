@@ -6,14 +6,16 @@ import (
 	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/ramp-dev/ramp/policy"
 )
 
 // auditWalk calls visit with each commit of the first-parent history from
 // tip back to the root, newest first, and its first parent, both read in
-// full. With skip it leaves out the commits a scan proves of no interest
-// to the rollout specs reads (skips): visit would find no record there.
-// It stops at the first error.
-func (d *Deriver) auditWalk(w *walker, specs *specReader, tip plumbing.Hash, skip bool, visit func(link) error) error {
+// full, but for the commits skip (when not nil) proves of no interest
+// from their raw bytes: visit would find no record there. It stops at
+// the first error.
+func (d *Deriver) auditWalk(w *walker, tip plumbing.Hash, skip func(c, parent rawCommit) bool, visit func(link) error) error {
 	sc := w.scan()
 	read := sc.read
 	if p, ok := w.s.(*packObjects); ok {
@@ -39,7 +41,7 @@ func (d *Deriver) auditWalk(w *walker, specs *specReader, tip plumbing.Hash, ski
 			}
 			parent = &p
 		}
-		if !skip || parent == nil || !sc.skips(specs, c, *parent) {
+		if skip == nil || parent == nil || !skip(c, *parent) {
 			l := link{}
 			if l.commit, err = w.commit(c.hash); err != nil {
 				return fmt.Errorf("read commit %s: %w", c.hash, err)
@@ -117,4 +119,23 @@ func (sc *scan) managed(spec *specAt) []string {
 	}
 	sc.files[spec] = paths
 	return paths
+}
+
+// skipsFleet reports whether commit c, whose first parent is parent, is
+// proven to concern none of rolls (a rollout with targets and its
+// targets' rollouts), as skips for one rollout: no merge, no "ramp-" in
+// its message, and every file they manage and the spec the same as in
+// the parent's tree. paths are those files, sorted (fleetFiles).
+func (sc *scan) skipsFleet(paths []string, c, parent rawCommit) bool {
+	return !c.ramp && len(c.parents) == 1 && sc.sameAll(c.tree, parent.tree, paths)
+}
+
+// fleetFiles returns the files rolls manage and their specs, sorted.
+func fleetFiles(rolls map[string]*policy.Rollout) []string {
+	var paths []string
+	for _, r := range rolls {
+		paths = append(paths, r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path)
+	}
+	slices.Sort(paths)
+	return slices.Compact(paths)
 }

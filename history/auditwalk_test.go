@@ -163,7 +163,7 @@ func TestAuditScanGivesTheAuditOfTheFullWalk(t *testing.T) {
 		w := d.walker()
 		specs := &specReader{w: w, tip: snap.Rollouts["demo"], guardrails: d.Guardrails, seen: map[plumbing.Hash]*specAt{}}
 		visited := 0
-		if err := d.auditWalk(w, specs, tip, true, func(l link) error {
+		if err := d.auditWalk(w, tip, func(c, parent rawCommit) bool { return w.scan().skips(specs, c, parent) }, func(l link) error {
 			visited++
 			specs.at(mustTree(t, w, l))
 			return nil
@@ -202,4 +202,83 @@ func firstDiff(a, b string) int {
 		i++
 	}
 	return i
+}
+
+// TestFleetAuditScanGivesTheAuditOfTheFullWalk: for a rollout with
+// targets, over a release started by hand, ramp's trailers for a target,
+// hand edits of a target's route and canary, a command, another
+// rollout's commits and unrelated ones, the fleet audit that skips what
+// its scan proves of no interest is the one that reads every commit.
+func TestFleetAuditScanGivesTheAuditOfTheFullWalk(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{"src/main.go": "package main\n"}
+	for p, c := range gittest.WavesFiles("pay", "1.0.0", policytest.WavesYAML("pay"), "eu", "us", "ap") {
+		files[p] = c
+	}
+	for p, c := range gittest.RolloutFiles("demo", "1.0.0") {
+		files[p] = c
+	}
+	gittest.InitRepo(t, dir, files)
+	commit := func(msg string, edits map[string]string) {
+		t.Helper()
+		gittest.WriteFiles(t, dir, edits)
+		gittest.CommitAll(t, dir, nil, msg)
+	}
+	unrelated := func(n int) {
+		for i := 0; i < n; i++ {
+			commit("work "+strconv.Itoa(i), map[string]string{"src/main.go": "package main // " + strconv.Itoa(i) + "\n"})
+		}
+	}
+	unrelated(5)
+	commit("pay: release 2.0.0", map[string]string{"releases/pay/release.yaml": gittest.Release("2.0.0")})
+	unrelated(3)
+	commit("ramp: pay/eu 2.0.0 step 1/2\n\nRamp-Rollout: pay/eu\nRamp-Wave: first\nRamp-Release: 2.0.0\nRamp-Step: 1/2\nRamp-Action: set-weight\nRamp-Weight: 50\n",
+		map[string]string{"clusters/eu/pay/route.yaml": gittest.Route("pay", 50),
+			"clusters/eu/pay/canary/kustomization.yaml": gittest.Kustomization("pay", "2.0.0")})
+	commit("demo: release 2.0.0", map[string]string{"apps/demo/canary/kustomization.yaml": gittest.Kustomization("demo", "2.0.0")})
+	unrelated(3)
+	commit("hand edit of eu's route", map[string]string{"clusters/eu/pay/route.yaml": gittest.Route("pay", 70)})
+	commit("us canary by hand", map[string]string{"clusters/us/pay/canary/kustomization.yaml": gittest.Kustomization("pay", "2.0.0")})
+	gittest.Git(t, dir, gittest.GitEnv(t.TempDir()), "commit", "--quiet", "--allow-empty", "-m", "pause pay\n\nRamp-Pause: rollout=pay release=2.0.0 reason=\"wait\"")
+	unrelated(20)
+
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Deriver{Repo: repo, Guardrails: policy.DefaultGuardrails()}
+	tip := plumbing.NewHash(gittest.Git(t, dir, nil, "rev-parse", "main"))
+	snap, err := d.Specs(tip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := snap.Rollouts["pay"]
+	if r == nil || !r.HasTargets() {
+		t.Fatalf("no rollout pay with targets at the tip: %v", snap.Invalid["pay"])
+	}
+	for _, packed := range []bool{false, true} {
+		if packed {
+			gittest.Git(t, dir, nil, "repack", "-adq")
+			if repo, err = git.PlainOpen(dir); err != nil {
+				t.Fatal(err)
+			}
+			d = &Deriver{Repo: repo, Guardrails: policy.DefaultGuardrails()}
+		}
+		full, err := d.auditFleet(tip, r, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanned, err := d.auditFleet(tip, r, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := mustJSON(t, full), mustJSON(t, scanned)
+		if got != want {
+			t.Errorf("packed %v: the scan's fleet audit differs from the full walk's at byte %d\nscan: %.3000s\nfull: %.3000s",
+				packed, firstDiff(got, want), got, want)
+		}
+		if len(full.Rows) < 3 || !strings.Contains(want, `"eu":`) || !strings.Contains(want, `"us":`) {
+			t.Errorf("packed %v: the fleet audit lacks the rows the history has:\n%.3000s", packed, want)
+		}
+	}
 }
