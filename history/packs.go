@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-billy/v5"
@@ -47,7 +48,15 @@ type packObjects struct {
 	// generations (see walker.tree).
 	bases, oldBases map[baseKey]*packed
 	baseBytes       int
+	// inflated counts the objects inflated since the packs' pages were
+	// last dropped (dropEvery).
+	inflated atomic.Int64
 }
+
+// dropEvery is how many objects are inflated between two drops of the
+// packs' mapped pages: a walk's resident memory does not grow with the
+// part of the pack it has read (~40 MiB at 100k commits).
+const dropEvery = 16384
 
 // mappedPack is one pack file, mapped, and its index.
 type mappedPack struct {
@@ -363,6 +372,11 @@ func (p *packObjects) at(mp *mappedPack, off int64, depth int) (*packed, error) 
 	if err != nil {
 		return nil, err
 	}
+	if p.inflated.Add(1)%dropEvery == 0 {
+		for _, mp := range p.packList() {
+			dropPages(mp.data)
+		}
+	}
 	o := &packed{typ: typ, data: content}
 	if base != nil {
 		patched, err := packfile.PatchDelta(base.data, content)
@@ -409,12 +423,17 @@ func (p *packObjects) byHash(h plumbing.Hash, depth int) (*packed, error) {
 
 // keep caches o under key. The caller holds p.mu.
 func (p *packObjects) keep(key baseKey, o *packed) {
-	if p.baseBytes+len(o.data) > maxBaseBytes {
+	cost := len(o.data) + baseOverhead
+	if p.baseBytes+cost > maxBaseBytes {
 		p.oldBases, p.bases, p.baseBytes = p.bases, map[baseKey]*packed{}, 0
 	}
 	p.bases[key] = o
-	p.baseBytes += len(o.data)
+	p.baseBytes += cost
 }
+
+// baseOverhead is what one cached object costs besides its content (its
+// map entry, key and header): a walk caches ~100k small root trees.
+const baseOverhead = 128
 
 var zlibReaders sync.Pool
 

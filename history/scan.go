@@ -61,7 +61,7 @@ type entryAt struct {
 }
 
 // maxEntries bounds each generation of the scan's lookup cache.
-const maxEntries = 1 << 15
+const maxEntries = 1 << 12
 
 func newScan(w *walker) *scan {
 	return &scan{w: w, entries: map[entryKey]entryAt{}}
