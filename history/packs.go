@@ -17,7 +17,6 @@ import (
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
@@ -58,36 +57,77 @@ type packObjects struct {
 // part of the pack it has read (~40 MiB at 100k commits).
 const dropEvery = 16384
 
-// mappedPack is one pack file, mapped, and its index.
+// mappedPack is one pack file and its index (version 2), both mapped:
+// the index is read where it lies, never decoded into memory.
 type mappedPack struct {
 	data []byte
-	idx  *idxfile.MemoryIndex
+	idx  []byte
+	// n counts the objects; names, offsets and offsets64 are where the
+	// index's tables start.
+	n, names, offsets, offsets64 int
 }
 
-// offset returns where object h is in the pack, by a binary search of the
-// index's sorted names (go-git's FindOffset also records every offset it
-// finds in a map, for a reverse lookup this reader never makes).
+// The layout of a version 2 pack index: a header, 256 cumulative counts
+// (fanout), then n names, n CRCs, n 32-bit offsets, the 64-bit offsets,
+// and the pack's and the index's checksums.
+const (
+	idxHeader = 8
+	idxFanout = 256 * 4
+)
+
+// parseIndex checks the index data of version 2 and returns mp with its
+// tables located.
+func parseIndex(idx []byte) (*mappedPack, error) {
+	if len(idx) < idxHeader+idxFanout+40 || !bytes.Equal(idx[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
+		return nil, errors.New("not a version 2 pack index")
+	}
+	prev := uint32(0)
+	for k := 0; k < 256; k++ {
+		c := binary.BigEndian.Uint32(idx[idxHeader+4*k:])
+		if c < prev {
+			return nil, errors.New("pack index: fanout out of order")
+		}
+		prev = c
+	}
+	n := int(prev)
+	mp := &mappedPack{idx: idx, n: n, names: idxHeader + idxFanout}
+	mp.offsets = mp.names + 24*n // names, then CRCs
+	mp.offsets64 = mp.offsets + 4*n
+	if n > len(idx)/28 || mp.offsets64+40 > len(idx) || (len(idx)-40-mp.offsets64)%8 != 0 {
+		return nil, errors.New("pack index: truncated")
+	}
+	return mp, nil
+}
+
+// packChecksum is the pack's checksum as its index records it.
+func (mp *mappedPack) packChecksum() []byte {
+	return mp.idx[len(mp.idx)-40 : len(mp.idx)-20]
+}
+
+// offset returns where object h is in the pack: a search of the names
+// in h's fanout bucket (findName).
 func (mp *mappedPack) offset(h plumbing.Hash) (int64, bool) {
-	idx := mp.idx
-	k := idx.FanoutMapping[h[0]]
-	if k < 0 || k >= len(idx.Names) || k >= len(idx.Offset32) {
+	lo := 0
+	if h[0] > 0 {
+		lo = int(binary.BigEndian.Uint32(mp.idx[idxHeader+4*(int(h[0])-1):]))
+	}
+	hi := int(binary.BigEndian.Uint32(mp.idx[idxHeader+4*int(h[0]):]))
+	if lo > hi || hi > mp.n {
 		return 0, false
 	}
-	names, offsets := idx.Names[k], idx.Offset32[k]
-	n := min(len(names)/20, len(offsets)/4)
-	i, found := findName(names, n, h)
+	i, found := findName(mp.idx[mp.names+20*lo:mp.names+20*hi], hi-lo, h)
 	if !found {
 		return 0, false
 	}
-	ofs := binary.BigEndian.Uint32(offsets[i*4 : i*4+4])
+	ofs := binary.BigEndian.Uint32(mp.idx[mp.offsets+4*(lo+i):])
 	if ofs&0x80000000 == 0 {
 		return int64(ofs), true
 	}
-	at := 8 * uint64(ofs&0x7fffffff)
-	if at+8 > uint64(len(idx.Offset64)) {
+	at := mp.offsets64 + 8*int(ofs&0x7fffffff)
+	if at+8 > len(mp.idx)-40 {
 		return 0, false
 	}
-	return int64(binary.BigEndian.Uint64(idx.Offset64[at : at+8])), true
+	return int64(binary.BigEndian.Uint64(mp.idx[at:])), true
 }
 
 // findName returns the index of h among the n sorted 20-byte names of
@@ -255,43 +295,49 @@ func (p *packObjects) rescan() bool {
 	return added
 }
 
-// mapPack maps pack base+".pack" and decodes its index. The mapping goes
-// when the pack is no longer reachable (nothing read keeps a slice of it:
-// every object is inflated into its own memory).
+// mapPack maps pack base+".pack" and its index. The mappings go when the
+// pack is no longer reachable (nothing read keeps a slice of them: every
+// object is inflated into its own memory).
 func mapPack(base string) (*mappedPack, error) {
-	f, err := os.Open(base + ".idx")
+	idx, err := mapWhole(base + ".idx")
 	if err != nil {
 		return nil, err
 	}
-	idx := idxfile.NewMemoryIndex()
-	err = idxfile.NewDecoder(f).Decode(idx)
-	f.Close()
+	mp, err := parseIndex(idx)
 	if err != nil {
+		unmapFile(idx)
+		return nil, fmt.Errorf("%s.idx: %w", base, err)
+	}
+	data, err := mapWhole(base + ".pack")
+	if err != nil {
+		unmapFile(idx)
 		return nil, err
 	}
-	pf, err := os.Open(base + ".pack")
-	if err != nil {
-		return nil, err
-	}
-	defer pf.Close()
-	fi, err := pf.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() < 32 {
-		return nil, fmt.Errorf("%s.pack: too short", base)
-	}
-	data, err := mapFile(pf, fi.Size())
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(data[:4], []byte("PACK")) || !bytes.Equal(data[len(data)-20:], idx.PackfileChecksum[:]) {
+	if len(data) < 32 || !bytes.Equal(data[:4], []byte("PACK")) || !bytes.Equal(data[len(data)-20:], mp.packChecksum()) {
+		unmapFile(idx)
 		unmapFile(data)
 		return nil, fmt.Errorf("%s.pack does not match its index", base)
 	}
-	mp := &mappedPack{data: data, idx: idx}
-	runtime.AddCleanup(mp, unmapFile, data)
+	mp.data = data
+	runtime.AddCleanup(mp, func(m [2][]byte) { unmapFile(m[0]); unmapFile(m[1]) }, [2][]byte{data, idx})
 	return mp, nil
+}
+
+// mapWhole maps the file at path read-only.
+func mapWhole(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
+		return nil, fmt.Errorf("%s: empty", path)
+	}
+	return mapFile(f, fi.Size())
 }
 
 // maxDeltaChain bounds the delta chain at will follow (git's default
