@@ -103,36 +103,36 @@ func (sc *scan) commit(h plumbing.Hash) (rawCommit, error) {
 }
 
 // parseCommit reads commit h's tree, parents and whether its message
-// mentions ramp from its content, data.
+// mentions ramp from its content, data, as go-git decodes a commit: the
+// tree on the first line, the parents on the lines right after it (a
+// parent line anywhere else is not a parent).
 func parseCommit(h plumbing.Hash, data []byte) (rawCommit, error) {
-	var err error
 	c := rawCommit{hash: h}
 	header, message, ok := bytes.Cut(data, []byte("\n\n"))
 	if !ok {
 		// No message: nothing to prefilter; the whole object is read.
 		header, message = data, data
 	}
-	for len(header) > 0 {
-		line, rest, _ := bytes.Cut(header, []byte("\n"))
-		header = rest
-		switch {
-		case bytes.HasPrefix(line, []byte("tree ")):
-			if c.tree, err = hexHash(line[5:]); err != nil {
-				return c, err
-			}
-		case bytes.HasPrefix(line, []byte("parent ")):
-			p, err := hexHash(line[7:])
-			if err != nil {
-				return c, err
-			}
-			c.parents = append(c.parents, p)
-		case bytes.HasPrefix(line, []byte("author ")):
-			// The fields that matter come first: stop reading.
-			header = nil
-		}
+	line, header, _ := bytes.Cut(header, []byte("\n"))
+	hash, ok := bytes.CutPrefix(line, []byte("tree "))
+	if !ok {
+		return c, fmt.Errorf("%w %s: no tree first", errBadCommit, short(h))
 	}
-	if c.tree.IsZero() {
-		return c, fmt.Errorf("%w %s: no tree", errBadCommit, short(h))
+	var err error
+	if c.tree, err = hexHash(hash); err != nil {
+		return c, err
+	}
+	for len(header) > 0 {
+		line, header, _ = bytes.Cut(header, []byte("\n"))
+		hash, ok := bytes.CutPrefix(line, []byte("parent "))
+		if !ok {
+			break
+		}
+		p, err := hexHash(hash)
+		if err != nil {
+			return c, err
+		}
+		c.parents = append(c.parents, p)
 	}
 	c.ramp = mentionsRampBytes(message)
 	return c, nil
