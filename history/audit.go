@@ -36,11 +36,13 @@ type Audit struct {
 // judged by the same rules, and listed just before the step that used it.
 // The commands a merge brought in are listed right after the merge.
 func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release string, commands ...*policy.Record) (*Audit, error) {
-	return deepening(d, func() (*Audit, error) { return d.auditRollout(tip, r, release, commands...) })
+	return deepening(d, func() (*Audit, error) { return d.auditRollout(tip, r, release, false, commands...) })
 }
 
-// auditRollout is AuditRollout on the commits the clone has.
-func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release string, commands ...*policy.Record) (*Audit, error) {
+// auditRollout is AuditRollout on the commits the clone has. plain reads
+// every commit in full (no scan skips any): the straightforward walk the
+// tests compare the scan with.
+func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release string, plain bool, commands ...*policy.Record) (*Audit, error) {
 	// Read the records newest first, then fold them oldest first.
 	type audited struct {
 		rec     *policy.Record
@@ -50,26 +52,31 @@ func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 	w := d.walker()
 	specs := &specReader{w: w, tip: r, guardrails: d.Guardrails, seen: map[plumbing.Hash]*specAt{}}
 	var items []audited
-	for l, err := range w.firstParents(tip) {
-		if err != nil {
-			return nil, err
-		}
+	var skip func(c, parent rawCommit) bool
+	if !plain {
+		skip = func(c, parent rawCommit) bool { return w.scan().skips(specs, c, parent) }
+	}
+	err := d.auditWalk(w, tip, skip, func(l link) error {
 		tree, err := w.rootTree(l.commit)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		parentTree, err := w.rootTree(l.parent)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		spec := specs.at(tree)
 		rec, err := d.record(w, l, parentTree, map[string]*policy.Rollout{r.Name(): spec.fold})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if rec != nil {
 			items = append(items, audited{rec: rec, spec: spec, message: l.commit.Message})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	byCommit := map[string]*policy.Record{}
 	for _, c := range commands {

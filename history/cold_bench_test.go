@@ -102,33 +102,6 @@ func BenchmarkColdStatus(b *testing.B) {
 	})
 }
 
-// BenchmarkColdAudit measures `ramp audit r000` (a fresh process, the
-// whole first-parent history) at 100k commits against `git log
-// --first-parent --format=%H%x00%B` over the same history, each with its
-// peak RSS.
-func BenchmarkColdAudit(b *testing.B) {
-	const n = 100_000
-	aborted, _, _ := coldAbortedRepo(b, n)
-	ramp := rampBinary(b)
-	approvers := approversDir(b)
-	b.Run("100k", func(b *testing.B) {
-		var audit, gitlog []time.Duration
-		var auditRSS, gitRSS int64
-		for i := 0; i < b.N; i++ {
-			d, rss, out := runChild(b, ramp, "audit", "r000", "--repo", aborted, "--approvers", approvers)
-			if !strings.Contains(out, "9.0.0") || !strings.Contains(out, "abort") {
-				b.Fatalf("ramp audit r000 does not show the aborted release:\n%s", out)
-			}
-			audit, auditRSS = append(audit, d), max(auditRSS, rss)
-			d, rss, _ = runChild(b, "git", "--git-dir", aborted, "log", "--first-parent", "--format=%H%x00%B", "main")
-			gitlog, gitRSS = append(gitlog, d), max(gitRSS, rss)
-		}
-		report(b, "audit", audit, "gitlog", gitlog)
-		b.ReportMetric(float64(auditRSS)/1024, "audit-MiB")
-		b.ReportMetric(float64(gitRSS)/1024, "gitlog-MiB")
-	})
-}
-
 // report reports the medians of a and base and their ratio.
 func report(b *testing.B, aName string, a []time.Duration, baseName string, base []time.Duration) {
 	ma, mb := median(a), median(base)

@@ -10,14 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
@@ -36,6 +35,10 @@ type packObjects struct {
 	storer.EncodedObjectStorer
 	dir string // objects/pack
 
+	// mu guards the fields below it. Objects are inflated outside it, so
+	// two goroutines read at once (a walk's commits and its trees); the
+	// repository's storage is called under storeMu only.
+	storeMu sync.Mutex
 	mu      sync.Mutex
 	packs   []*mappedPack
 	known   map[string]bool // pack names mapped, or that failed to
@@ -44,38 +47,142 @@ type packObjects struct {
 	// generations (see walker.tree).
 	bases, oldBases map[baseKey]*packed
 	baseBytes       int
+	// inflated counts the objects inflated since the packs' pages were
+	// last dropped (dropEvery).
+	inflated atomic.Int64
 }
 
-// mappedPack is one pack file, mapped, and its index.
+// dropEvery is how many objects are inflated between two drops of the
+// packs' mapped pages: a walk's resident memory does not grow with the
+// part of the pack it has read (~40 MiB at 100k commits).
+const dropEvery = 16384
+
+// mappedPack is one pack file and its index (version 2), both mapped:
+// the index is read where it lies, never decoded into memory.
 type mappedPack struct {
 	data []byte
-	idx  *idxfile.MemoryIndex
+	idx  []byte
+	// n counts the objects; names, offsets and offsets64 are where the
+	// index's tables start.
+	n, names, offsets, offsets64 int
 }
 
-// offset returns where object h is in the pack, by a binary search of the
-// index's sorted names (go-git's FindOffset also records every offset it
-// finds in a map, for a reverse lookup this reader never makes).
+// The layout of a version 2 pack index: a header, 256 cumulative counts
+// (fanout), then n names, n CRCs, n 32-bit offsets, the 64-bit offsets,
+// and the pack's and the index's checksums.
+const (
+	idxHeader = 8
+	idxFanout = 256 * 4
+)
+
+// parseIndex checks the index data of version 2 and returns mp with its
+// tables located.
+func parseIndex(idx []byte) (*mappedPack, error) {
+	if len(idx) < idxHeader+idxFanout+40 || !bytes.Equal(idx[:8], []byte{0xff, 't', 'O', 'c', 0, 0, 0, 2}) {
+		return nil, errors.New("not a version 2 pack index")
+	}
+	prev := uint32(0)
+	for k := 0; k < 256; k++ {
+		c := binary.BigEndian.Uint32(idx[idxHeader+4*k:])
+		if c < prev {
+			return nil, errors.New("pack index: fanout out of order")
+		}
+		prev = c
+	}
+	n := int(prev)
+	mp := &mappedPack{idx: idx, n: n, names: idxHeader + idxFanout}
+	mp.offsets = mp.names + 24*n // names, then CRCs
+	mp.offsets64 = mp.offsets + 4*n
+	if n > len(idx)/28 || mp.offsets64+40 > len(idx) || (len(idx)-40-mp.offsets64)%8 != 0 {
+		return nil, errors.New("pack index: truncated")
+	}
+	return mp, nil
+}
+
+// packChecksum is the pack's checksum as its index records it.
+func (mp *mappedPack) packChecksum() []byte {
+	return mp.idx[len(mp.idx)-40 : len(mp.idx)-20]
+}
+
+// offset returns where object h is in the pack: a search of the names
+// in h's fanout bucket (findName).
 func (mp *mappedPack) offset(h plumbing.Hash) (int64, bool) {
-	idx := mp.idx
-	k := idx.FanoutMapping[h[0]]
-	if k < 0 || k >= len(idx.Names) || k >= len(idx.Offset32) {
+	lo := 0
+	if h[0] > 0 {
+		lo = int(binary.BigEndian.Uint32(mp.idx[idxHeader+4*(int(h[0])-1):]))
+	}
+	hi := int(binary.BigEndian.Uint32(mp.idx[idxHeader+4*int(h[0]):]))
+	if lo > hi || hi > mp.n {
 		return 0, false
 	}
-	names, offsets := idx.Names[k], idx.Offset32[k]
-	n := min(len(names)/20, len(offsets)/4)
-	i, found := sort.Find(n, func(i int) int { return bytes.Compare(h[:], names[i*20:i*20+20]) })
+	i, found := findName(mp.idx[mp.names+20*lo:mp.names+20*hi], hi-lo, h)
 	if !found {
 		return 0, false
 	}
-	ofs := binary.BigEndian.Uint32(offsets[i*4 : i*4+4])
+	ofs := binary.BigEndian.Uint32(mp.idx[mp.offsets+4*(lo+i):])
 	if ofs&0x80000000 == 0 {
 		return int64(ofs), true
 	}
-	at := 8 * uint64(ofs&0x7fffffff)
-	if at+8 > uint64(len(idx.Offset64)) {
+	at := mp.offsets64 + 8*int(ofs&0x7fffffff)
+	if at+8 > len(mp.idx)-40 {
 		return 0, false
 	}
-	return int64(binary.BigEndian.Uint64(idx.Offset64[at : at+8])), true
+	return int64(binary.BigEndian.Uint64(mp.idx[at:])), true
+}
+
+// findName returns the index of h among the n sorted 20-byte names of
+// one fanout bucket. Hashes are uniform, so h's place is guessed from its
+// bytes after the first, then bracketed by steps that double, then found
+// by a binary search: the few names read lie close together.
+func findName(names []byte, n int, h plumbing.Hash) (int, bool) {
+	if n == 0 {
+		return 0, false
+	}
+	key := binary.BigEndian.Uint64(h[1:9])
+	less := func(i int) bool { // names[i] < h
+		v := binary.BigEndian.Uint64(names[i*20+1:])
+		return v < key || v == key && bytes.Compare(names[i*20:i*20+20], h[:]) < 0
+	}
+	g := int((uint64(n) * (key >> 32)) >> 32)
+	g = min(g, n-1)
+	// The answer (the first name not less than h) is in [lo, hi].
+	lo, hi := 0, n
+	if less(g) {
+		lo = g + 1
+		for step := 1; lo < n; step *= 2 {
+			next := min(g+step, n-1)
+			if !less(next) {
+				hi = next
+				break
+			}
+			lo = next + 1
+			if next == n-1 {
+				break
+			}
+		}
+	} else {
+		hi = g
+		for step := 1; hi > 0; step *= 2 {
+			next := max(g-step, 0)
+			if less(next) {
+				lo = next + 1
+				break
+			}
+			hi = next
+			if next == 0 {
+				break
+			}
+		}
+	}
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if less(m) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < n && bytes.Equal(names[lo*20:lo*20+20], h[:])
 }
 
 type baseKey struct {
@@ -115,12 +222,12 @@ func storageRoot(s storer.EncodedObjectStorer) string {
 // EncodedObject returns object h of type t (or any type) from the packs,
 // else from the repository's storage.
 func (p *packObjects) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
-	p.mu.Lock()
 	o, err := p.find(h)
-	p.mu.Unlock()
 	if err != nil || o == nil {
 		// Not in a pack we could read: a loose object, or a pack this
 		// reader does not handle.
+		p.storeMu.Lock()
+		defer p.storeMu.Unlock()
 		return p.EncodedObjectStorer.EncodedObject(t, h)
 	}
 	if t != plumbing.AnyObject && o.typ != t {
@@ -129,23 +236,40 @@ func (p *packObjects) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plu
 	return &readObject{hash: h, typ: o.typ, data: o.data}, nil
 }
 
-// find returns h from a pack, or nil. The caller holds p.mu.
+// find returns h from a pack, or nil.
 func (p *packObjects) find(h plumbing.Hash) (*packed, error) {
+	p.mu.Lock()
+	packs := p.packs
+	p.mu.Unlock()
 	for pass := 0; pass < 2; pass++ {
-		for _, mp := range p.packs {
+		for _, mp := range packs {
 			if off, ok := mp.offset(h); ok {
 				return p.at(mp, off, 0)
 			}
 		}
-		if pass == 0 && !p.rescan() {
+		if pass == 1 {
+			break
+		}
+		p.mu.Lock()
+		added := p.rescan()
+		packs = p.packs
+		p.mu.Unlock()
+		if !added {
 			break
 		}
 	}
 	return nil, nil
 }
 
+// packList returns the packs mapped so far.
+func (p *packObjects) packList() []*mappedPack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.packs
+}
+
 // rescan maps the packs added since the last listing, and reports
-// whether there were any.
+// whether there were any. The caller holds p.mu.
 func (p *packObjects) rescan() bool {
 	fi, err := os.Stat(p.dir)
 	if err != nil || fi.ModTime().Equal(p.dirTime) {
@@ -171,43 +295,49 @@ func (p *packObjects) rescan() bool {
 	return added
 }
 
-// mapPack maps pack base+".pack" and decodes its index. The mapping goes
-// when the pack is no longer reachable (nothing read keeps a slice of it:
-// every object is inflated into its own memory).
+// mapPack maps pack base+".pack" and its index. The mappings go when the
+// pack is no longer reachable (nothing read keeps a slice of them: every
+// object is inflated into its own memory).
 func mapPack(base string) (*mappedPack, error) {
-	f, err := os.Open(base + ".idx")
+	idx, err := mapWhole(base + ".idx")
 	if err != nil {
 		return nil, err
 	}
-	idx := idxfile.NewMemoryIndex()
-	err = idxfile.NewDecoder(f).Decode(idx)
-	f.Close()
+	mp, err := parseIndex(idx)
 	if err != nil {
+		unmapFile(idx)
+		return nil, fmt.Errorf("%s.idx: %w", base, err)
+	}
+	data, err := mapWhole(base + ".pack")
+	if err != nil {
+		unmapFile(idx)
 		return nil, err
 	}
-	pf, err := os.Open(base + ".pack")
-	if err != nil {
-		return nil, err
-	}
-	defer pf.Close()
-	fi, err := pf.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() < 32 {
-		return nil, fmt.Errorf("%s.pack: too short", base)
-	}
-	data, err := mapFile(pf, fi.Size())
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(data[:4], []byte("PACK")) || !bytes.Equal(data[len(data)-20:], idx.PackfileChecksum[:]) {
+	if len(data) < 32 || !bytes.Equal(data[:4], []byte("PACK")) || !bytes.Equal(data[len(data)-20:], mp.packChecksum()) {
+		unmapFile(idx)
 		unmapFile(data)
 		return nil, fmt.Errorf("%s.pack does not match its index", base)
 	}
-	mp := &mappedPack{data: data, idx: idx}
-	runtime.AddCleanup(mp, unmapFile, data)
+	mp.data = data
+	runtime.AddCleanup(mp, func(m [2][]byte) { unmapFile(m[0]); unmapFile(m[1]) }, [2][]byte{data, idx})
 	return mp, nil
+}
+
+// mapWhole maps the file at path read-only.
+func mapWhole(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
+		return nil, fmt.Errorf("%s: empty", path)
+	}
+	return mapFile(f, fi.Size())
 }
 
 // maxDeltaChain bounds the delta chain at will follow (git's default
@@ -216,17 +346,20 @@ const maxDeltaChain = 10000
 
 var errBadPack = errors.New("malformed pack entry")
 
-// at returns the object at offset off of pack mp, resolving deltas. The
-// caller holds p.mu.
+// at returns the object at offset off of pack mp, resolving deltas.
 func (p *packObjects) at(mp *mappedPack, off int64, depth int) (*packed, error) {
 	key := baseKey{mp, off}
+	p.mu.Lock()
 	if o, ok := p.bases[key]; ok {
+		p.mu.Unlock()
 		return o, nil
 	}
 	if o, ok := p.oldBases[key]; ok {
 		p.keep(key, o)
+		p.mu.Unlock()
 		return o, nil
 	}
+	p.mu.Unlock()
 	if depth > maxDeltaChain || off < 12 || off >= int64(len(mp.data)-20) {
 		return nil, errBadPack
 	}
@@ -285,6 +418,11 @@ func (p *packObjects) at(mp *mappedPack, off int64, depth int) (*packed, error) 
 	if err != nil {
 		return nil, err
 	}
+	if p.inflated.Add(1)%dropEvery == 0 {
+		for _, mp := range p.packList() {
+			dropPages(mp.data)
+		}
+	}
 	o := &packed{typ: typ, data: content}
 	if base != nil {
 		patched, err := packfile.PatchDelta(base.data, content)
@@ -293,18 +431,26 @@ func (p *packObjects) at(mp *mappedPack, off int64, depth int) (*packed, error) 
 		}
 		o = &packed{typ: base.typ, data: patched}
 	}
-	p.keep(key, o)
+	if o.typ != plumbing.CommitObject || depth > 0 {
+		// A walk reads each commit once; a tree or a delta's base is
+		// read again (the next commit's tree is often a delta of it).
+		p.mu.Lock()
+		p.keep(key, o)
+		p.mu.Unlock()
+	}
 	return o, nil
 }
 
 // byHash returns the base of a REF_DELTA: from a pack, else from the
-// repository's storage. The caller holds p.mu.
+// repository's storage.
 func (p *packObjects) byHash(h plumbing.Hash, depth int) (*packed, error) {
-	for _, mp := range p.packs {
+	for _, mp := range p.packList() {
 		if off, ok := mp.offset(h); ok {
 			return p.at(mp, off, depth)
 		}
 	}
+	p.storeMu.Lock()
+	defer p.storeMu.Unlock()
 	o, err := p.EncodedObjectStorer.EncodedObject(plumbing.AnyObject, h)
 	if err != nil {
 		return nil, err
@@ -323,12 +469,17 @@ func (p *packObjects) byHash(h plumbing.Hash, depth int) (*packed, error) {
 
 // keep caches o under key. The caller holds p.mu.
 func (p *packObjects) keep(key baseKey, o *packed) {
-	if p.baseBytes+len(o.data) > maxBaseBytes {
+	cost := len(o.data) + baseOverhead
+	if p.baseBytes+cost > maxBaseBytes {
 		p.oldBases, p.bases, p.baseBytes = p.bases, map[baseKey]*packed{}, 0
 	}
 	p.bases[key] = o
-	p.baseBytes += len(o.data)
+	p.baseBytes += cost
 }
+
+// baseOverhead is what one cached object costs besides its content (its
+// map entry, key and header): a walk caches ~100k small root trees.
+const baseOverhead = 128
 
 var zlibReaders sync.Pool
 

@@ -3,8 +3,10 @@ package history
 import (
 	"bytes"
 	"io"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/go-git/go-git/v5"
@@ -119,4 +121,47 @@ func otherType(t plumbing.ObjectType) plumbing.ObjectType {
 		return plumbing.TreeObject
 	}
 	return plumbing.BlobObject
+}
+
+// TestFindNameFindsEveryNameAndNoOther: over sorted random names of many
+// bucket sizes, findName finds each name at its index and reports names
+// that are not there, wherever they would sort (first, last, between).
+func TestFindNameFindsEveryNameAndNoOther(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 3, 7, 100, 1000, 5000} {
+		hashes := make([]plumbing.Hash, n+200)
+		for i := range hashes {
+			for j := range hashes[i] {
+				hashes[i][j] = byte(rnd.Uint32())
+			}
+			hashes[i][0] = 7
+		}
+		if n > 2 { // a run of names sharing their first 9 bytes
+			copy(hashes[1][:12], hashes[0][:12])
+			copy(hashes[2][:12], hashes[0][:12])
+		}
+		in, out := hashes[:n], hashes[n:]
+		slices.SortFunc(in, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+		var names []byte
+		for _, h := range in {
+			names = append(names, h[:]...)
+		}
+		for i, h := range in {
+			if got, ok := findName(names, n, h); !ok || got != i {
+				t.Fatalf("n=%d: name %d found at %d, %v", n, i, got, ok)
+			}
+		}
+		for _, h := range out {
+			if _, ok := findName(names, n, h); ok {
+				t.Fatalf("n=%d: %s found, it is not there", n, h)
+			}
+			if n > 0 { // next to a name that is there
+				near := in[rnd.IntN(n)]
+				near[19] ^= 1
+				if _, ok := findName(names, n, near); ok {
+					t.Fatalf("n=%d: %s found, it is not there", n, near)
+				}
+			}
+		}
+	}
 }

@@ -38,6 +38,16 @@ type walker struct {
 	// pair of root trees topOf: every rollout asks about the same pair.
 	topOf [2]plumbing.Hash
 	top   map[string]bool
+	// sc reads raw trees by hash (scan), made when first needed.
+	sc *scan
+}
+
+// scan returns the walker's scan.
+func (w *walker) scan() *scan {
+	if w.sc == nil {
+		w.sc = newScan(w)
+	}
+	return w.sc
 }
 
 // maxTrees bounds the walker's tree cache.
@@ -181,6 +191,10 @@ func (w *walker) mergedIn(c *object.Commit) ([]*object.Commit, error) {
 // trees a and b. It descends both trees together and stops at the first
 // directory they share, so an unchanged part of the tree costs one lookup.
 func (w *walker) sameEntry(a, b *object.Tree, path string) bool {
+	if a != nil && b != nil && a.Hash != b.Hash && w.scan().same(a.Hash, b.Hash, path) {
+		// Proven from the raw trees, without decoding them.
+		return true
+	}
 	if a != nil && b != nil && a.Hash != b.Hash {
 		name, _, _ := strings.Cut(path, "/")
 		if !w.changedAtTop(a, b)[name] {

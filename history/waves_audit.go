@@ -33,30 +33,42 @@ type FleetAuditRow struct {
 // folded with FoldFleet. It judges the history with the spec at tip (the
 // audit of a rollout without targets, AuditRollout, uses each commit's).
 func (d *Deriver) AuditFleet(tip plumbing.Hash, r *policy.Rollout, release string) (*FleetAudit, error) {
+	return d.auditFleet(tip, r, release, false)
+}
+
+// auditFleet is AuditFleet; plain reads every commit in full (no scan
+// skips any), as auditRollout.
+func (d *Deriver) auditFleet(tip plumbing.Hash, r *policy.Rollout, release string, plain bool) (*FleetAudit, error) {
 	w := d.walker()
 	rolls := fleetRollouts(r)
+	var skip func(c, parent rawCommit) bool
+	if !plain {
+		paths := fleetFiles(rolls)
+		skip = func(c, parent rawCommit) bool { return w.scan().skipsFleet(paths, c, parent) }
+	}
 	var recs []*policy.Record
 	var exists []bool // whether the spec file is in the commit's tree
-	for l, err := range w.firstParents(tip) {
-		if err != nil {
-			return nil, err
-		}
+	err := d.auditWalk(w, tip, skip, func(l link) error {
 		tree, err := w.rootTree(l.commit)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		parentTree, err := w.rootTree(l.parent)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rec, err := d.record(w, l, parentTree, rolls)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if rec != nil {
 			recs = append(recs, rec)
 			exists = append(exists, !w.blobHash(tree, r.Path).IsZero())
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	a := &FleetAudit{Rollout: r.Name(), Waves: map[string]string{}}
 	for _, t := range r.Spec.Targets {

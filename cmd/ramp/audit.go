@@ -52,6 +52,11 @@ func newAudit() *cobra.Command {
 			if err := f.check(); err != nil {
 				return err
 			}
+			stopProfile, err := auditProfile()
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			out := f.format
 			var signer signing.CommitSigner
 			if out == "bundle" {
@@ -68,13 +73,14 @@ func newAudit() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			snap, err := d.Specs(tip)
+			// Only this rollout's spec: reading every spec costs more
+			// than the walk at 200 rollouts.
+			r, bad, err := d.Spec(tip, args[0])
 			if err != nil {
 				return err
 			}
-			r, ok := snap.Rollouts[args[0]]
-			if !ok {
-				if bad := snap.Invalid[args[0]]; bad != nil {
+			if r == nil {
+				if bad != nil {
 					return findings("rollout %s has an invalid spec at %s: %v", args[0], tip, bad)
 				}
 				return &exitError{code: exitUsage, err: fmt.Errorf("no rollout %q at %s of %s", args[0], f.branch, f.repo)}
