@@ -415,40 +415,47 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 		if e.Mode.IsFile() {
 			continue
 		}
-		path := policy.SpecPath(e.Name)
-		data, err := w.readFile(tree, path)
-		if err != nil {
-			snap.Invalid[e.Name] = err
-			continue
+		r, invalid := d.readSpec(w, tree, e.Name, func(p string) { snap.targets[p] = w.blobHash(tree, p) })
+		if r != nil {
+			snap.Rollouts[e.Name] = r
 		}
-		r, err := policy.Parse(path, data)
-		if err == nil {
-			err = policy.Validate(r, d.Guardrails).Err()
-		}
-		if err != nil {
-			snap.Invalid[e.Name] = err
-			continue
-		}
-		snap.Rollouts[e.Name] = r
-		// The fields the target names must be there to be written. When
-		// they are not the rollout holds; its spec parses, so it stays in
-		// Rollouts and its history can still be audited.
-		check := func(r *policy.Rollout) error {
-			return manifest.CheckTarget(func(p string) ([]byte, error) {
-				snap.targets[p] = w.blobHash(tree, p)
-				return w.readFile(tree, p)
-			}, r).Err()
-		}
-		if r.HasTargets() {
-			err = checkFleetTargets(r, check)
-		} else {
-			err = check(r)
-		}
-		if err != nil {
-			snap.Invalid[e.Name] = err
+		if invalid != nil {
+			snap.Invalid[e.Name] = invalid
 		}
 	}
 	return snap, nil
+}
+
+// readSpec reads rollout name's spec in tree, parses and validates it,
+// and checks the fields its targets name. r is nil when the spec cannot be
+// read, parsed or validated, and invalid says why; a spec that parses but
+// names a field that cannot be used is returned with invalid too: the
+// rollout holds, and its history can still be audited. read, when set, is
+// told every file a target check reads.
+func (d *Deriver) readSpec(w *walker, tree *object.Tree, name string, read func(path string)) (r *policy.Rollout, invalid error) {
+	path := policy.SpecPath(name)
+	data, err := w.readFile(tree, path)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = policy.Parse(path, data); err == nil {
+		err = policy.Validate(r, d.Guardrails).Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	check := func(r *policy.Rollout) error {
+		return manifest.CheckTarget(func(p string) ([]byte, error) {
+			if read != nil {
+				read(p)
+			}
+			return w.readFile(tree, p)
+		}, r).Err()
+	}
+	if r.HasTargets() {
+		return r, checkFleetTargets(r, check)
+	}
+	return r, check(r)
 }
 
 // record reads commit c, whose first parent's tree is parentTree (nil for

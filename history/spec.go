@@ -7,7 +7,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -42,24 +41,6 @@ func (d *Deriver) Spec(tip plumbing.Hash, name string) (r *policy.Rollout, inval
 	if entry == nil {
 		return nil, nil, nil
 	}
-	path := policy.SpecPath(name)
-	data, err := w.readFile(tree, path)
-	if err != nil {
-		return nil, err, nil
-	}
-	if r, err = policy.Parse(path, data); err == nil {
-		err = policy.Validate(r, d.Guardrails).Err()
-	}
-	if err != nil {
-		return nil, err, nil
-	}
-	check := func(r *policy.Rollout) error {
-		return manifest.CheckTarget(func(p string) ([]byte, error) { return w.readFile(tree, p) }, r).Err()
-	}
-	if r.HasTargets() {
-		invalid = checkFleetTargets(r, check)
-	} else {
-		invalid = check(r)
-	}
+	r, invalid = d.readSpec(w, tree, name, nil)
 	return r, invalid, nil
 }
