@@ -29,6 +29,7 @@ import (
 
 	rampv1 "github.com/ramp-dev/ramp/api/v1alpha1"
 	"github.com/ramp-dev/ramp/controllers"
+	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -650,12 +651,12 @@ func TestChartConcurrencyAndCloneDepthReachEveryShard(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		set                             []string
-		deployments, concurrency, depth int
+		set                                         []string
+		deployments, concurrency, depth, checkpoint int
 	}{
-		{nil, 1, controllers.DefaultConcurrency, controllers.DefaultCloneDepth},
-		{[]string{"shards=2", "concurrency=3", "cloneDepth=0"}, 3, 3, 0},
-		{[]string{"shards=1", "cloneDepth=250"}, 2, controllers.DefaultConcurrency, 250},
+		{nil, 1, controllers.DefaultConcurrency, controllers.DefaultCloneDepth, gitsync.DefaultCheckpointEvery},
+		{[]string{"shards=2", "concurrency=3", "cloneDepth=0", "checkpointEvery=0"}, 3, 3, 0, 0},
+		{[]string{"shards=1", "cloneDepth=250", "checkpointEvery=50"}, 2, controllers.DefaultConcurrency, 250, 50},
 	} {
 		objs := decodeAll(t, renderChart(t, "ramp-system", c.set...))
 		deps := ofKind(objs, "Deployment")
@@ -665,7 +666,7 @@ func TestChartConcurrencyAndCloneDepthReachEveryShard(t *testing.T) {
 		for name, d := range deps {
 			_, _, container := podTemplate(t, d)
 			args, _, _ := unstructured.NestedStringSlice(container, "args")
-			for _, a := range []string{fmt.Sprintf("--concurrency=%d", c.concurrency), fmt.Sprintf("--clone-depth=%d", c.depth)} {
+			for _, a := range []string{fmt.Sprintf("--concurrency=%d", c.concurrency), fmt.Sprintf("--clone-depth=%d", c.depth), fmt.Sprintf("--checkpoint-every=%d", c.checkpoint)} {
 				if !contains(args, a) {
 					t.Errorf("%v: Deployment %s's args %q lack %q", c.set, name, args, a)
 				}

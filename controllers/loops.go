@@ -128,15 +128,14 @@ func (r *ReleaseRepositoryReconciler) loopFor(ctx context.Context, obj *rampv1.R
 		}
 	}
 	loop := gitsync.NewLoop(repo, gitsync.Config{
-		Keys:        cfg.keys,
-		Guardrails:  cfg.guardrails,
-		CommandsRef: obj.Spec.CommandsRef,
-		Signer:      cfg.signer,
-		Identity:    id,
-		Evidence:    flux.evidence,
-		Concurrency: r.Concurrency,
-		// An aborted rollout whose abort lies this deep gets a checkpoint.
-		CheckpointEvery: gitsync.DefaultCheckpointEvery,
+		Keys:            cfg.keys,
+		Guardrails:      cfg.guardrails,
+		CommandsRef:     obj.Spec.CommandsRef,
+		Signer:          cfg.signer,
+		Identity:        id,
+		Evidence:        flux.evidence,
+		Concurrency:     r.Concurrency,
+		CheckpointEvery: r.checkpointEvery(),
 		WaveEvidence: func(ctx context.Context, r *policy.Rollout, w policy.Wave, release string, from, to time.Time) map[string]policy.GateResult {
 			return gatherer.Soak(ctx, r, w, release, from, to)
 		},
@@ -193,4 +192,17 @@ func removeOtherClones(dir, keep string) {
 func shortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:6])
+}
+
+// checkpointEvery is the depth of an abort from which a pass writes a
+// checkpoint commit for it: CheckpointEvery, gitsync's default for 0, and
+// never (0 for gitsync) when negative.
+func (r *ReleaseRepositoryReconciler) checkpointEvery() int {
+	switch {
+	case r.CheckpointEvery == 0:
+		return gitsync.DefaultCheckpointEvery
+	case r.CheckpointEvery < 0:
+		return 0
+	}
+	return r.CheckpointEvery
 }

@@ -88,7 +88,11 @@ type Options struct {
 	// repository fetches (gitsync.OpenShallow); a walk that needs older
 	// history deepens it. 0 clones the whole history.
 	CloneDepth int
-	Logger     logr.Logger
+	// CheckpointEvery is how deep an aborted rollout's abort lies before a
+	// pass writes a checkpoint commit for it (0: gitsync's default, 1,000;
+	// negative: never).
+	CheckpointEvery int
+	Logger          logr.Logger
 	// SkipNameValidation allows several managers in one process (tests).
 	SkipNameValidation bool
 	// Guardrails apply to every ReleaseRepository that names none
@@ -174,6 +178,8 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Shard:       shard,
 		Concurrency: o.Concurrency,
 		CloneDepth:  o.CloneDepth,
+		// An aborted rollout whose abort lies this deep gets a checkpoint.
+		CheckpointEvery: o.CheckpointEvery,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the ReleaseRepository controller: %w", err)

@@ -81,6 +81,10 @@ type ReleaseRepositoryReconciler struct {
 	// CloneDepth is how many commits a repository's first clone fetches
 	// (0: all of them); a walk that needs older history deepens the clone.
 	CloneDepth int
+	// CheckpointEvery is how deep an aborted rollout's abort lies before a
+	// pass writes a checkpoint commit for it (gitsync.Config.CheckpointEvery;
+	// 0: gitsync.DefaultCheckpointEvery; negative: never).
+	CheckpointEvery int
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 

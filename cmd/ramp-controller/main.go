@@ -20,6 +20,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/ramp-dev/ramp/controllers"
+	"github.com/ramp-dev/ramp/gitsync"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -68,6 +69,7 @@ var newManager = controllers.NewManager
 func newCommand() *cobra.Command {
 	var o controllers.Options
 	var logLevel, guardrails, kubeconfig string
+	var checkpointEvery int
 	cmd := &cobra.Command{
 		Use:   "ramp-controller",
 		Short: "Run the Kubernetes operator (`ramp controller`): reconcile ReleaseRepository objects next to Flux",
@@ -108,7 +110,10 @@ environment error: it did not start (a bad flag, no API server,
   ramp controller --concurrency 4
 
   # Clone the whole history of each repository (no shallow first clone):
-  ramp controller --clone-depth 0`,
+  ramp controller --clone-depth 0
+
+  # Write no checkpoint commits (a derive from scratch walks to each abort):
+  ramp controller --checkpoint-every 0`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -122,6 +127,12 @@ environment error: it did not start (a bad flag, no API server,
 			}
 			if o.CloneDepth < 0 {
 				return fmt.Errorf("--clone-depth %d: want 0 (the whole history) or more (how many of the newest commits the first clone fetches)", o.CloneDepth)
+			}
+			if checkpointEvery < 0 {
+				return fmt.Errorf("--checkpoint-every %d: want 0 (never) or more (how many commits above an abort before a checkpoint commit restates it)", checkpointEvery)
+			}
+			if o.CheckpointEvery = checkpointEvery; checkpointEvery == 0 {
+				o.CheckpointEvery = -1 // the manager's "never"; its 0 is the default
 			}
 			shard, err := controllers.ParseWatchSelector(o.WatchLabelSelector)
 			if err != nil {
@@ -158,7 +169,7 @@ environment error: it did not start (a bad flag, no API server,
 			defer stop()
 			o.Logger.Info("starting ramp controller", "namespace", orAll(o.Namespace), "dataDir", o.DataDir,
 				"leaderElect", o.LeaderElect, "leaderElectionID", o.LeaderElectionID,
-				"watchLabelSelector", orAll(o.WatchLabelSelector), "cloneDepth", o.CloneDepth, "metricsAddr", orOff(o.MetricsAddr), "healthAddr", orOff(o.HealthAddr), "webhookAddr", orOff(o.WebhookAddr))
+				"watchLabelSelector", orAll(o.WatchLabelSelector), "cloneDepth", o.CloneDepth, "checkpointEvery", checkpointEvery, "metricsAddr", orOff(o.MetricsAddr), "healthAddr", orOff(o.HealthAddr), "webhookAddr", orOff(o.WebhookAddr))
 			if err := mgr.Start(ctx); err != nil {
 				return runError{fmt.Errorf("manager: %w", err)}
 			}
@@ -178,6 +189,7 @@ environment error: it did not start (a bad flag, no API server,
 	fl.StringVar(&o.Namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
 	fl.DurationVar(&o.PassTimeout, "pass-timeout", 2*time.Minute, "longest time of one pass; shutdown waits this long (plus 15s) for a pass in progress")
 	fl.IntVar(&o.Concurrency, "concurrency", controllers.DefaultConcurrency, "how many rollouts' evidence (Prometheus queries, webhook gates) a pass of a repository gathers at once")
+	fl.IntVar(&checkpointEvery, "checkpoint-every", gitsync.DefaultCheckpointEvery, "write a signed checkpoint commit for an aborted rollout once its abort lies this many commits below the tip, so a derive from scratch stops there; 0 writes none")
 	fl.IntVar(&o.CloneDepth, "clone-depth", controllers.DefaultCloneDepth, "how many of the newest commits a repository's first clone fetches; a walk that needs older history (the start of a release in flight) deepens the clone on demand; 0 clones the whole history")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.StringVar(&guardrails, "guardrails", "", "guardrails of every ReleaseRepository that names none (spec.guardrails, spec.guardrailsRef); default: ramp's")

@@ -153,16 +153,18 @@ current-context: x
 	t.Cleanup(func() { newManager = controllers.NewManager })
 	stop := errors.New("stop before starting a manager")
 	for _, c := range []struct {
-		args []string
-		want int
+		args            []string
+		want            int
+		wantCheckpoints int // the manager's: 0 its default, negative never
 	}{
-		{nil, 1000},
-		{[]string{"--clone-depth", "0"}, 0},
-		{[]string{"--clone-depth", "250"}, 250},
+		{nil, 1000, 1000},
+		{[]string{"--clone-depth", "0"}, 0, 1000},
+		{[]string{"--clone-depth", "250", "--checkpoint-every", "40"}, 250, 40},
+		{[]string{"--checkpoint-every", "0"}, 1000, -1},
 	} {
-		got := -1
+		got, gotCheckpoints := -1, 0
 		newManager = func(_ *rest.Config, o controllers.Options) (manager.Manager, error) {
-			got = o.CloneDepth
+			got, gotCheckpoints = o.CloneDepth, o.CheckpointEvery
 			return nil, stop
 		}
 		cmd := newCommand()
@@ -173,8 +175,8 @@ current-context: x
 		if err := cmd.Execute(); !errors.Is(err, stop) {
 			t.Fatalf("ramp-controller %v: %v, want the manager built", c.args, err)
 		}
-		if got != c.want {
-			t.Errorf("ramp-controller %v: CloneDepth %d, want %d", c.args, got, c.want)
+		if got != c.want || gotCheckpoints != c.wantCheckpoints {
+			t.Errorf("ramp-controller %v: CloneDepth %d, CheckpointEvery %d; want %d, %d", c.args, got, gotCheckpoints, c.want, c.wantCheckpoints)
 		}
 	}
 
@@ -187,5 +189,13 @@ current-context: x
 	err := cmd.Execute()
 	if err == nil || !strings.Contains(err.Error(), "--clone-depth -1: want 0") || exitCode(err) != exitUsage {
 		t.Errorf("ramp-controller --clone-depth -1: error %v (exit %d), want a usage error naming --clone-depth", err, exitCode(err))
+	}
+	cmd = newCommand()
+	cmd.SetArgs([]string{"--checkpoint-every", "-5"})
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	err = cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), "--checkpoint-every -5: want 0") || exitCode(err) != exitUsage {
+		t.Errorf("ramp-controller --checkpoint-every -5: error %v (exit %d), want a usage error naming --checkpoint-every", err, exitCode(err))
 	}
 }
