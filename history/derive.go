@@ -252,6 +252,8 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	// Read the new commits newest first, back to prev.Tip, then fold
 	// their records oldest first.
 	w := d.walker()
+	rollouts := snap.recordRollouts()
+	w.indexRollouts(rollouts)
 	var recs []*policy.Record
 	found := false
 	for l, err := range w.firstParents(tip) {
@@ -269,7 +271,7 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec, err := d.record(w, l, parentTree, snap.recordRollouts())
+		rec, err := d.record(w, l, parentTree, rollouts)
 		if err != nil {
 			return nil, err
 		}

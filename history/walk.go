@@ -38,6 +38,9 @@ type walker struct {
 	// pair of root trees topOf: every rollout asks about the same pair.
 	topOf [2]plumbing.Hash
 	top   map[string]bool
+	// paths, when set, indexes the rollouts touched is asked about
+	// (touched_index.go).
+	paths *rolloutPaths
 }
 
 // maxTrees bounds the walker's tree cache.
@@ -253,6 +256,9 @@ func (w *walker) touched(tree, parent *object.Tree, rollouts map[string]*policy.
 	}
 	changed := map[string]bool{}
 	w.diffPaths(tree, parent, "", changed)
+	if idx := w.pathIndex(rollouts); idx != nil {
+		return idx.touched(changed)
+	}
 	out := map[string]*policy.Rollout{}
 	for name, r := range rollouts {
 		for _, f := range [...]string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path} {
