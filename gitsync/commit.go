@@ -161,11 +161,11 @@ func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 			return plumbing.ZeroHash, err
 		}
 	}
-	obj := s.NewEncodedObject()
-	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
+	data, err := encodeTree(entries)
+	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	h, err := s.SetEncodedObject(obj)
+	h, err := writeObject(s, plumbing.TreeObject, data)
 	if p, ok := s.(*passStore); ok && err == nil {
 		p.editedFrom(h, tree.Hash)
 		p.keepTree(&object.Tree{Hash: h, Entries: entries})
@@ -191,8 +191,14 @@ func entryIndex(entries []object.TreeEntry, name string) int {
 }
 
 func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, error) {
+	return writeObject(s, plumbing.BlobObject, content)
+}
+
+// writeObject stores an object of type t with content.
+func writeObject(s storer.EncodedObjectStorer, t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
 	obj := s.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
+	obj.SetType(t)
+	obj.SetSize(int64(len(content)))
 	w, err := obj.Writer()
 	if err != nil {
 		return plumbing.ZeroHash, err

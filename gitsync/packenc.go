@@ -70,7 +70,11 @@ func objectBytes(o plumbing.EncodedObject) ([]byte, error) {
 		return nil, err
 	}
 	defer rd.Close()
-	return io.ReadAll(rd)
+	b := make([]byte, o.Size())
+	if _, err := io.ReadFull(rd, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // packWriter writes a pack, counting its bytes and hashing them for the
