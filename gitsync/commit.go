@@ -126,6 +126,11 @@ func message(r *policy.Rollout, d policy.Decision) string {
 // them, and returns the new root tree's hash. Only existing files are
 // edited: no entry is added or removed, so entry order is kept.
 func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string][]byte) (plumbing.Hash, error) {
+	return editTree(s, tree, edits, true)
+}
+
+// editTree is EditTree of a root tree (root) or of a directory below it.
+func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string][]byte, root bool) (plumbing.Hash, error) {
 	sub := map[string]map[string][]byte{}
 	entries := make([]object.TreeEntry, len(tree.Entries))
 	copy(entries, tree.Entries)
@@ -157,7 +162,7 @@ func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		if entries[i].Hash, err = EditTree(s, t, files); err != nil {
+		if entries[i].Hash, err = editTree(s, t, files, false); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
@@ -168,7 +173,7 @@ func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 	h, err := writeObject(s, plumbing.TreeObject, data)
 	if p, ok := s.(*passStore); ok && err == nil {
 		p.editedFrom(h, tree.Hash)
-		p.keepTree(&object.Tree{Hash: h, Entries: entries})
+		p.wroteTree(&object.Tree{Hash: h, Entries: entries}, root)
 	}
 	return h, err
 }
@@ -196,6 +201,9 @@ func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, err
 
 // writeObject stores an object of type t with content.
 func writeObject(s storer.EncodedObjectStorer, t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
+	if p, ok := s.(*passStore); ok {
+		return p.put(t, content)
+	}
 	obj := s.NewEncodedObject()
 	obj.SetType(t)
 	obj.SetSize(int64(len(content)))

@@ -65,6 +65,9 @@ func (s *passStore) encode(w io.Writer) error {
 }
 
 func objectBytes(o plumbing.EncodedObject) ([]byte, error) {
+	if r, ok := o.(*rawObject); ok {
+		return r.data, nil
+	}
 	rd, err := o.Reader()
 	if err != nil {
 		return nil, err

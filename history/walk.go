@@ -41,6 +41,10 @@ type walker struct {
 	// paths, when set, indexes the rollouts touched is asked about
 	// (touched_index.go).
 	paths *rolloutPaths
+	// known, when set, returns a tree the caller decoded, or nil. Such a
+	// tree has no storer: it is for entry lookups of one name, as the
+	// walker does, not for tree.File or tree.Tree.
+	known func(plumbing.Hash) *object.Tree
 }
 
 // maxTrees bounds the walker's tree cache.
@@ -55,12 +59,21 @@ func (w *walker) commit(h plumbing.Hash) (*object.Commit, error) {
 	return object.GetCommit(w.s, h)
 }
 
-// tree returns the decoded tree h.
-func (w *walker) tree(h plumbing.Hash) (*object.Tree, error) {
+// tree returns the decoded tree h, a directory below a commit's root.
+func (w *walker) tree(h plumbing.Hash) (*object.Tree, error) { return w.lookup(h, true) }
+
+// lookup returns the decoded tree h, from the cache, else from known
+// when the tree is a subdirectory (a root tree is read as a whole, by
+// tree.Tree, and needs its storer), else decoded.
+func (w *walker) lookup(h plumbing.Hash, subdir bool) (*object.Tree, error) {
 	if t, ok := w.trees[h]; ok {
 		return t, nil
 	}
 	t, ok := w.old[h]
+	if !ok && subdir && w.known != nil {
+		t = w.known(h)
+		ok = t != nil
+	}
 	if !ok {
 		var err error
 		if t, err = object.GetTree(w.s, h); err != nil {
@@ -79,7 +92,7 @@ func (w *walker) rootTree(c *object.Commit) (*object.Tree, error) {
 	if c == nil {
 		return nil, nil
 	}
-	return w.tree(c.TreeHash)
+	return w.lookup(c.TreeHash, false)
 }
 
 // link is one commit of a first-parent walk and its first parent (nil
