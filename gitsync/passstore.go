@@ -59,7 +59,7 @@ func (s *passStore) wroteTree(t *object.Tree, root bool) {
 
 // known returns a directory this pass wrote, decoded, or nil: what
 // history.Deriver.Trees asks for.
-func (s *passStore) known(h plumbing.Hash) *object.Tree { fmt.Println("known", h, s.dirs[h] != nil); return s.dirs[h] }
+func (s *passStore) known(h plumbing.Hash) *object.Tree { return s.dirs[h] }
 
 // put stores an object of type t with content, which it keeps as it is
 // (no copy): the caller does not change it after.
