@@ -126,6 +126,11 @@ func message(r *policy.Rollout, d policy.Decision) string {
 // them, and returns the new root tree's hash. Only existing files are
 // edited: no entry is added or removed, so entry order is kept.
 func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string][]byte) (plumbing.Hash, error) {
+	return editTree(s, tree, edits, true)
+}
+
+// editTree is EditTree of a root tree (root) or of a directory below it.
+func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string][]byte, root bool) (plumbing.Hash, error) {
 	sub := map[string]map[string][]byte{}
 	entries := make([]object.TreeEntry, len(tree.Entries))
 	copy(entries, tree.Entries)
@@ -157,18 +162,18 @@ func EditTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		if entries[i].Hash, err = EditTree(s, t, files); err != nil {
+		if entries[i].Hash, err = editTree(s, t, files, false); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	}
-	obj := s.NewEncodedObject()
-	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
+	data, err := encodeTree(entries)
+	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	h, err := s.SetEncodedObject(obj)
+	h, err := writeObject(s, plumbing.TreeObject, data)
 	if p, ok := s.(*passStore); ok && err == nil {
 		p.editedFrom(h, tree.Hash)
-		p.keepTree(&object.Tree{Hash: h, Entries: entries})
+		p.wroteTree(&object.Tree{Hash: h, Entries: entries}, root)
 	}
 	return h, err
 }
@@ -191,8 +196,17 @@ func entryIndex(entries []object.TreeEntry, name string) int {
 }
 
 func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, error) {
+	return writeObject(s, plumbing.BlobObject, content)
+}
+
+// writeObject stores an object of type t with content.
+func writeObject(s storer.EncodedObjectStorer, t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
+	if p, ok := s.(*passStore); ok {
+		return p.put(t, content)
+	}
 	obj := s.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
+	obj.SetType(t)
+	obj.SetSize(int64(len(content)))
 	w, err := obj.Writer()
 	if err != nil {
 		return plumbing.ZeroHash, err

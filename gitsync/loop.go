@@ -297,7 +297,7 @@ func (l *Loop) try(ctx context.Context) (res Result, err error) {
 	if p.pushed == tip {
 		return res, nil
 	}
-	if l.snap, err = l.deriver.Update(snap, p.pushed); err != nil {
+	if l.snap, err = p.update(snap); err != nil {
 		return res, err
 	}
 	res.Snapshot = l.snap

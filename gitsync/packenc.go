@@ -65,12 +65,19 @@ func (s *passStore) encode(w io.Writer) error {
 }
 
 func objectBytes(o plumbing.EncodedObject) ([]byte, error) {
+	if r, ok := o.(*rawObject); ok {
+		return r.data, nil
+	}
 	rd, err := o.Reader()
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
-	return io.ReadAll(rd)
+	b := make([]byte, o.Size())
+	if _, err := io.ReadFull(rd, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // packWriter writes a pack, counting its bytes and hashing them for the

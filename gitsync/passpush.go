@@ -143,3 +143,14 @@ func (p *passPush) unpushed() {
 	}
 	p.pending = nil
 }
+
+// update derives the state at the last pushed tip from snap, the state
+// the pass started from, reading the directories the pass wrote from
+// memory: a pass over N rollouts sharing a directory wrote N trees of N
+// entries, which the update would otherwise read and decode again.
+func (p *passPush) update(snap *history.Snapshot) (*history.Snapshot, error) {
+	d := p.loop.deriver
+	d.Trees = p.store.known
+	defer func() { d.Trees = nil }()
+	return d.Update(snap, p.pushed)
+}

@@ -3,6 +3,7 @@ package gitsync
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -35,13 +36,35 @@ type passStore struct {
 	// next step reads its parent's N-entry directory without decoding it
 	// again; cleared past maxPassTrees (a step reads its parent's only).
 	trees map[plumbing.Hash]*object.Tree
+	// dirs are the directories below a root that EditTree wrote in this
+	// pass, kept for the update after the push (known).
+	dirs map[plumbing.Hash]*object.Tree
 }
 
 const maxPassTrees = 256
 
 func newPassStore(s storer.EncodedObjectStorer) *passStore {
 	return &passStore{EncodedObjectStorer: s, objects: map[plumbing.Hash]plumbing.EncodedObject{},
-		bases: map[plumbing.Hash]plumbing.Hash{}, trees: map[plumbing.Hash]*object.Tree{}}
+		bases: map[plumbing.Hash]plumbing.Hash{}, trees: map[plumbing.Hash]*object.Tree{}, dirs: map[plumbing.Hash]*object.Tree{}}
+}
+
+// wroteTree keeps tree t, which EditTree wrote, for the next step; and,
+// unless it is a root tree, for the update after the push.
+func (s *passStore) wroteTree(t *object.Tree, root bool) {
+	s.keepTree(t)
+	if !root {
+		s.dirs[t.Hash] = t
+	}
+}
+
+// known returns a directory this pass wrote, decoded, or nil: what
+// history.Deriver.Trees asks for.
+func (s *passStore) known(h plumbing.Hash) *object.Tree { return s.dirs[h] }
+
+// put stores an object of type t with content, which it keeps as it is
+// (no copy): the caller does not change it after.
+func (s *passStore) put(t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
+	return s.SetEncodedObject(&rawObject{t: t, h: plumbing.ComputeHash(t, content), data: content})
 }
 
 // tree returns tree h's entries, decoded once. The tree is for reading
@@ -95,7 +118,8 @@ func (s *passStore) readFile(root plumbing.Hash, path string) ([]byte, error) {
 		if err != nil {
 			break
 		}
-		return objectBytes(o)
+		data, err := objectBytes(o)
+		return bytes.Clone(data), err // the caller's to change
 	}
 	tree, err := object.GetTree(s, root)
 	if err != nil {
@@ -186,4 +210,27 @@ func (s *passStore) pack() ([]byte, error) {
 	}
 	s.order = s.order[:0]
 	return buf.Bytes(), nil
+}
+
+// rawObject is an object a pass built, held as its content: unlike a
+// plumbing.MemoryObject, written by copying, it takes the encoding the
+// committer made as it is, and the pack reads it without a copy.
+type rawObject struct {
+	t    plumbing.ObjectType
+	h    plumbing.Hash
+	data []byte
+}
+
+func (o *rawObject) Hash() plumbing.Hash           { return o.h }
+func (o *rawObject) Type() plumbing.ObjectType     { return o.t }
+func (o *rawObject) SetType(t plumbing.ObjectType) { o.t = t }
+func (o *rawObject) Size() int64                   { return int64(len(o.data)) }
+func (o *rawObject) SetSize(int64)                 {}
+func (o *rawObject) Reader() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(o.data)), nil
+}
+
+// Writer refuses: a raw object is made whole, by put.
+func (o *rawObject) Writer() (io.WriteCloser, error) {
+	return nil, fmt.Errorf("object %s is read-only", o.h)
 }

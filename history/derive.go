@@ -62,6 +62,12 @@ type Deriver struct {
 	// it, or with nothing more to fetch, the walk fails: a missing commit
 	// is never taken for the start of history.
 	Deepen func() (bool, error)
+	// Trees, when set, returns the decoded tree of a hash when the caller
+	// already holds it, else nil. It is asked for directories below a
+	// commit's root only, and the walks look their entries up one name at
+	// a time, so the tree needs no storer. A pass hands over the
+	// directories it built: the update after its push decodes none again.
+	Trees func(plumbing.Hash) *object.Tree
 
 	once sync.Once
 	objs storer.EncodedObjectStorer
@@ -93,7 +99,11 @@ func deepening[T any](d *Deriver, walk func() (T, error)) (T, error) {
 }
 
 // walker returns a new walker over Repo.
-func (d *Deriver) walker() *walker { return newWalker(d.objects()) }
+func (d *Deriver) walker() *walker {
+	w := newWalker(d.objects())
+	w.known = d.Trees
+	return w
+}
 
 // Derive reads the state of every rollout at tip from scratch. It walks
 // the first-parent history back only as far as the start of each release
@@ -267,6 +277,8 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 	// Read the new commits newest first, back to prev.Tip, then fold
 	// their records oldest first.
 	w := d.walker()
+	rollouts := snap.recordRollouts()
+	w.indexRollouts(rollouts)
 	var recs []*policy.Record
 	var at []int // of each record: its index in the walk, 0 the tip
 	found := false
@@ -285,7 +297,7 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec, err := d.record(w, l, parentTree, snap.recordRollouts())
+		rec, err := d.record(w, l, parentTree, rollouts)
 		if err != nil {
 			return nil, err
 		}

@@ -19,44 +19,7 @@ import (
 // the changes read for the rollouts touched returns are those read for
 // every rollout.
 func TestTouchedFindsEveryRolloutWhoseFilesChanged(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{"src/main.go": "package main\n"}
-	for _, name := range []string{"api", "demo", "web", "zed"} {
-		for p, c := range gittest.RolloutFiles(name, "1.0.0") {
-			files[p] = c
-		}
-	}
-	gittest.InitRepo(t, dir, files)
-	commit := func(msg string, edit func()) {
-		edit()
-		gittest.CommitAll(t, dir, nil, msg)
-	}
-	write := func(path, content string) {
-		gittest.WriteFiles(t, dir, map[string]string{path: content})
-	}
-	remove := func(path string) {
-		if err := os.RemoveAll(filepath.Join(dir, path)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	commit("demo weight", func() { write("apps/demo/route.yaml", gittest.Route("demo", 10)) })
-	commit("demo and web release", func() {
-		write("apps/demo/canary/kustomization.yaml", gittest.Kustomization("demo", "2.0.0"))
-		write("apps/web/canary/kustomization.yaml", gittest.Kustomization("web", "2.0.0"))
-	})
-	commit("unrelated", func() { write("src/main.go", "package main // 2\n") })
-	commit("api's directory becomes a file", func() { remove("apps/api"); write("apps/api", "gone\n") })
-	commit("web's route deleted", func() { remove("apps/web/route.yaml") })
-	commit("zed's stable a link", func() {
-		remove("apps/zed/stable")
-		if err := os.Symlink("../demo/stable", filepath.Join(dir, "apps/zed/stable")); err != nil {
-			t.Fatal(err)
-		}
-	})
-	commit("zed's spec", func() {
-		write("releases/zed/rollout.yaml", gittest.RolloutFiles("zed", "1.0.0")["releases/zed/rollout.yaml"]+"# edited\n")
-	})
-	commit("every rollout's directory goes", func() { remove("apps") })
+	dir := touchedCases(t)
 
 	repo, err := git.PlainOpen(dir)
 	if err != nil {
@@ -135,4 +98,49 @@ func describe(ch policy.Change) string {
 	}
 	return "release=" + s(ch.Release) + " stable=" + s(ch.Stable) + " target=" + map[bool]string{true: "y", false: "n"}[ch.Target] +
 		" weight=" + w + " spec=" + map[bool]string{true: "y", false: "n"}[ch.Spec]
+}
+
+// touchedCases returns a repository of four rollouts (api, demo, web,
+// zed) and eight commits after the first, one per case touched handles.
+func touchedCases(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{"src/main.go": "package main\n"}
+	for _, name := range []string{"api", "demo", "web", "zed"} {
+		for p, c := range gittest.RolloutFiles(name, "1.0.0") {
+			files[p] = c
+		}
+	}
+	gittest.InitRepo(t, dir, files)
+	commit := func(msg string, edit func()) {
+		edit()
+		gittest.CommitAll(t, dir, nil, msg)
+	}
+	write := func(path, content string) {
+		gittest.WriteFiles(t, dir, map[string]string{path: content})
+	}
+	remove := func(path string) {
+		if err := os.RemoveAll(filepath.Join(dir, path)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit("demo weight", func() { write("apps/demo/route.yaml", gittest.Route("demo", 10)) })
+	commit("demo and web release", func() {
+		write("apps/demo/canary/kustomization.yaml", gittest.Kustomization("demo", "2.0.0"))
+		write("apps/web/canary/kustomization.yaml", gittest.Kustomization("web", "2.0.0"))
+	})
+	commit("unrelated", func() { write("src/main.go", "package main // 2\n") })
+	commit("api's directory becomes a file", func() { remove("apps/api"); write("apps/api", "gone\n") })
+	commit("web's route deleted", func() { remove("apps/web/route.yaml") })
+	commit("zed's stable a link", func() {
+		remove("apps/zed/stable")
+		if err := os.Symlink("../demo/stable", filepath.Join(dir, "apps/zed/stable")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	commit("zed's spec", func() {
+		write("releases/zed/rollout.yaml", gittest.RolloutFiles("zed", "1.0.0")["releases/zed/rollout.yaml"]+"# edited\n")
+	})
+	commit("every rollout's directory goes", func() { remove("apps") })
+	return dir
 }

@@ -38,6 +38,13 @@ type walker struct {
 	// pair of root trees topOf: every rollout asks about the same pair.
 	topOf [2]plumbing.Hash
 	top   map[string]bool
+	// paths, when set, indexes the rollouts touched is asked about
+	// (touched_index.go).
+	paths *rolloutPaths
+	// known, when set, returns a tree the caller decoded, or nil. Such a
+	// tree has no storer: it is for entry lookups of one name, as the
+	// walker does, not for tree.File or tree.Tree.
+	known func(plumbing.Hash) *object.Tree
 	// sc reads raw trees by hash (scan), made when first needed.
 	sc *scan
 }
@@ -62,12 +69,21 @@ func (w *walker) commit(h plumbing.Hash) (*object.Commit, error) {
 	return object.GetCommit(w.s, h)
 }
 
-// tree returns the decoded tree h.
-func (w *walker) tree(h plumbing.Hash) (*object.Tree, error) {
+// tree returns the decoded tree h, a directory below a commit's root.
+func (w *walker) tree(h plumbing.Hash) (*object.Tree, error) { return w.lookup(h, true) }
+
+// lookup returns the decoded tree h, from the cache, else from known
+// when the tree is a subdirectory (a root tree is read as a whole, by
+// tree.Tree, and needs its storer), else decoded.
+func (w *walker) lookup(h plumbing.Hash, subdir bool) (*object.Tree, error) {
 	if t, ok := w.trees[h]; ok {
 		return t, nil
 	}
 	t, ok := w.old[h]
+	if !ok && subdir && w.known != nil {
+		t = w.known(h)
+		ok = t != nil
+	}
 	if !ok {
 		var err error
 		if t, err = object.GetTree(w.s, h); err != nil {
@@ -86,7 +102,7 @@ func (w *walker) rootTree(c *object.Commit) (*object.Tree, error) {
 	if c == nil {
 		return nil, nil
 	}
-	return w.tree(c.TreeHash)
+	return w.lookup(c.TreeHash, false)
 }
 
 // link is one commit of a first-parent walk and its first parent (nil
@@ -267,6 +283,9 @@ func (w *walker) touched(tree, parent *object.Tree, rollouts map[string]*policy.
 	}
 	changed := map[string]bool{}
 	w.diffPaths(tree, parent, "", changed)
+	if idx := w.pathIndex(rollouts); idx != nil {
+		return idx.touched(changed)
+	}
 	out := map[string]*policy.Rollout{}
 	for name, r := range rollouts {
 		for _, f := range [...]string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path} {

@@ -1,0 +1,63 @@
+package gitsync
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// encodeTree returns the encoding of a tree with entries, as git (and
+// object.Tree's Encode) writes it: per entry its mode in octal, a space,
+// its name, a zero byte and its hash. It is written into one buffer sized
+// first: a pass writes N trees of N entries, and an encoder that formats
+// and writes each entry on its own makes that N² small writes. Entries
+// must be in git's order and names free of zero bytes, as Encode requires.
+func encodeTree(entries []object.TreeEntry) ([]byte, error) {
+	size := 0
+	for i, e := range entries {
+		if strings.IndexByte(e.Name, 0) >= 0 {
+			return nil, fmt.Errorf("malformed filename %q", e.Name)
+		}
+		if i > 0 && entryAfter(entries[i-1], e) {
+			return nil, object.ErrEntriesNotSorted
+		}
+		size += 7 + 1 + len(e.Name) + 1 + len(e.Hash)
+	}
+	b := make([]byte, 0, size)
+	for _, e := range entries {
+		b = strconv.AppendUint(b, uint64(e.Mode), 8)
+		b = append(b, ' ')
+		b = append(b, e.Name...)
+		b = append(b, 0)
+		b = append(b, e.Hash[:]...)
+	}
+	return b, nil
+}
+
+// entryAfter reports whether entry a sorts after b in git's order: by
+// name, a directory's name read with a trailing slash. As for go-git's
+// check, two entries of the same name are in order.
+func entryAfter(a, b object.TreeEntry) bool {
+	key := func(e object.TreeEntry, i int) int {
+		switch {
+		case i < len(e.Name):
+			return int(e.Name[i])
+		case i == len(e.Name) && e.Mode == filemode.Dir:
+			return '/'
+		default:
+			return -1
+		}
+	}
+	for i := 0; ; i++ {
+		ka, kb := key(a, i), key(b, i)
+		if ka != kb {
+			return ka > kb
+		}
+		if ka < 0 {
+			return false
+		}
+	}
+}
