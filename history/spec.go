@@ -7,6 +7,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -43,4 +44,79 @@ func (d *Deriver) Spec(tip plumbing.Hash, name string) (r *policy.Rollout, inval
 	}
 	r, invalid = d.readSpec(w, tree, name, nil)
 	return r, invalid, nil
+}
+
+// Specs reads and validates every spec under releases/ at tip, and reads
+// no history: a Snapshot whose States are empty. An audit needs only the
+// specs; a derive would walk back to every in-flight release first.
+func (d *Deriver) Specs(tip plumbing.Hash) (*Snapshot, error) {
+	return d.load(tip)
+}
+
+// load reads and validates every spec under releases/ at tip.
+func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
+	snap := &Snapshot{Tip: tip, Rollouts: map[string]*policy.Rollout{}, Invalid: map[string]error{}, States: map[string]policy.State{},
+		targets: map[string]plumbing.Hash{}}
+	c, err := object.GetCommit(d.objects(), tip)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", tip, err)
+	}
+	w := d.walker()
+	tree, err := w.rootTree(c)
+	if err != nil {
+		return nil, err
+	}
+	specs, err := tree.Tree(policy.SpecDir)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		return snap, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s/ at %s: %w", policy.SpecDir, short(tip), err)
+	}
+	snap.specs = specs.Hash
+	for _, e := range specs.Entries {
+		if e.Mode.IsFile() {
+			continue
+		}
+		r, invalid := d.readSpec(w, tree, e.Name, func(p string) { snap.targets[p] = w.blobHash(tree, p) })
+		if r != nil {
+			snap.Rollouts[e.Name] = r
+		}
+		if invalid != nil {
+			snap.Invalid[e.Name] = invalid
+		}
+	}
+	return snap, nil
+}
+
+// readSpec reads rollout name's spec in tree, parses and validates it,
+// and checks the fields its targets name. r is nil when the spec cannot be
+// read, parsed or validated, and invalid says why; a spec that parses but
+// names a field that cannot be used is returned with invalid too: the
+// rollout holds, and its history can still be audited. read, when set, is
+// told every file a target check reads.
+func (d *Deriver) readSpec(w *walker, tree *object.Tree, name string, read func(path string)) (r *policy.Rollout, invalid error) {
+	path := policy.SpecPath(name)
+	data, err := w.readFile(tree, path)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = policy.Parse(path, data); err == nil {
+		err = policy.Validate(r, d.Guardrails).Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	check := func(r *policy.Rollout) error {
+		return manifest.CheckTarget(func(p string) ([]byte, error) {
+			if read != nil {
+				read(p)
+			}
+			return w.readFile(tree, p)
+		}, r).Err()
+	}
+	if r.HasTargets() {
+		return r, checkFleetTargets(r, check)
+	}
+	return r, check(r)
 }
