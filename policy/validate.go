@@ -108,10 +108,14 @@ type validator struct {
 }
 
 // fail records a problem of field, at the line of field or its nearest
-// enclosing field.
+// enclosing field. A problem is one line: line breaks in what it quotes
+// (a query as rendered, a value) are written as \n.
 func (v *validator) fail(field, format string, args ...any) {
-	v.errs = append(v.errs, &SpecError{File: v.r.Path, Line: v.r.Line(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+	msg := oneLine.Replace(fmt.Sprintf(format, args...))
+	v.errs = append(v.errs, &SpecError{File: v.r.Path, Line: v.r.Line(field), Field: field, Msg: msg})
 }
+
+var oneLine = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`)
 
 func (v *validator) metadata() {
 	name := v.r.Metadata.Name
