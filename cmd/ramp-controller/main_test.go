@@ -92,16 +92,7 @@ func TestHelpHasExamplesExitCodesAndTheOffConvention(t *testing.T) {
 // with 0 (and "") turned off, and the defaults when no flag is given.
 func TestFlagsReachTheManagersOptions(t *testing.T) {
 	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:3333"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := writeKubeconfig(t, dir)
 	t.Setenv("KUBECONFIG", filepath.Join(dir, "absent"))
 	t.Cleanup(func() { newManager = controllers.NewManager })
 	stop := errors.New("stop before starting a manager")
@@ -136,20 +127,12 @@ current-context: x
 }
 
 // TestCloneDepthFlagReachesTheManager: --clone-depth is the manager's
-// CloneDepth (default DefaultCloneDepth, 1,000; 0 for a full clone), and
-// a negative depth is a usage error naming the flag.
+// CloneDepth (default DefaultCloneDepth, 1,000; 0 for a full clone) and
+// --checkpoint-every its CheckpointEvery (0 given as "never", -1), and a
+// negative value of either is a usage error naming the flag.
 func TestCloneDepthFlagReachesTheManager(t *testing.T) {
 	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:3333"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := writeKubeconfig(t, dir)
 	t.Cleanup(func() { newManager = controllers.NewManager })
 	stop := errors.New("stop before starting a manager")
 	for _, c := range []struct {
@@ -198,4 +181,22 @@ current-context: x
 	if err == nil || !strings.Contains(err.Error(), "--checkpoint-every -5: want 0") || exitCode(err) != exitUsage {
 		t.Errorf("ramp-controller --checkpoint-every -5: error %v (exit %d), want a usage error naming --checkpoint-every", err, exitCode(err))
 	}
+}
+
+// writeKubeconfig writes, in dir, a kubeconfig naming an API server at
+// https://127.0.0.1:3333 (never contacted: the tests stop before a
+// manager starts), and returns its path.
+func writeKubeconfig(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(path, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:3333"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
