@@ -228,6 +228,18 @@ func coldAbortedRepo(b *testing.B, n int) (string, plumbing.Hash, *signing.Keyri
 	}
 	os.RemoveAll(dir)
 	start := time.Now()
+	at := generateAbort(b, dir, n, signer)
+	tip := extend(b, dir, at, n-n/2-3, n/2+3)
+	writeTip(b, dir, tip)
+	b.Logf("generated %s in %v", dir, time.Since(start).Round(time.Millisecond))
+	return dir, tip, keys
+}
+
+// generateAbort generates n/2 commits of 200 rollouts in dir, then r000's
+// release 9.0.0 (signed by dev), ramp's signed set-weight of it and ramp's
+// signed abort, and returns the abort.
+func generateAbort(b *testing.B, dir string, n int, signer signing.CommitSigner) plumbing.Hash {
+	b.Helper()
 	half, err := gittest.Generate(dir, gittest.History{Commits: n / 2, Rollouts: 200, Releases: 3, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -250,11 +262,7 @@ func coldAbortedRepo(b *testing.B, n int) (string, plumbing.Hash, *signing.Keyri
 	}
 	route := "apps/" + name + "/route.yaml"
 	at = signedCommit(b, repo, at, signer, "ramp@localhost", trailers("set-weight", 10, ""), map[string]string{route: gittest.Route(name, 10)})
-	at = signedCommit(b, repo, at, signer, "ramp@localhost", trailers("abort", 0, "gate error-rate fail"), map[string]string{route: gittest.Route(name, 0)})
-	tip := extend(b, dir, at, n-n/2-3, n/2+3)
-	writeTip(b, dir, tip)
-	b.Logf("generated %s in %v", dir, time.Since(start).Round(time.Millisecond))
-	return dir, tip, keys
+	return signedCommit(b, repo, at, signer, "ramp@localhost", trailers("abort", 0, "gate error-rate fail"), map[string]string{route: gittest.Route(name, 0)})
 }
 
 // coldCheckpointedRepo returns a repository of n commits: as
@@ -275,29 +283,7 @@ func coldCheckpointedRepo(b *testing.B, n int) (string, plumbing.Hash, plumbing.
 	}
 	os.RemoveAll(dir)
 	start := time.Now()
-	half, err := gittest.Generate(dir, gittest.History{Commits: n / 2, Rollouts: 200, Releases: 3, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	repo, err := git.PlainOpen(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	at := plumbing.NewHash(half)
-	name := gittest.RolloutName(0)
-	at = signedCommit(b, repo, at, nil, "dev@example.com", name+": release 9.0.0",
-		map[string]string{"apps/" + name + "/canary/kustomization.yaml": gittest.Kustomization(name, "9.0.0")})
-	trailers := func(action string, weight int, reason string) string {
-		msg := fmt.Sprintf("ramp: %s 9.0.0 step 1/4 %s\n\nRamp-Rollout: %s\nRamp-Release: 9.0.0\nRamp-Step: 1/4\nRamp-Action: %s\nRamp-Weight: %d\n",
-			name, action, name, action, weight)
-		if reason != "" {
-			msg += "Ramp-Reason: " + reason + "\n"
-		}
-		return msg
-	}
-	route := "apps/" + name + "/route.yaml"
-	at = signedCommit(b, repo, at, signer, "ramp@localhost", trailers("set-weight", 10, ""), map[string]string{route: gittest.Route(name, 10)})
-	abort := signedCommit(b, repo, at, signer, "ramp@localhost", trailers("abort", 0, "gate error-rate fail"), map[string]string{route: gittest.Route(name, 0)})
+	abort := generateAbort(b, dir, n, signer)
 	const after = 1000
 	mid := extend(b, dir, abort, n-n/2-3-after-1, n/2+3)
 
