@@ -143,7 +143,7 @@ func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 			sub[dir][rest] = content
 			continue
 		}
-		i := entryIndex(entries, dir)
+		i := history.EntryIndex(entries, dir)
 		if i < 0 || !entries[i].Mode.IsFile() {
 			return plumbing.ZeroHash, fmt.Errorf("%s: no such file", path)
 		}
@@ -154,7 +154,7 @@ func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 		entries[i].Hash = h
 	}
 	for dir, files := range sub {
-		i := entryIndex(entries, dir)
+		i := history.EntryIndex(entries, dir)
 		if i < 0 || entries[i].Mode != filemode.Dir {
 			return plumbing.ZeroHash, fmt.Errorf("%s: no such directory", dir)
 		}
@@ -184,15 +184,6 @@ func getTree(s storer.EncodedObjectStorer, h plumbing.Hash) (*object.Tree, error
 		return p.tree(h)
 	}
 	return object.GetTree(s, h)
-}
-
-func entryIndex(entries []object.TreeEntry, name string) int {
-	for i, e := range entries {
-		if e.Name == name {
-			return i
-		}
-	}
-	return -1
 }
 
 func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, error) {

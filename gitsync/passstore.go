@@ -99,7 +99,7 @@ func (s *passStore) readFile(root plumbing.Hash, path string) ([]byte, error) {
 			break
 		}
 		name, after, nested := strings.Cut(rest, "/")
-		i := entryIndex(t.Entries, name)
+		i := history.EntryIndex(t.Entries, name)
 		if i < 0 {
 			break
 		}

@@ -5,8 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/ramp-dev/ramp/history"
 )
 
 // encodeTree returns the encoding of a tree with entries, as git (and
@@ -21,7 +22,7 @@ func encodeTree(entries []object.TreeEntry) ([]byte, error) {
 		if strings.IndexByte(e.Name, 0) >= 0 {
 			return nil, fmt.Errorf("malformed filename %q", e.Name)
 		}
-		if i > 0 && entryAfter(entries[i-1], e) {
+		if i > 0 && history.CompareEntries(entries[i-1], e) > 0 {
 			return nil, object.ErrEntriesNotSorted
 		}
 		size += 7 + 1 + len(e.Name) + 1 + len(e.Hash)
@@ -35,29 +36,4 @@ func encodeTree(entries []object.TreeEntry) ([]byte, error) {
 		b = append(b, e.Hash[:]...)
 	}
 	return b, nil
-}
-
-// entryAfter reports whether entry a sorts after b in git's order: by
-// name, a directory's name read with a trailing slash. As for go-git's
-// check, two entries of the same name are in order.
-func entryAfter(a, b object.TreeEntry) bool {
-	key := func(e object.TreeEntry, i int) int {
-		switch {
-		case i < len(e.Name):
-			return int(e.Name[i])
-		case i == len(e.Name) && e.Mode == filemode.Dir:
-			return '/'
-		default:
-			return -1
-		}
-	}
-	for i := 0; ; i++ {
-		ka, kb := key(a, i), key(b, i)
-		if ka != kb {
-			return ka > kb
-		}
-		if ka < 0 {
-			return false
-		}
-	}
 }

@@ -365,7 +365,7 @@ func (d *Deriver) reload(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		return nil, err
 	}
 	var specs plumbing.Hash
-	if e, err := tree.FindEntry(policy.SpecDir); err == nil {
+	if e, ok := FindEntry(tree, policy.SpecDir); ok {
 		specs = e.Hash
 	}
 	if specs != prev.specs {

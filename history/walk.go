@@ -225,11 +225,11 @@ func (w *walker) sameEntry(a, b *object.Tree, path string) bool {
 			return true
 		}
 		name, rest, nested := strings.Cut(path, "/")
-		ea, erra := a.FindEntry(name)
-		eb, errb := b.FindEntry(name)
+		ea, oka := FindEntry(a, name)
+		eb, okb := FindEntry(b, name)
 		switch {
-		case erra != nil || errb != nil:
-			return erra != nil && errb != nil
+		case !oka || !okb:
+			return !oka && !okb
 		case ea.Hash == eb.Hash:
 			return true
 		case !nested:
@@ -328,7 +328,7 @@ func (w *walker) diffPaths(a, b *object.Tree, prefix string, changed map[string]
 		case j == len(b.Entries):
 			c = -1
 		default:
-			c = compareEntries(a.Entries[i], b.Entries[j])
+			c = CompareEntries(a.Entries[i], b.Entries[j])
 		}
 		switch {
 		case c < 0:
@@ -355,31 +355,6 @@ func (w *walker) diffPaths(a, b *object.Tree, prefix string, changed map[string]
 				continue
 			}
 			w.diffPaths(ta, tb, path+"/", changed)
-		}
-	}
-}
-
-// compareEntries orders tree entries as git sorts them: by name, a
-// directory's name read with a trailing slash. Entries of the same name
-// compare equal whatever their modes.
-func compareEntries(a, b object.TreeEntry) int {
-	if a.Name == b.Name {
-		return 0
-	}
-	key := func(e object.TreeEntry, i int) int {
-		switch {
-		case i < len(e.Name):
-			return int(e.Name[i])
-		case i == len(e.Name) && e.Mode == filemode.Dir:
-			return '/'
-		default:
-			return -1
-		}
-	}
-	for i := 0; ; i++ {
-		ka, kb := key(a, i), key(b, i)
-		if ka != kb || ka < 0 {
-			return ka - kb
 		}
 	}
 }
@@ -569,8 +544,8 @@ func (w *walker) entry(root *object.Tree, path string) (*object.TreeEntry, error
 	t, rest := root, path
 	for {
 		name, after, nested := strings.Cut(rest, "/")
-		e, err := t.FindEntry(name) // one level: no subtree is decoded
-		if err != nil {
+		e, ok := FindEntry(t, name) // one level: no subtree is decoded
+		if !ok {
 			return nil, fmt.Errorf("%s: %w", path, object.ErrFileNotFound)
 		}
 		if !nested {
@@ -584,6 +559,7 @@ func (w *walker) entry(root *object.Tree, path string) (*object.TreeEntry, error
 			}
 			return nil, symlinkError(path, link, b)
 		}
+		var err error
 		if t, err = w.tree(e.Hash); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, object.ErrFileNotFound)
 		}
