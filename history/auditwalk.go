@@ -102,7 +102,7 @@ func (sc *scan) skips(specs *specReader, c, parent rawCommit) bool {
 	if spec == nil {
 		return false
 	}
-	return sc.sameAll(c.tree, parent.tree, sc.managed(spec))
+	return sc.sameAll(c.tree, parent.tree, sc.managed(spec), false)
 }
 
 // managed returns the paths of the files spec's rollout manages and of
@@ -127,7 +127,7 @@ func (sc *scan) managed(spec *specAt) []string {
 // its message, and every file they manage and the spec the same as in
 // the parent's tree. paths are those files, sorted (fleetFiles).
 func (sc *scan) skipsFleet(paths []string, c, parent rawCommit) bool {
-	return !c.ramp && len(c.parents) == 1 && sc.sameAll(c.tree, parent.tree, paths)
+	return !c.ramp && len(c.parents) == 1 && sc.sameAll(c.tree, parent.tree, paths, false)
 }
 
 // fleetFiles returns the files rolls manage and their specs, sorted.

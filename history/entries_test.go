@@ -1,6 +1,7 @@
 package history
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // TestEntryIndexFindsWhatFindEntryFinds compares EntryIndex with go-git's
@@ -144,4 +146,158 @@ func bySortName(a, b object.TreeEntry) int {
 		return e.Name
 	}
 	return strings.Compare(key(a), key(b))
+}
+
+// TestScanFindsWhatAWholeReadFinds compares the scan's lookup in raw
+// trees (a search when the tree is in git's order), and in the decoded
+// trees a pass hands over, with reading the whole tree: the same entry,
+// and a name held twice (as one kind, or as a file and a directory) or an
+// unsorted tree answering as a whole read does.
+func TestScanFindsWhatAWholeReadFinds(t *testing.T) {
+	store := memory.NewStorage()
+	rnd := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "b", "-", ".", "0", "~"}
+	name := func() string {
+		for {
+			s := ""
+			for range 1 + rnd.IntN(3) {
+				s += alphabet[rnd.IntN(len(alphabet))]
+			}
+			if s != "." && s != ".." {
+				return s
+			}
+		}
+	}
+	twice := 0
+	for round := range 1500 {
+		var entries []object.TreeEntry
+		for i := range rnd.IntN(30) {
+			mode := filemode.Regular
+			if rnd.IntN(2) == 0 {
+				mode = filemode.Dir
+			}
+			entries = append(entries, object.TreeEntry{Name: name(), Mode: mode, Hash: plumbing.Hash{byte(round), byte(i), 1}})
+		}
+		if round%4 != 3 {
+			slices.SortStableFunc(entries, bySortName)
+		}
+		if round%4 == 0 {
+			entries = slices.CompactFunc(entries, func(a, b object.TreeEntry) bool { return a.Name == b.Name })
+		}
+		var raw []byte
+		for _, e := range entries {
+			raw = fmt.Appendf(raw, "%o %s\x00", uint32(e.Mode), e.Name)
+			raw = append(raw, e.Hash[:]...)
+		}
+		o := store.NewEncodedObject()
+		o.SetType(plumbing.TreeObject)
+		w, _ := o.Writer()
+		w.Write(raw)
+		w.Close()
+		h, err := store.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := newScan(newWalker(store))
+		queries := []string{name(), name()}
+		for _, e := range entries {
+			queries = append(queries, e.Name)
+		}
+		for _, q := range queries {
+			var want entryAt
+			n := 0
+			for _, e := range entries {
+				if e.Name == q {
+					n++
+					want.hash = e.Hash
+				}
+			}
+			switch n {
+			case 0:
+				want = entryAt{ok: true}
+			case 1:
+				want.found, want.ok = true, true
+			default:
+				want = entryAt{}
+				twice++
+			}
+			if got := sc.find(h, q, false); got != want {
+				t.Fatalf("round %d: %q in %v: %+v, want %+v", round, q, entries, got, want)
+			}
+			if round%4 != 3 {
+				// As a pass's directory, decoded and in git's order.
+				if got := findDecoded(entries, q); got != want {
+					t.Fatalf("round %d: %q in decoded %v: %+v, want %+v", round, q, entries, got, want)
+				}
+			}
+		}
+	}
+	if twice == 0 {
+		t.Fatal("no tree held a name twice")
+	}
+}
+
+// countingStore counts the reads of each object.
+type countingStore struct {
+	*memory.Storage
+	reads map[plumbing.Hash]int
+}
+
+func (s *countingStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	s.reads[h]++
+	return s.Storage.EncodedObject(t, h)
+}
+
+// TestScanReadsAWideTreeOnceForItsRollouts: the commit that starts a
+// release of N rollouts sharing apps/ has each rollout's files compared
+// in it and its parent, between them the small trees of each rollout; the
+// two wide apps/ trees are read (and parsed) once each, not once per
+// rollout.
+func TestScanReadsAWideTreeOnceForItsRollouts(t *testing.T) {
+	store := &countingStore{Storage: memory.NewStorage(), reads: map[plumbing.Hash]int{}}
+	put := func(entries []object.TreeEntry) plumbing.Hash {
+		t.Helper()
+		o := store.NewEncodedObject()
+		if err := (&object.Tree{Entries: entries}).Encode(o); err != nil {
+			t.Fatal(err)
+		}
+		h, err := store.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	const n = 300
+	var roots [2]plumbing.Hash
+	var apps [2]plumbing.Hash
+	for side := range 2 {
+		var dirs []object.TreeEntry
+		for i := range n {
+			var files []object.TreeEntry
+			for _, f := range []string{"canary", "route.yaml", "stable"} {
+				h := plumbing.Hash{byte(side), byte(i), byte(i >> 8), f[0]}
+				mode := filemode.Regular
+				if f != "route.yaml" {
+					h, mode = put([]object.TreeEntry{{Name: "kustomization.yaml", Mode: filemode.Regular, Hash: h}}), filemode.Dir
+				}
+				files = append(files, object.TreeEntry{Name: f, Mode: mode, Hash: h})
+			}
+			dirs = append(dirs, object.TreeEntry{Name: fmt.Sprintf("r%03d", i), Mode: filemode.Dir, Hash: put(files)})
+		}
+		apps[side] = put(dirs)
+		roots[side] = put([]object.TreeEntry{{Name: "apps", Mode: filemode.Dir, Hash: apps[side]}})
+	}
+	sc := newScan(newWalker(store))
+	for i := range n {
+		for _, f := range []string{"canary/kustomization.yaml", "route.yaml", "stable/kustomization.yaml"} {
+			if sc.same(roots[0], roots[1], fmt.Sprintf("apps/r%03d/%s", i, f)) {
+				t.Fatalf("r%03d/%s: the same on both sides, want changed", i, f)
+			}
+		}
+	}
+	for side, h := range apps {
+		if got := store.reads[h]; got != 1 {
+			t.Errorf("apps/ of side %d read %d times, want once", side, got)
+		}
+	}
 }

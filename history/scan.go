@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // A scan reads commits and trees as raw bytes, for a walk over a long
@@ -29,12 +31,27 @@ type scan struct {
 	entries, oldEntries map[entryKey]entryAt
 	// files are the sorted paths each spec version manages (managed).
 	files map[*specAt][]string
-	// last is the raw tree read last: a commit's lookups read the same
-	// root tree for several names.
-	last struct {
-		hash plumbing.Hash
-		data []byte
-	}
+	// wide and small are the trees used last, parsed, most recent first,
+	// those of wideTree entries or more apart: a commit's lookups read the
+	// same few trees (its root and its parent's, a directory and its
+	// parent's) for several names, and a commit that starts a release of
+	// N rollouts sharing a directory looks N names up in two trees of N
+	// entries, between them the small trees of each rollout.
+	wide, small [4]*rawTree
+}
+
+// wideTree is how many entries make a tree wide (scan.wide).
+const wideTree = 64
+
+// rawTree is a tree's raw content and where each of its entries starts.
+type rawTree struct {
+	hash plumbing.Hash
+	data []byte
+	// at is where each entry starts in data; sorted is whether the names
+	// are in git's order (each after the one before, or the same name),
+	// so a name is found by a binary search.
+	at     []int32
+	sorted bool
 }
 
 // rawCommit is what a scan reads of a commit.
@@ -161,28 +178,129 @@ func mentionsRampBytes(msg []byte) bool {
 	return false
 }
 
-// tree returns the raw content of tree h.
-func (sc *scan) tree(h plumbing.Hash) ([]byte, error) {
-	if sc.last.hash == h && sc.last.data != nil {
-		return sc.last.data, nil
+// tree returns tree h parsed: where its entries start, and whether they
+// are in git's order. A tree that is not an entry list (a mode without a
+// name, a hash cut short) is an error.
+func (sc *scan) tree(h plumbing.Hash) (*rawTree, error) {
+	for _, c := range []*[4]*rawTree{&sc.wide, &sc.small} {
+		for i, t := range c {
+			if t != nil && t.hash == h {
+				copy(c[1:i+1], c[:i])
+				c[0] = t
+				return t, nil
+			}
+		}
 	}
 	data, err := sc.raw(plumbing.TreeObject, h)
 	if err != nil {
 		return nil, err
 	}
-	sc.last.hash, sc.last.data = h, data
-	return data, nil
+	t := &rawTree{hash: h, data: data, sorted: true}
+	var prev rawEntry
+	for off := 0; off < len(data); {
+		sp := bytes.IndexByte(data[off:], ' ')
+		if sp < 0 {
+			return nil, errBadTree
+		}
+		nul := bytes.IndexByte(data[off+sp+1:], 0)
+		end := off + sp + 1 + nul + 1 + 20
+		if nul < 0 || end > len(data) {
+			return nil, errBadTree
+		}
+		e := rawEntry{name: data[off+sp+1 : off+sp+1+nul], dir: string(data[off:off+sp]) == "40000"}
+		if len(t.at) > 0 && compareRaw(prev, e) > 0 {
+			t.sorted = false
+		}
+		t.at, prev, off = append(t.at, int32(off)), e, end
+	}
+	c := &sc.small
+	if len(t.at) >= wideTree {
+		c = &sc.wide
+	}
+	copy(c[1:], c[:len(c)-1])
+	c[0] = t
+	return t, nil
 }
 
-// entry looks name up in tree h.
-func (sc *scan) entry(h plumbing.Hash, name string) entryAt {
+var errBadTree = errors.New("malformed tree")
+
+// findDecoded is find in a tree the caller decoded, whose entries are in
+// git's order (as encodeTree, which wrote it, requires): the update after
+// a pass looks names up in the N-entry directories the pass wrote, and
+// reads none of them again.
+func findDecoded(entries []object.TreeEntry, name string) entryAt {
+	var e entryAt
+	seen := -1
+	for _, dir := range []bool{false, true} {
+		i := sort.Search(len(entries), func(i int) bool { return !keyBefore(entries[i], name, dir) })
+		for _, j := range []int{i, i + 1} {
+			if j == seen || j >= len(entries) || entries[j].Name != name {
+				continue
+			}
+			if e.found {
+				return entryAt{}
+			}
+			e.found, e.hash, seen = true, entries[j].Hash, j
+		}
+	}
+	e.ok = true
+	return e
+}
+
+// rawEntry is one entry of a raw tree.
+type rawEntry struct {
+	name []byte
+	dir  bool
+	hash []byte
+}
+
+// entry returns entry i.
+func (t *rawTree) entry(i int) rawEntry {
+	e := t.data[t.at[i]:]
+	sp := bytes.IndexByte(e, ' ')
+	nul := sp + 1 + bytes.IndexByte(e[sp+1:], 0)
+	return rawEntry{name: e[sp+1 : nul], dir: string(e[:sp]) == "40000", hash: e[nul+1 : nul+21]}
+}
+
+// compareRaw orders raw entries as CompareEntries orders decoded ones.
+func compareRaw(a, b rawEntry) int {
+	if bytes.Equal(a.name, b.name) {
+		return 0
+	}
+	return cmpKeys(a.name, a.dir, b.name, b.dir)
+}
+
+// cmpKeys compares two names in git's order, each read with a trailing
+// slash when it is a directory's.
+func cmpKeys(a []byte, adir bool, b []byte, bdir bool) int {
+	key := func(n []byte, dir bool, i int) int {
+		switch {
+		case i < len(n):
+			return int(n[i])
+		case i == len(n) && dir:
+			return '/'
+		default:
+			return -1
+		}
+	}
+	for i := 0; ; i++ {
+		ka, kb := key(a, adir, i), key(b, bdir, i)
+		if ka != kb || ka < 0 {
+			return ka - kb
+		}
+	}
+}
+
+// entry looks name up in tree h, a directory below a commit's root when
+// sub is set.
+func (sc *scan) entry(h plumbing.Hash, name string, sub bool) entryAt {
 	key := entryKey{h, name}
 	if e, ok := sc.entries[key]; ok {
 		return e
 	}
 	e, ok := sc.oldEntries[key]
 	if !ok {
-		e = sc.find(h, name)
+		e = sc.find(h, name, sub)
 	}
 	if len(sc.entries) >= maxEntries {
 		sc.oldEntries, sc.entries = sc.entries, make(map[entryKey]entryAt, maxEntries)
@@ -191,33 +309,65 @@ func (sc *scan) entry(h plumbing.Hash, name string) entryAt {
 	return e
 }
 
-// find looks name up in the raw tree h: every entry is "mode name\0"
-// and 20 bytes of hash. It reads the whole tree, so that a name held
-// twice (a malformed tree) is "not sure", never one of the two.
-func (sc *scan) find(h plumbing.Hash, name string) entryAt {
-	data, err := sc.tree(h)
+// find looks name up in tree h. A name held twice (a malformed tree) is
+// "not sure", never one of the two. A tree in git's order is searched
+// (name as a file's, then as a directory's, each with its neighbours for
+// the same name again); any other is read whole.
+func (sc *scan) find(h plumbing.Hash, name string, sub bool) entryAt {
+	if sub && sc.w.known != nil {
+		if t := sc.w.known(h); t != nil {
+			return findDecoded(t.Entries, name)
+		}
+	}
+	t, err := sc.tree(h)
 	if err != nil {
 		return entryAt{}
 	}
+	n := []byte(name)
 	var e entryAt
-	for len(data) > 0 {
-		sp := bytes.IndexByte(data, ' ')
-		if sp < 0 {
-			return entryAt{}
+	match := func(i int) bool {
+		if i < 0 || i >= len(t.at) {
+			return false
 		}
-		nul := bytes.IndexByte(data[sp+1:], 0)
-		if nul < 0 || sp+1+nul+1+20 > len(data) {
-			return entryAt{}
+		x := t.entry(i)
+		if !bytes.Equal(x.name, n) {
+			return false
 		}
-		n := data[sp+1 : sp+1+nul]
-		if string(n) == name {
-			if e.found {
+		if e.found {
+			e.ok = false
+			return true
+		}
+		e.found, e.ok = true, true
+		copy(e.hash[:], x.hash)
+		return true
+	}
+	if !t.sorted {
+		for i := range t.at {
+			match(i)
+			if e.found && !e.ok {
 				return entryAt{}
 			}
-			e.found = true
-			copy(e.hash[:], data[sp+1+nul+1:])
 		}
-		data = data[sp+1+nul+1+20:]
+		e.ok = true
+		return e
+	}
+	seen := [2]int{-1, -1}
+	for k, dir := range []bool{false, true} {
+		i := sort.Search(len(t.at), func(i int) bool {
+			x := t.entry(i)
+			return cmpKeys(x.name, x.dir, n, dir) >= 0
+		})
+		// i is the first entry not before name: the name held twice as
+		// one kind is at i and i+1; as a file and as a directory, each
+		// search finds one.
+		for _, j := range []int{i, i + 1} {
+			if j != seen[0] && match(j) {
+				seen[k] = j
+				if !e.ok {
+					return entryAt{}
+				}
+			}
+		}
 	}
 	e.ok = true
 	return e
@@ -227,12 +377,12 @@ func (sc *scan) find(h plumbing.Hash, name string) entryAt {
 // in the root trees a and b (as walker.sameEntry would find): it
 // descends both together and stops at the first directory they share.
 func (sc *scan) same(a, b plumbing.Hash, path string) bool {
-	for {
+	for sub := false; ; sub = true {
 		if a == b {
 			return true
 		}
 		name, rest, nested := cutPath(path)
-		ea, eb := sc.entry(a, name), sc.entry(b, name)
+		ea, eb := sc.entry(a, name, sub), sc.entry(b, name, sub)
 		switch {
 		case !ea.ok || !eb.ok:
 			return false
@@ -252,7 +402,7 @@ func (sc *scan) same(a, b plumbing.Hash, path string) bool {
 // sameAll reports whether every one of paths, sorted, is proven the
 // same in trees a and b, as same would find for each: the paths that
 // start with one name share its lookups.
-func (sc *scan) sameAll(a, b plumbing.Hash, paths []string) bool {
+func (sc *scan) sameAll(a, b plumbing.Hash, paths []string, sub bool) bool {
 	if a == b {
 		return true
 	}
@@ -273,7 +423,7 @@ func (sc *scan) sameAll(a, b plumbing.Hash, paths []string) bool {
 			}
 		}
 		i = j
-		ea, eb := sc.entry(a, name), sc.entry(b, name)
+		ea, eb := sc.entry(a, name, sub), sc.entry(b, name, sub)
 		switch {
 		case !ea.ok || !eb.ok:
 			return false
@@ -286,7 +436,7 @@ func (sc *scan) sameAll(a, b plumbing.Hash, paths []string) bool {
 		case whole:
 			return false
 		}
-		if !sc.sameAll(ea.hash, eb.hash, rest) {
+		if !sc.sameAll(ea.hash, eb.hash, rest, true) {
 			return false
 		}
 	}
@@ -297,9 +447,9 @@ func (sc *scan) sameAll(a, b plumbing.Hash, paths []string) bool {
 // there is none), and whether it is sure: a path through something that
 // is not a tree is left to walker.blobHash.
 func (sc *scan) blob(h plumbing.Hash, path string) (plumbing.Hash, bool) {
-	for {
+	for sub := false; ; sub = true {
 		name, rest, nested := cutPath(path)
-		e := sc.entry(h, name)
+		e := sc.entry(h, name, sub)
 		switch {
 		case !e.ok:
 			return plumbing.ZeroHash, false
