@@ -1,7 +1,9 @@
 package gitsync
 
 import (
+	"crypto/sha1"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,6 +190,28 @@ func getTree(s storer.EncodedObjectStorer, h plumbing.Hash) (*object.Tree, error
 
 func writeBlob(s storer.EncodedObjectStorer, content []byte) (plumbing.Hash, error) {
 	return writeObject(s, plumbing.BlobObject, content)
+}
+
+// objectHash is the hash of an object of type t with content, as git
+// names it. A tree the committer encoded is hashed with crypto/sha1 (a
+// pass over N rollouts sharing a directory hashes N trees of N entries,
+// and go-git's hasher, which detects the SHA-1 collision attack, is
+// several times slower); anything else, whose bytes come from elsewhere,
+// is hashed as go-git hashes it. The server, and git reading the clone,
+// hash every object again with their own checks.
+func objectHash(t plumbing.ObjectType, content []byte) plumbing.Hash {
+	if t != plumbing.TreeObject {
+		return plumbing.ComputeHash(t, content)
+	}
+	h := sha1.New()
+	h.Write(t.Bytes())
+	h.Write([]byte{' '})
+	h.Write(strconv.AppendInt(nil, int64(len(content)), 10))
+	h.Write([]byte{0})
+	h.Write(content)
+	var sum plumbing.Hash
+	h.Sum(sum[:0])
+	return sum
 }
 
 // writeObject stores an object of type t with content.

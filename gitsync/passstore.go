@@ -64,7 +64,7 @@ func (s *passStore) known(h plumbing.Hash) *object.Tree { return s.dirs[h] }
 // put stores an object of type t with content, which it keeps as it is
 // (no copy): the caller does not change it after.
 func (s *passStore) put(t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
-	return s.SetEncodedObject(&rawObject{t: t, h: plumbing.ComputeHash(t, content), data: content})
+	return s.SetEncodedObject(&rawObject{t: t, h: objectHash(t, content), data: content})
 }
 
 // tree returns tree h's entries, decoded once. The tree is for reading

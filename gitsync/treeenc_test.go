@@ -3,7 +3,10 @@ package gitsync
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -66,5 +69,35 @@ func TestEncodeTreeWritesWhatGoGitsEncoderWrites(t *testing.T) {
 	}
 	if _, err := encodeTree([]object.TreeEntry{{Name: "a\x00b", Mode: filemode.Regular, Hash: h(1)}}); err == nil {
 		t.Error("a name with a zero byte is encoded")
+	}
+}
+
+// TestObjectHashIsTheNameGitGivesIt: the hash the committer gives a tree
+// it encoded (crypto/sha1), a blob and a commit is the one the system
+// git's hash-object gives the same bytes.
+func TestObjectHashIsTheNameGitGivesIt(t *testing.T) {
+	var entries []object.TreeEntry
+	for i := range 300 {
+		entries = append(entries, object.TreeEntry{Name: fmt.Sprintf("r%03d", i), Mode: filemode.Dir,
+			Hash: plumbing.ComputeHash(plumbing.BlobObject, []byte{byte(i), byte(i >> 8)})})
+	}
+	tree, err := encodeTree(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := []byte("tree " + objectHash(plumbing.TreeObject, tree).String() + "\nauthor a <a@b> 1 +0000\ncommitter a <a@b> 1 +0000\n\nm\n")
+	for _, o := range []struct {
+		t       plumbing.ObjectType
+		content []byte
+	}{{plumbing.TreeObject, tree}, {plumbing.TreeObject, nil}, {plumbing.BlobObject, []byte("weight: 10\n")}, {plumbing.CommitObject, commit}} {
+		cmd := exec.Command("git", "hash-object", "-t", o.t.String(), "--stdin")
+		cmd.Stdin = bytes.NewReader(o.content)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("git hash-object -t %s: %v", o.t, err)
+		}
+		if got, want := objectHash(o.t, o.content).String(), strings.TrimSpace(string(out)); got != want {
+			t.Errorf("%s of %d bytes: %s, git names it %s", o.t, len(o.content), got, want)
+		}
 	}
 }
