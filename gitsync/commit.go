@@ -1,6 +1,7 @@
 package gitsync
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"fmt"
 	"strconv"
@@ -168,7 +169,7 @@ func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 			return plumbing.ZeroHash, err
 		}
 	}
-	data, err := encodeTree(entries)
+	data, err := editedEncoding(s, tree, entries)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -178,6 +179,50 @@ func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 		p.wroteTree(&object.Tree{Hash: h, Entries: entries}, root)
 	}
 	return h, err
+}
+
+// editedEncoding returns the encoding of tree with its entries changed
+// to entries: the same names and modes, some hashes changed (EditTree
+// only replaces what is there). When the pass itself encoded tree, the
+// encoding is that one with the changed hashes written over, a copy: a
+// pass over N rollouts sharing a directory edits N trees of N entries,
+// and encoding each anew was most of a step's cost there. Anything else
+// is encoded (encodeTree), which refuses a tree that is not in git's
+// order, as go-git's encoder does.
+func editedEncoding(s storer.EncodedObjectStorer, tree *object.Tree, entries []object.TreeEntry) ([]byte, error) {
+	p, ok := s.(*passStore)
+	if !ok {
+		return encodeTree(entries)
+	}
+	base, ok := p.objects[tree.Hash].(*rawObject)
+	if !ok || base.t != plumbing.TreeObject || len(tree.Entries) != len(entries) {
+		return encodeTree(entries)
+	}
+	data := bytes.Clone(base.data)
+	off := 0
+	for i, e := range entries {
+		off += modeLen(e.Mode) + 1 + len(e.Name) + 1
+		if end := off + len(e.Hash); end > len(data) || data[off-1] != 0 {
+			return encodeTree(entries) // not the encoding of these entries
+		}
+		if e.Hash != tree.Entries[i].Hash {
+			copy(data[off:], e.Hash[:])
+		}
+		off += len(e.Hash)
+	}
+	if off != len(data) {
+		return encodeTree(entries)
+	}
+	return data, nil
+}
+
+// modeLen is the length of mode written in octal, as a tree entry has it.
+func modeLen(mode filemode.FileMode) int {
+	n := 1
+	for m := uint32(mode) >> 3; m > 0; m >>= 3 {
+		n++
+	}
+	return n
 }
 
 // getTree reads tree h, through a pass's tree cache when s is a pass's.

@@ -12,6 +12,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/ramp-dev/ramp/history"
 )
 
 // TestEncodeTreeWritesWhatGoGitsEncoderWrites: for trees of every entry
@@ -99,5 +102,111 @@ func TestObjectHashIsTheNameGitGivesIt(t *testing.T) {
 		if got, want := objectHash(o.t, o.content).String(), strings.TrimSpace(string(out)); got != want {
 			t.Errorf("%s of %d bytes: %s, git names it %s", o.t, len(o.content), got, want)
 		}
+	}
+}
+
+// TestAPassEditsItsOwnTreesIntoTheirEncodings: a pass edits the routes of
+// 600 rollouts sharing apps/ one after the other, each edit on the tree
+// the last one wrote (whose encoding it changes in place of encoding it
+// again), and some twice; every tree it writes is byte for byte the
+// encoding of its entries, and the system git reads the same entries
+// from the pass's pack.
+func TestAPassEditsItsOwnTreesIntoTheirEncodings(t *testing.T) {
+	store := memory.NewStorage()
+	blob := func(content string) plumbing.Hash {
+		h, err := writeBlob(store, []byte(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	tree := func(entries []object.TreeEntry) plumbing.Hash {
+		o := store.NewEncodedObject()
+		if err := (&object.Tree{Entries: entries}).Encode(o); err != nil {
+			t.Fatal(err)
+		}
+		h, err := store.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	var apps []object.TreeEntry
+	for i := range 600 {
+		name := fmt.Sprintf("r%03d", i)
+		dir := tree([]object.TreeEntry{
+			{Name: "canary.yaml", Mode: filemode.Regular, Hash: blob(name + " canary")},
+			{Name: "route.yaml", Mode: filemode.Regular, Hash: blob(name + " route 0")},
+		})
+		apps = append(apps, object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: dir})
+	}
+	root, err := object.GetTree(store, tree([]object.TreeEntry{
+		{Name: "README.md", Mode: filemode.Regular, Hash: blob("readme")},
+		{Name: "apps", Mode: filemode.Dir, Hash: tree(apps)},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPassStore(store)
+	for step := range 700 {
+		name := fmt.Sprintf("r%03d", step%600)
+		h, err := EditTree(p, root, map[string][]byte{"apps/" + name + "/route.yaml": []byte(fmt.Sprintf("%s route %d", name, step+1))})
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if root, err = p.tree(h); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range root.Entries {
+			if e.Mode != filemode.Dir {
+				continue
+			}
+			written := p.objects[e.Hash].(*rawObject).data
+			decoded, err := p.tree(e.Hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := encodeTree(decoded.Entries)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(written, want) {
+				t.Fatalf("step %d: apps/ written is not the encoding of its entries", step)
+			}
+			if got := objectHash(plumbing.TreeObject, want); got != e.Hash {
+				t.Fatalf("step %d: apps/ is named %s, its encoding hashes to %s", step, e.Hash, got)
+			}
+			if i := history.EntryIndex(decoded.Entries, name); decoded.Entries[i].Hash == apps[step%600].Hash {
+				t.Fatalf("step %d: %s unchanged in apps/", step, name)
+			}
+		}
+	}
+
+	// The system git reads the last apps/ from the pass's pack.
+	pack, err := p.pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "--quiet", "--bare", dir}, {"-C", dir, "index-pack", "--stdin"}} {
+		cmd := exec.Command("git", args...)
+		if args[0] == "-C" {
+			cmd.Stdin = bytes.NewReader(pack)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	appsHash := root.Entries[history.EntryIndex(root.Entries, "apps")].Hash
+	out, err := exec.Command("git", "-C", dir, "cat-file", "-p", appsHash.String()).Output()
+	if err != nil {
+		t.Fatalf("git cat-file -p %s: %v", appsHash, err)
+	}
+	if lines := strings.Count(string(out), "\n"); lines != 600 {
+		t.Fatalf("git reads %d entries in apps/, want 600", lines)
+	}
+	last := fmt.Sprintf("r%03d", 699%600)
+	if !strings.Contains(string(out), "\t"+last+"\n") {
+		t.Fatalf("git's apps/ lacks %s", last)
 	}
 }
