@@ -102,7 +102,14 @@ func TestShallowFileAKillEmptiedIsRebuiltShallow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := os.Stat(filepath.Join(dir, shallowFile))
+	// Held open, the file's inode is not free for the new file to take:
+	// SameFile tells a rename from an in-place write.
+	old, err := os.Open(filepath.Join(dir, shallowFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	before, err := old.Stat()
 	if err != nil {
 		t.Fatal(err)
 	}
