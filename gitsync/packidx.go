@@ -97,10 +97,10 @@ type packDirStorer interface {
 // and renamed to pack-<checksum>.pack and .idx (read-only, as git makes
 // them), so that no reader sees a part of either, nor an index before its
 // pack. A pack or index already there (the same bytes, named by their
-// checksum) is kept. Nothing parses the pack again: s then lists and
-// indexes its packs anew (Reindex), and history's mapped-pack reader sees
-// the new one by the directory's modification time, which the renames
-// change. Neither file is synced to the disk, as nothing else gitsync
+// checksum) is kept. Nothing parses the pack again: ramp's clone reads it
+// through idx (passPacks); another storage lists and indexes its packs
+// anew (Reindex). history's mapped-pack reader sees the new one by the
+// directory's modification time, which the renames change. Neither file is synced to the disk, as nothing else gitsync
 // writes is: the pack is on the remote once pushed, and a clone damaged
 // by a crash is rebuilt (checkClone).
 func storePack(s packDirStorer, pack, idx []byte) error {
@@ -121,8 +121,17 @@ func storePack(s packDirStorer, pack, idx []byte) error {
 			return fmt.Errorf("store the pass's pack: %w", err)
 		}
 	}
+	if ps, ok := s.(passPackStorer); ok {
+		return ps.passPackStored(base+".pack", idx)
+	}
 	s.Reindex()
 	return nil
+}
+
+// passPackStorer is a storage that reads a pass's pack through the index
+// the pass wrote, without indexing every pack again: refStore (passPacks).
+type passPackStorer interface {
+	passPackStored(path string, idx []byte) error
 }
 
 // writeReadOnly writes data to name in fs, read-only, through a temporary
@@ -155,13 +164,8 @@ func writeReadOnly(fs billy.Filesystem, dir, name string, data []byte) error {
 	return nil
 }
 
-// Reindex makes the clone's storage list and index its packs again, on
-// its next read, under the lock its reads take.
-func (s *refStore) Reindex() {
-	s.objects.Lock()
-	defer s.objects.Unlock()
-	s.Storage.Reindex()
-}
-
-// ensure the clone's storage takes a pass's pack as it is.
-var _ packDirStorer = (*refStore)(nil)
+// The clone's storage takes a pass's pack as it is.
+var (
+	_ packDirStorer  = (*refStore)(nil)
+	_ passPackStorer = (*refStore)(nil)
+)

@@ -20,7 +20,7 @@ import (
 )
 
 // editedPass returns a clone of a repository with rollouts route files
-// under apps/, opened as ramp opens it, and a pass's store over it in
+// under apps/, packed, opened as ramp opens it, and a pass's store over it in
 // which edits trees were written, each editing one route of the tree
 // before it (so packed as a delta of it), and those trees.
 func editedPass(t *testing.T, rollouts, edits int) (string, *git.Repository, *passStore, []plumbing.Hash) {
@@ -31,6 +31,7 @@ func editedPass(t *testing.T, rollouts, edits int) (string, *git.Repository, *pa
 		files[fmt.Sprintf("apps/r%03d/route.yaml", i)] = gittest.Route(fmt.Sprintf("r%03d", i), 0)
 	}
 	head := gittest.InitRepo(t, dir, files)
+	gittest.Git(t, dir, gittest.GitEnv(t.TempDir()), "repack", "-adq") // packed, as a clone is
 	repo, err := plainOpen(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -229,8 +230,8 @@ func TestPassPacksAreStoredAsGitStoresThemAndReadByTheSameStorage(t *testing.T) 
 	gittest.Git(t, dir, env, "fsck", "--strict", "--full", "--no-dangling")
 	packDir := filepath.Join(dir, ".git", "objects", "pack")
 	idxs, _ := filepath.Glob(filepath.Join(packDir, "pack-*.idx"))
-	if len(idxs) != 2 {
-		t.Fatalf("%d packs in the clone, want the two passes'", len(idxs))
+	if len(idxs) != 3 {
+		t.Fatalf("%d packs in the clone, want the clone's and the two passes'", len(idxs))
 	}
 	for _, idx := range idxs {
 		pack := idx[:len(idx)-len(".idx")] + ".pack"
@@ -247,5 +248,63 @@ func TestPassPacksAreStoredAsGitStoresThemAndReadByTheSameStorage(t *testing.T) 
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(packDir, "tmp_*")); len(tmp) != 0 {
 		t.Errorf("temporary files left in objects/pack: %v", tmp)
+	}
+}
+
+// TestPassPacksAreReadThroughTheirIndexesUntilGoGitIndexesThem: a pass's
+// pack is read through the index the pass wrote (passPacks), go-git's
+// storage not indexing every pack again for it; 2×maxPassPacks+3 passes
+// later, each building on the one before, the same storage reads every
+// tree of every pass, never through more than maxPassPacks packs of its
+// own, go-git's storage having indexed the older ones; git finds the
+// clone sound.
+func TestPassPacksAreReadThroughTheirIndexesUntilGoGitIndexesThem(t *testing.T) {
+	dir, repo, ps, trees := editedPass(t, 60, 3)
+	if _, err := ps.pack(); err != nil {
+		t.Fatal(err)
+	}
+	s := repo.Storer.(*refStore)
+	first := trees[0]
+	if err := s.Storage.HasEncodedObject(first); err != plumbing.ErrObjectNotFound {
+		t.Fatalf("go-git's own index has the pass's tree (%v): it indexed every pack again", err)
+	}
+	if err := s.HasEncodedObject(first); err != nil {
+		t.Fatalf("the clone's storage has the pass's tree: %v", err)
+	}
+	if n, err := s.EncodedObjectSize(first); err != nil || n != ps.objects[first].Size() {
+		t.Fatalf("the pass's tree: size %d (%v), want %d", n, err, ps.objects[first].Size())
+	}
+	if _, err := s.EncodedObject(plumbing.BlobObject, first); err != plumbing.ErrObjectNotFound {
+		t.Fatalf("the pass's tree read as a blob: %v, want not found", err)
+	}
+	for pass := 1; pass <= 2*maxPassPacks+3; pass++ {
+		next := newPassStore(repo.Storer)
+		last, err := object.GetTree(next, trees[len(trees)-1])
+		if err != nil {
+			t.Fatalf("pass %d reads the last tree of the one before: %v", pass, err)
+		}
+		trees = append(trees, editTrees(t, next, last, fmt.Sprintf("p%d", pass), 60, 3)...)
+		if _, err := next.pack(); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.passPacks.packs) > maxPassPacks {
+			t.Fatalf("after pass %d, %d packs read through their own indexes, want at most %d", pass, len(s.passPacks.packs), maxPassPacks)
+		}
+	}
+	for _, h := range trees {
+		tr, err := object.GetTree(repo.Storer, h)
+		if err != nil {
+			t.Fatalf("the same storage reads tree %s: %v", h, err)
+		}
+		if _, err := tr.File("apps/r002/route.yaml"); err != nil {
+			t.Fatalf("tree %s: read apps/r002/route.yaml: %v", h, err)
+		}
+	}
+	if _, err := s.Storage.EncodedObject(plumbing.TreeObject, first); err != nil {
+		t.Fatalf("go-git's storage, having indexed the older passes' packs, reads the first pass's tree: %v", err)
+	}
+	gittest.Git(t, dir, gittest.GitEnv(t.TempDir()), "fsck", "--strict", "--full", "--no-dangling")
+	if idxs, _ := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "pack-*.idx")); len(idxs) != 2*maxPassPacks+5 {
+		t.Errorf("%d packs in the clone, want the clone's and the %d passes'", len(idxs), 2*maxPassPacks+4)
 	}
 }
