@@ -199,7 +199,9 @@ func TestPackIndexWritesOffsetsPast2GiBInTheLargeTable(t *testing.T) {
 // the clone sound (fsck --strict) and accepts each pack (verify-pack);
 // each pack and index is read-only, and no temporary file is left.
 func TestPassPacksAreStoredAsGitStoresThemAndReadByTheSameStorage(t *testing.T) {
-	dir, repo, ps, first := editedPass(t, 120, 40)
+	// 700 rollouts: apps/ is over 16 KiB, which go-git's pack reader
+	// returns as an object read from the pack file when it is read.
+	dir, repo, ps, first := editedPass(t, 700, 40)
 	if _, err := ps.pack(); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +215,7 @@ func TestPassPacksAreStoredAsGitStoresThemAndReadByTheSameStorage(t *testing.T) 
 	if err != nil {
 		t.Fatalf("the next pass reads the last tree of the one before: %v", err)
 	}
-	second := editTrees(t, next, last, "b", 120, 30)
+	second := editTrees(t, next, last, "b", 700, 30)
 	if _, err := next.pack(); err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +226,10 @@ func TestPassPacksAreStoredAsGitStoresThemAndReadByTheSameStorage(t *testing.T) 
 		}
 		if _, err := tr.File("apps/r007/route.yaml"); err != nil {
 			t.Fatalf("tree %s: read apps/r007/route.yaml: %v", h, err)
+		}
+		apps, err := tr.Tree("apps")
+		if err != nil || len(apps.Entries) != 700 {
+			t.Fatalf("tree %s: apps/ read with %d entries (%v), want 700", h, len(apps.Entries), err)
 		}
 	}
 	env := gittest.GitEnv(t.TempDir())
