@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -197,13 +198,29 @@ func TestPackIndexWritesOffsetsPast2GiBInTheLargeTable(t *testing.T) {
 // (the Repo a loop keeps between passes) reads every tree each pass
 // wrote, the second pass building on the first's; the system git finds
 // the clone sound (fsck --strict) and accepts each pack (verify-pack);
-// each pack and index is read-only, and no temporary file is left.
+// each pack and index is read-only, and no temporary file is left; the
+// pack directory's modification time, by which history's mapped-pack
+// reader finds new packs, changes.
 func TestPassPacksAreStoredAsGitStoresThemAndReadByTheSameStorage(t *testing.T) {
 	// 700 rollouts: apps/ is over 16 KiB, which go-git's pack reader
 	// returns as an object read from the pack file when it is read.
 	dir, repo, ps, first := editedPass(t, 700, 40)
+	// history's mapped-pack reader lists objects/pack again when its
+	// modification time changes.
+	packDir := filepath.Join(dir, ".git", "objects", "pack")
+	hourAgo := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(packDir, hourAgo, hourAgo); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ps.pack(); err != nil {
 		t.Fatal(err)
+	}
+	fi, err := os.Stat(packDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().After(hourAgo) {
+		t.Fatalf("objects/pack modified at %v after the pass stored its pack, want later than %v", fi.ModTime(), hourAgo)
 	}
 	for _, h := range first {
 		if _, err := object.GetTree(repo.Storer, h); err != nil {
@@ -234,7 +251,6 @@ func TestPassPacksAreStoredAsGitStoresThemAndReadByTheSameStorage(t *testing.T) 
 	}
 	env := gittest.GitEnv(t.TempDir())
 	gittest.Git(t, dir, env, "fsck", "--strict", "--full", "--no-dangling")
-	packDir := filepath.Join(dir, ".git", "objects", "pack")
 	idxs, _ := filepath.Glob(filepath.Join(packDir, "pack-*.idx"))
 	if len(idxs) != 3 {
 		t.Fatalf("%d packs in the clone, want the clone's and the two passes'", len(idxs))
