@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -22,9 +23,11 @@ const maxDeltaDepth = 50
 // copies what is before and after the common ends and inserts the rest,
 // found by comparing the ends of the two encodings, without a search.
 // Everything else is a whole object. Objects are compressed with zlib's
-// fastest level: trees are mostly hashes, which do not compress.
-func (s *passStore) encode(w io.Writer) error {
-	pw := &packWriter{w: w, sum: sha1.New()}
+// fastest level: trees are mostly hashes, which do not compress. It
+// returns where each object lies and the pack's checksum, from which
+// packIndex writes the pack's index without reading the pack again.
+func (s *passStore) encode(w io.Writer) ([]packEntry, []byte, error) {
+	pw := &packWriter{w: w, sum: sha1.New(), entries: make([]packEntry, 0, len(s.order))}
 	var head [12]byte
 	copy(head[:], "PACK")
 	binary.BigEndian.PutUint32(head[4:], 2)
@@ -40,9 +43,10 @@ func (s *passStore) encode(w io.Writer) error {
 		o := s.objects[h]
 		content, err := objectBytes(o)
 		if err != nil {
-			return fmt.Errorf("read object %s: %w", h, err)
+			return nil, nil, fmt.Errorf("read object %s: %w", h, err)
 		}
 		offset := pw.n
+		pw.begin(h)
 		depth := 0
 		if base, ok := done[s.bases[h]]; ok && o.Type() == plumbing.TreeObject && base.depth < maxDeltaDepth {
 			if delta := editDelta(base.content, content); len(delta) < len(content)/2 {
@@ -58,10 +62,14 @@ func (s *passStore) encode(w io.Writer) error {
 		pw.compressed(content)
 		done[h] = packed{offset, depth, content}
 	}
-	if pw.err == nil {
-		_, pw.err = w.Write(pw.sum.Sum(nil))
+	if pw.err != nil {
+		return nil, nil, pw.err
 	}
-	return pw.err
+	sum := pw.sum.Sum(nil)
+	if _, err := w.Write(sum); err != nil {
+		return nil, nil, err
+	}
+	return pw.entries, sum, nil
 }
 
 func objectBytes(o plumbing.EncodedObject) ([]byte, error) {
@@ -81,13 +89,21 @@ func objectBytes(o plumbing.EncodedObject) ([]byte, error) {
 }
 
 // packWriter writes a pack, counting its bytes and hashing them for the
-// trailer; the first error sticks.
+// trailer, and records each object's offset and the CRC-32 of the bytes
+// written for it (entries) for the pack's index; the first error sticks.
 type packWriter struct {
-	w   io.Writer
-	sum hash.Hash
-	n   int64
-	err error
-	zw  *zlib.Writer
+	w       io.Writer
+	sum     hash.Hash
+	n       int64
+	err     error
+	zw      *zlib.Writer
+	entries []packEntry
+}
+
+// begin starts object h's entry at the current offset: the bytes written
+// until the next begin are its.
+func (p *packWriter) begin(h plumbing.Hash) {
+	p.entries = append(p.entries, packEntry{hash: h, offset: p.n})
 }
 
 func (p *packWriter) write(b []byte) {
@@ -97,6 +113,10 @@ func (p *packWriter) write(b []byte) {
 	if _, p.err = p.w.Write(b); p.err == nil {
 		p.sum.Write(b)
 		p.n += int64(len(b))
+		if len(p.entries) > 0 {
+			e := &p.entries[len(p.entries)-1]
+			e.crc = crc32.Update(e.crc, crc32.IEEETable, b)
+		}
 	}
 }
 

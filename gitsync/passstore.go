@@ -181,15 +181,27 @@ func (s *passStore) EncodedObjectSize(h plumbing.Hash) (int64, error) {
 // stores it in the clone (one pack file and its index, objects readable
 // at once through the clone's storer) and returns its bytes, to be sent
 // as they are; nil when nothing was written.
+//
+// A clone on disk takes the pack with the index the encoding wrote
+// (storePack): go-git's PackfileWriter would parse the whole pack again,
+// inflating every object, applying every delta and hashing every result,
+// which for a pass over N rollouts sharing a directory is N trees of N
+// entries. Another storage gets the pack through its PackfileWriter, or
+// else the objects one by one.
 func (s *passStore) pack() ([]byte, error) {
 	if len(s.order) == 0 {
 		return nil, nil
 	}
 	var buf bytes.Buffer
-	if err := s.encode(&buf); err != nil {
+	entries, sum, err := s.encode(&buf)
+	if err != nil {
 		return nil, fmt.Errorf("encode the pass's pack: %w", err)
 	}
-	if pw, ok := s.EncodedObjectStorer.(storer.PackfileWriter); ok {
+	if ds, ok := s.EncodedObjectStorer.(packDirStorer); ok {
+		if err := storePack(ds, buf.Bytes(), packIndex(entries, sum, maxOffset32)); err != nil {
+			return nil, err
+		}
+	} else if pw, ok := s.EncodedObjectStorer.(storer.PackfileWriter); ok {
 		w, err := pw.PackfileWriter()
 		if err != nil {
 			return nil, fmt.Errorf("write the pass's pack: %w", err)

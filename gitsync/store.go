@@ -53,24 +53,34 @@ func plainOpen(path string) (*git.Repository, error) {
 // controller checks that an applied revision contains a step's commit),
 // while go-git's storage keeps its open packfiles and pack indexes in maps
 // that are not safe for concurrent use.
+//
+// The packs passes stored since go-git's storage last indexed its packs
+// are read first, through the indexes the passes wrote (passPacks).
 type refStore struct {
 	*filesystem.Storage
-	gitDir  string
-	objects sync.Mutex
+	gitDir    string
+	objects   sync.Mutex
+	passPacks passPacks
 }
 
 // EncodedObject reads an object under the lock.
 func (s *refStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
 	s.objects.Lock()
 	defer s.objects.Unlock()
+	if o, err := s.passPacks.object(t, h); o != nil || err != nil {
+		return o, err
+	}
 	return s.Storage.EncodedObject(t, h)
 }
 
 // DeltaObject reads an object, as a delta when it is stored as one, under
-// the lock.
+// the lock (a pass's object whole).
 func (s *refStore) DeltaObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
 	s.objects.Lock()
 	defer s.objects.Unlock()
+	if o, err := s.passPacks.object(t, h); o != nil || err != nil {
+		return o, err
+	}
 	return s.Storage.DeltaObject(t, h)
 }
 
@@ -78,6 +88,9 @@ func (s *refStore) DeltaObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing
 func (s *refStore) HasEncodedObject(h plumbing.Hash) error {
 	s.objects.Lock()
 	defer s.objects.Unlock()
+	if _, _, ok := s.passPacks.find(h); ok {
+		return nil
+	}
 	return s.Storage.HasEncodedObject(h)
 }
 
@@ -85,6 +98,9 @@ func (s *refStore) HasEncodedObject(h plumbing.Hash) error {
 func (s *refStore) EncodedObjectSize(h plumbing.Hash) (int64, error) {
 	s.objects.Lock()
 	defer s.objects.Unlock()
+	if n, ok, err := s.passPacks.size(h); ok {
+		return n, err
+	}
 	return s.Storage.EncodedObjectSize(h)
 }
 
