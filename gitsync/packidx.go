@@ -92,17 +92,22 @@ type packDirStorer interface {
 }
 
 // storePack stores a pack whose index the pass wrote (packIndex) in the
-// repository s keeps on disk, as git stores the packs it receives: the
-// pack, then its index, each written to a temporary file in objects/pack
-// and renamed to pack-<checksum>.pack and .idx (read-only, as git makes
-// them), so that no reader sees a part of either, nor an index before its
-// pack. A pack or index already there (the same bytes, named by their
+// repository s keeps on disk: the index, then the pack, each written to a
+// temporary file in objects/pack and renamed to pack-<checksum>.idx and
+// .pack (read-only, as git makes them), so that no reader sees a part of
+// either. The index goes first, as go-git's own pack writer does: go-git
+// lists a clone's packs by their .pack files and cannot open a clone
+// holding a pack without its index, while an index without its pack
+// (what a kill between the two renames leaves) is passed over by go-git,
+// by git and by history's reader, and the pass it belonged to pushed
+// nothing. A pack or index already there (the same bytes, named by their
 // checksum) is kept. Nothing parses the pack again: ramp's clone reads it
 // through idx (passPacks); another storage lists and indexes its packs
 // anew (Reindex). history's mapped-pack reader sees the new one by the
-// directory's modification time, which the renames change. Neither file is synced to the disk, as nothing else gitsync
-// writes is: the pack is on the remote once pushed, and a clone damaged
-// by a crash is rebuilt (checkClone).
+// directory's modification time, which the renames change. Neither file
+// is synced to the disk, as nothing else gitsync writes is: the pack is
+// on the remote once pushed, and a clone damaged by a crash is rebuilt
+// (checkClone).
 func storePack(s packDirStorer, pack, idx []byte) error {
 	if len(pack) < 32 {
 		return fmt.Errorf("store a pack of %d bytes: too short to be one", len(pack))
@@ -116,7 +121,7 @@ func storePack(s packDirStorer, pack, idx []byte) error {
 	for _, f := range []struct {
 		ext  string
 		data []byte
-	}{{".pack", pack}, {".idx", idx}} {
+	}{{".idx", idx}, {".pack", pack}} {
 		if err := writeReadOnly(fs, dir, base+f.ext, f.data); err != nil {
 			return fmt.Errorf("store the pass's pack: %w", err)
 		}

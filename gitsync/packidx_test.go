@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
@@ -330,3 +334,67 @@ func TestPassPacksAreReadThroughTheirIndexesUntilGoGitIndexesThem(t *testing.T) 
 		t.Errorf("%d packs in the clone, want the clone's and the %d passes'", len(idxs), 2*maxPassPacks+4)
 	}
 }
+
+// TestAKillBetweenStoringTheIndexAndThePackLeavesAClonePassesRead: a pass
+// stores its pack's index before the pack, so a kill between the two
+// renames leaves an index without its pack. go-git opens the clone and
+// reads it, ramp's check of its packs accepts it (no rebuild), and git
+// finds the clone sound.
+func TestAKillBetweenStoringTheIndexAndThePackLeavesAClonePassesRead(t *testing.T) {
+	dir, repo, ps, trees := editedPass(t, 50, 5)
+	var buf bytes.Buffer
+	entries, sum, err := ps.encode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gitDir := filepath.Join(dir, ".git")
+	packDir := filepath.Join(gitDir, "objects", "pack")
+	// storePack killed at its second rename.
+	killed := &killedAtSecondRename{Filesystem: osfs.New(gitDir)}
+	if err := storePack(dirStorer{killed}, buf.Bytes(), packIndex(entries, sum, maxOffset32)); err == nil {
+		t.Fatal("storePack went on past the kill")
+	}
+	if _, err := os.Stat(filepath.Join(packDir, "pack-"+hex.EncodeToString(sum)+".idx")); err != nil {
+		t.Fatalf("what the kill left: %v; want the index stored first", err)
+	}
+	closeRepo(repo)
+	if err := checkPacks(gitDir); err != nil {
+		t.Fatalf("ramp's check of the clone's packs: %v; want an index without its pack passed over", err)
+	}
+	again, err := plainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRepo(again)
+	head, err := again.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.CommitObject(head.Hash()); err != nil {
+		t.Fatalf("go-git reads the tip of a clone holding an index without its pack: %v", err)
+	}
+	if _, err := object.GetTree(again.Storer, trees[0]); err == nil {
+		t.Fatal("go-git reads a tree of the pack that was never stored")
+	}
+	gittest.Git(t, dir, gittest.GitEnv(t.TempDir()), "fsck", "--strict", "--full", "--no-dangling")
+}
+
+// killedAtSecondRename is a filesystem whose second rename, and every
+// call after it, fails: a process killed there.
+type killedAtSecondRename struct {
+	billy.Filesystem
+	renames int
+}
+
+func (fs *killedAtSecondRename) Rename(from, to string) error {
+	if fs.renames++; fs.renames > 1 {
+		return errors.New("killed")
+	}
+	return fs.Filesystem.Rename(from, to)
+}
+
+// dirStorer is a packDirStorer over a filesystem.
+type dirStorer struct{ fs billy.Filesystem }
+
+func (s dirStorer) Filesystem() billy.Filesystem { return s.fs }
+func (s dirStorer) Reindex()                     {}
