@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -286,8 +287,15 @@ func (p *packObjects) rescan() bool {
 		if !ok || p.known[name] {
 			continue
 		}
+		mp, err := mapPack(filepath.Join(p.dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			// An index whose pack is not there (yet: a pack is
+			// stored after its index): listed again when the
+			// directory changes.
+			continue
+		}
 		p.known[name] = true
-		if mp, err := mapPack(filepath.Join(p.dir, name)); err == nil {
+		if err == nil {
 			p.packs = append(p.packs, mp)
 			added = true
 		}
