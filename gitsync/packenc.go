@@ -161,14 +161,8 @@ func ofsOffset(n int64) []byte {
 // their common prefix, the middle of target inserted, a copy of their
 // common suffix.
 func editDelta(base, target []byte) []byte {
-	prefix := 0
-	for prefix < len(base) && prefix < len(target) && base[prefix] == target[prefix] {
-		prefix++
-	}
-	suffix := 0
-	for suffix < len(base)-prefix && suffix < len(target)-prefix && base[len(base)-1-suffix] == target[len(target)-1-suffix] {
-		suffix++
-	}
+	prefix := commonPrefix(base, target)
+	suffix := commonSuffix(base[prefix:], target[prefix:])
 	d := deltaSize(nil, len(base))
 	d = deltaSize(d, len(target))
 	d = deltaCopy(d, 0, prefix)
@@ -179,6 +173,38 @@ func editDelta(base, target []byte) []byte {
 		middle = middle[n:]
 	}
 	return deltaCopy(d, len(base)-suffix, suffix)
+}
+
+// commonPrefix is the length of the longest common prefix of a and b,
+// compared eight bytes at a time: a pass's delta compares N trees of N
+// entries with the tree each edits.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]) {
+			break
+		}
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// commonSuffix is the length of the longest common suffix of a and b.
+func commonSuffix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if binary.LittleEndian.Uint64(a[len(a)-i-8:]) != binary.LittleEndian.Uint64(b[len(b)-i-8:]) {
+			break
+		}
+	}
+	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
+		i++
+	}
+	return i
 }
 
 // deltaSize appends a delta header's size: little-endian groups of 7 bits.
