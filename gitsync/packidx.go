@@ -100,9 +100,10 @@ type packDirStorer interface {
 // checksum) is kept. Nothing parses the pack again: ramp's clone reads it
 // through idx (passPacks); another storage lists and indexes its packs
 // anew (Reindex). history's mapped-pack reader sees the new one by the
-// directory's modification time, which the renames change. Neither file is synced to the disk, as nothing else gitsync
-// writes is: the pack is on the remote once pushed, and a clone damaged
-// by a crash is rebuilt (checkClone).
+// directory's modification time, which the renames change. Neither file
+// is synced to the disk, as nothing else gitsync writes is: the pack is
+// on the remote once pushed, and a clone damaged by a crash is rebuilt
+// (checkClone).
 func storePack(s packDirStorer, pack, idx []byte) error {
 	if len(pack) < 32 {
 		return fmt.Errorf("store a pack of %d bytes: too short to be one", len(pack))
