@@ -198,11 +198,18 @@ func editedEncoding(s storer.EncodedObjectStorer, tree *object.Tree, entries []o
 	if !ok || base.t != plumbing.TreeObject || len(tree.Entries) != len(entries) {
 		return encodeTree(entries)
 	}
+	last := -1 // the last entry edited
+	for i := range entries {
+		if entries[i].Hash != tree.Entries[i].Hash {
+			last = i
+		}
+	}
 	data := bytes.Clone(base.data)
 	off := 0
-	for i, e := range entries {
+	for i := 0; i <= last; i++ {
+		e := &entries[i]
 		off += modeLen(e.Mode) + 1 + len(e.Name) + 1
-		if end := off + len(e.Hash); end > len(data) || data[off-1] != 0 {
+		if off+len(e.Hash) > len(data) || data[off-1] != 0 || string(data[off-1-len(e.Name):off-1]) != e.Name {
 			return encodeTree(entries) // not the encoding of these entries
 		}
 		if e.Hash != tree.Entries[i].Hash {
@@ -210,14 +217,17 @@ func editedEncoding(s storer.EncodedObjectStorer, tree *object.Tree, entries []o
 		}
 		off += len(e.Hash)
 	}
-	if off != len(data) {
-		return encodeTree(entries)
-	}
 	return data, nil
 }
 
 // modeLen is the length of mode written in octal, as a tree entry has it.
 func modeLen(mode filemode.FileMode) int {
+	switch mode {
+	case filemode.Dir:
+		return 5 // 40000
+	case filemode.Regular, filemode.Executable, filemode.Symlink, filemode.Submodule:
+		return 6 // 100644, 100755, 120000, 160000
+	}
 	n := 1
 	for m := uint32(mode) >> 3; m > 0; m >>= 3 {
 		n++
