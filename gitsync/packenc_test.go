@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ramp-dev/ramp/gitsync/gittest"
@@ -20,37 +19,14 @@ import (
 // chains of at most maxDeltaDepth, and the pack is far smaller than the
 // trees it holds.
 func TestPassPackIsReadByGitAndGoGitWithTreesAsShortDeltas(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{}
-	for i := 0; i < 300; i++ {
-		files[fmt.Sprintf("apps/r%03d/route.yaml", i)] = gittest.Route(fmt.Sprintf("r%03d", i), 0)
-	}
-	head := gittest.InitRepo(t, dir, files)
-	repo, err := plainOpen(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := newPassStore(repo.Storer)
-	c, err := object.GetCommit(ps, plumbing.NewHash(head))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var trees []plumbing.Hash
+	dir, _, ps, tree := routesPass(t, 300, false)
+	trees := editTrees(t, ps, tree, "x", 300, 120)
 	var size int64
-	for i := 0; i < 120; i++ {
-		path := fmt.Sprintf("apps/r%03d/route.yaml", i%300)
-		h, err := EditTree(ps, tree, map[string][]byte{path: []byte(gittest.Route("x", i%100))})
+	for _, h := range trees {
+		tree, err := object.GetTree(ps, h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tree, err = object.GetTree(ps, h); err != nil {
-			t.Fatal(err)
-		}
-		trees = append(trees, h)
 		apps, err := tree.Tree("apps")
 		if err != nil {
 			t.Fatal(err)

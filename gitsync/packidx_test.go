@@ -27,8 +27,17 @@ import (
 // editedPass returns a clone of a repository with rollouts route files
 // under apps/, packed, opened as ramp opens it, and a pass's store over it in
 // which edits trees were written, each editing one route of the tree
-// before it (so packed as a delta of it), and those trees.
+// before, and those trees.
 func editedPass(t *testing.T, rollouts, edits int) (string, *git.Repository, *passStore, []plumbing.Hash) {
+	t.Helper()
+	dir, repo, ps, tree := routesPass(t, rollouts, true)
+	return dir, repo, ps, editTrees(t, ps, tree, "a", rollouts, edits)
+}
+
+// routesPass returns a clone of a repository with rollouts route files
+// under apps/ (packed by git when packed is set, else loose), opened as
+// ramp opens it, a pass's store over it, and the tree of its tip.
+func routesPass(t *testing.T, rollouts int, packed bool) (string, *git.Repository, *passStore, *object.Tree) {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{}
@@ -36,7 +45,9 @@ func editedPass(t *testing.T, rollouts, edits int) (string, *git.Repository, *pa
 		files[fmt.Sprintf("apps/r%03d/route.yaml", i)] = gittest.Route(fmt.Sprintf("r%03d", i), 0)
 	}
 	head := gittest.InitRepo(t, dir, files)
-	gittest.Git(t, dir, gittest.GitEnv(t.TempDir()), "repack", "-adq") // packed, as a clone is
+	if packed {
+		gittest.Git(t, dir, gittest.GitEnv(t.TempDir()), "repack", "-adq") // as a clone is
+	}
 	repo, err := plainOpen(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +61,7 @@ func editedPass(t *testing.T, rollouts, edits int) (string, *git.Repository, *pa
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, repo, ps, editTrees(t, ps, tree, "a", rollouts, edits)
+	return dir, repo, ps, tree
 }
 
 // editTrees writes edits trees in ps, from tree, each editing one route
