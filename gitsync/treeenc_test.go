@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
 
+	"github.com/ramp-dev/ramp/gitsync/gittest"
 	"github.com/ramp-dev/ramp/history"
 )
 
@@ -120,17 +121,7 @@ func TestAPassEditsItsOwnTreesIntoTheirEncodings(t *testing.T) {
 		}
 		return h
 	}
-	tree := func(entries []object.TreeEntry) plumbing.Hash {
-		o := store.NewEncodedObject()
-		if err := (&object.Tree{Entries: entries}).Encode(o); err != nil {
-			t.Fatal(err)
-		}
-		h, err := store.SetEncodedObject(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
+	tree := func(entries []object.TreeEntry) plumbing.Hash { return gittest.StoreTree(t, store, entries) }
 	var apps []object.TreeEntry
 	for i := range 600 {
 		name := fmt.Sprintf("r%03d", i)

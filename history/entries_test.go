@@ -11,6 +11,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/ramp-dev/ramp/gitsync/gittest"
 )
 
 // TestEntryIndexFindsWhatFindEntryFinds compares EntryIndex with go-git's
@@ -255,18 +257,7 @@ func (s *countingStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (p
 // rollout.
 func TestScanReadsAWideTreeOnceForItsRollouts(t *testing.T) {
 	store := &countingStore{Storage: memory.NewStorage(), reads: map[plumbing.Hash]int{}}
-	put := func(entries []object.TreeEntry) plumbing.Hash {
-		t.Helper()
-		o := store.NewEncodedObject()
-		if err := (&object.Tree{Entries: entries}).Encode(o); err != nil {
-			t.Fatal(err)
-		}
-		h, err := store.SetEncodedObject(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
+	put := func(entries []object.TreeEntry) plumbing.Hash { return gittest.StoreTree(t, store, entries) }
 	const n = 300
 	var roots [2]plumbing.Hash
 	var apps [2]plumbing.Hash
