@@ -14,21 +14,28 @@ func CompareEntries(a, b object.TreeEntry) int {
 	if a.Name == b.Name {
 		return 0
 	}
+	return compareKeys(a.Name, a.Mode == filemode.Dir, b.Name, b.Mode == filemode.Dir)
+}
+
+// compareKeys compares two names in git's order, each read with a
+// trailing slash when dir says it is a directory's: for decoded entries
+// (strings) and raw ones (bytes) alike.
+func compareKeys[A, B ~string | ~[]byte](a A, adir bool, b B, bdir bool) int {
 	for i := 0; ; i++ {
-		ka, kb := sortKey(a, i), sortKey(b, i)
+		ka, kb := keyByte(a, adir, i), keyByte(b, bdir, i)
 		if ka != kb || ka < 0 {
 			return ka - kb
 		}
 	}
 }
 
-// sortKey is byte i of entry e's name as git sorts it (a directory's with
-// a trailing slash), or -1 past its end.
-func sortKey(e object.TreeEntry, i int) int {
+// keyByte is byte i of name as git sorts it (a directory's with a
+// trailing slash), or -1 past its end.
+func keyByte[N ~string | ~[]byte](name N, dir bool, i int) int {
 	switch {
-	case i < len(e.Name):
-		return int(e.Name[i])
-	case i == len(e.Name) && e.Mode == filemode.Dir:
+	case i < len(name):
+		return int(name[i])
+	case i == len(name) && dir:
 		return '/'
 	default:
 		return -1
@@ -63,19 +70,7 @@ func EntryIndex(entries []object.TreeEntry, name string) int {
 // keyBefore reports whether entry e sorts before name in git's order,
 // name read as a directory's (with a trailing slash) when dir is set.
 func keyBefore(e object.TreeEntry, name string, dir bool) bool {
-	for i := 0; ; i++ {
-		ke := sortKey(e, i)
-		kn := -1
-		switch {
-		case i < len(name):
-			kn = int(name[i])
-		case i == len(name) && dir:
-			kn = '/'
-		}
-		if ke != kn || ke < 0 {
-			return ke < kn
-		}
-	}
+	return compareKeys(e.Name, e.Mode == filemode.Dir, name, dir) < 0
 }
 
 // FindEntry returns the entry called name in tree t, as EntryIndex finds

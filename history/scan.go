@@ -229,18 +229,35 @@ var errBadTree = errors.New("malformed tree")
 // a pass looks names up in the N-entry directories the pass wrote, and
 // reads none of them again.
 func findDecoded(entries []object.TreeEntry, name string) entryAt {
+	return findSorted(len(entries), name,
+		func(i int, dir bool) bool { return keyBefore(entries[i], name, dir) },
+		func(i int) (bool, plumbing.Hash) { return entries[i].Name == name, entries[i].Hash })
+}
+
+// findSorted looks name up among n entries in git's order: before(i,
+// dir) is whether entry i sorts before name (read as a directory's when
+// dir is set), at(i) whether entry i is called name, and its hash. The
+// first entry not before name as a file's, and as a directory's, are
+// looked at with the entry after each: a name held twice as one kind
+// sorts together, as a file and a directory each search finds one. A
+// name held twice is "not sure".
+func findSorted(n int, name string, before func(i int, dir bool) bool, at func(i int) (bool, plumbing.Hash)) entryAt {
 	var e entryAt
 	seen := -1
 	for _, dir := range []bool{false, true} {
-		i := sort.Search(len(entries), func(i int) bool { return !keyBefore(entries[i], name, dir) })
+		i := sort.Search(n, func(i int) bool { return !before(i, dir) })
 		for _, j := range []int{i, i + 1} {
-			if j == seen || j >= len(entries) || entries[j].Name != name {
+			if j == seen || j >= n {
+				continue
+			}
+			is, h := at(j)
+			if !is {
 				continue
 			}
 			if e.found {
 				return entryAt{}
 			}
-			e.found, e.hash, seen = true, entries[j].Hash, j
+			e.found, e.hash, seen = true, h, j
 		}
 	}
 	e.ok = true
@@ -267,28 +284,7 @@ func compareRaw(a, b rawEntry) int {
 	if bytes.Equal(a.name, b.name) {
 		return 0
 	}
-	return cmpKeys(a.name, a.dir, b.name, b.dir)
-}
-
-// cmpKeys compares two names in git's order, each read with a trailing
-// slash when it is a directory's.
-func cmpKeys(a []byte, adir bool, b []byte, bdir bool) int {
-	key := func(n []byte, dir bool, i int) int {
-		switch {
-		case i < len(n):
-			return int(n[i])
-		case i == len(n) && dir:
-			return '/'
-		default:
-			return -1
-		}
-	}
-	for i := 0; ; i++ {
-		ka, kb := key(a, adir, i), key(b, bdir, i)
-		if ka != kb || ka < 0 {
-			return ka - kb
-		}
-	}
+	return compareKeys(a.name, a.dir, b.name, b.dir)
 }
 
 // entry looks name up in tree h, a directory below a commit's root when
@@ -323,51 +319,27 @@ func (sc *scan) find(h plumbing.Hash, name string, sub bool) entryAt {
 	if err != nil {
 		return entryAt{}
 	}
-	n := []byte(name)
+	if t.sorted {
+		return findSorted(len(t.at), name,
+			func(i int, dir bool) bool {
+				x := t.entry(i)
+				return compareKeys(x.name, x.dir, name, dir) < 0
+			},
+			func(i int) (bool, plumbing.Hash) {
+				x := t.entry(i)
+				return string(x.name) == name, plumbing.Hash(x.hash)
+			})
+	}
 	var e entryAt
-	match := func(i int) bool {
-		if i < 0 || i >= len(t.at) {
-			return false
-		}
+	for i := range t.at {
 		x := t.entry(i)
-		if !bytes.Equal(x.name, n) {
-			return false
+		if string(x.name) != name {
+			continue
 		}
 		if e.found {
-			e.ok = false
-			return true
+			return entryAt{}
 		}
-		e.found, e.ok = true, true
-		copy(e.hash[:], x.hash)
-		return true
-	}
-	if !t.sorted {
-		for i := range t.at {
-			match(i)
-			if e.found && !e.ok {
-				return entryAt{}
-			}
-		}
-		e.ok = true
-		return e
-	}
-	seen := [2]int{-1, -1}
-	for k, dir := range []bool{false, true} {
-		i := sort.Search(len(t.at), func(i int) bool {
-			x := t.entry(i)
-			return cmpKeys(x.name, x.dir, n, dir) >= 0
-		})
-		// i is the first entry not before name: the name held twice as
-		// one kind is at i and i+1; as a file and as a directory, each
-		// search finds one.
-		for _, j := range []int{i, i + 1} {
-			if j != seen[0] && match(j) {
-				seen[k] = j
-				if !e.ok {
-					return entryAt{}
-				}
-			}
-		}
+		e.found, e.hash = true, plumbing.Hash(x.hash)
 	}
 	e.ok = true
 	return e
