@@ -319,6 +319,9 @@ func (w *walker) diffPaths(a, b *object.Tree, prefix string, changed map[string]
 	if a.Hash == b.Hash {
 		return
 	}
+	if w.diffAligned(a, b, prefix, changed) {
+		return
+	}
 	i, j := 0, 0
 	for i < len(a.Entries) || j < len(b.Entries) {
 		var c int
@@ -357,6 +360,40 @@ func (w *walker) diffPaths(a, b *object.Tree, prefix string, changed map[string]
 			w.diffPaths(ta, tb, path+"/", changed)
 		}
 	}
+}
+
+// diffAligned is diffPaths for trees whose entries have the same names in
+// the same places, as two versions of a directory that only edits made
+// (a pass's N commits each change one entry of an N-entry directory): it
+// compares them place by place, without ordering names, and reports false,
+// leaving the merge to diffPaths, at the first place where the names
+// differ. What it added to changed by then diffPaths adds again.
+func (w *walker) diffAligned(a, b *object.Tree, prefix string, changed map[string]bool) bool {
+	if len(a.Entries) != len(b.Entries) {
+		return false
+	}
+	for i := range a.Entries {
+		ea, eb := &a.Entries[i], &b.Entries[i]
+		if ea.Name != eb.Name {
+			return false
+		}
+		if ea.Hash == eb.Hash {
+			continue
+		}
+		path := prefix + ea.Name
+		if ea.Mode != filemode.Dir || eb.Mode != filemode.Dir {
+			changed[path] = true
+			continue
+		}
+		ta, erra := w.tree(ea.Hash)
+		tb, errb := w.tree(eb.Hash)
+		if erra != nil || errb != nil {
+			changed[path] = true
+			continue
+		}
+		w.diffPaths(ta, tb, path+"/", changed)
+	}
+	return true
 }
 
 // change compares the files rollout r manages in a commit's tree with its
