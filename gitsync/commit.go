@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -169,16 +170,24 @@ func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 			return plumbing.ZeroHash, err
 		}
 	}
-	data, err := editedEncoding(s, tree, entries)
+	data, edit, err := editedEncoding(s, tree, entries)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
 	h, err := writeObject(s, plumbing.TreeObject, data)
 	if p, ok := s.(*passStore); ok && err == nil {
-		p.editedFrom(h, tree.Hash)
+		p.editedFrom(h, tree.Hash, edit)
 		p.wroteTree(&object.Tree{Hash: h, Entries: entries}, root)
 	}
 	return h, err
+}
+
+// treeEdit is how editedEncoding made a tree from the tree it edited:
+// where each entry's hash lies in both encodings (nil when the tree was
+// encoded anew), and the bytes [lo, hi) that differ.
+type treeEdit struct {
+	layout []int32
+	lo, hi int
 }
 
 // editedEncoding returns the encoding of tree with its entries changed
@@ -186,38 +195,60 @@ func editTree(s storer.EncodedObjectStorer, tree *object.Tree, edits map[string]
 // only replaces what is there). When the pass itself encoded tree, the
 // encoding is that one with the changed hashes written over, a copy: a
 // pass over N rollouts sharing a directory edits N trees of N entries,
-// and encoding each anew was most of a step's cost there. Anything else
-// is encoded (encodeTree), which refuses a tree that is not in git's
-// order, as go-git's encoder does.
-func editedEncoding(s storer.EncodedObjectStorer, tree *object.Tree, entries []object.TreeEntry) ([]byte, error) {
+// and encoding each anew was most of a step's cost there. Where each hash
+// lies is found once per directory (layout) and shared by its versions,
+// which differ in hashes only. Anything else is encoded (encodeTree),
+// which refuses a tree that is not in git's order, as go-git's encoder
+// does.
+func editedEncoding(s storer.EncodedObjectStorer, tree *object.Tree, entries []object.TreeEntry) ([]byte, treeEdit, error) {
 	p, ok := s.(*passStore)
 	if !ok {
-		return encodeTree(entries)
+		data, err := encodeTree(entries)
+		return data, treeEdit{}, err
 	}
 	base, ok := p.objects[tree.Hash].(*rawObject)
-	if !ok || base.t != plumbing.TreeObject || len(tree.Entries) != len(entries) {
-		return encodeTree(entries)
+	var at []int32
+	if ok && base.t == plumbing.TreeObject && len(tree.Entries) == len(entries) {
+		at = p.layout(tree.Hash, base.data, tree.Entries)
 	}
-	last := -1 // the last entry edited
-	for i := range entries {
-		if entries[i].Hash != tree.Entries[i].Hash {
-			last = i
-		}
+	if at == nil {
+		data, err := encodeTree(entries)
+		return data, treeEdit{}, err
 	}
 	data := bytes.Clone(base.data)
+	edit := treeEdit{layout: at, lo: len(data)}
+	for i := range entries {
+		if h := entries[i].Hash; h != tree.Entries[i].Hash {
+			off := int(at[i])
+			copy(data[off:], h[:])
+			edit.lo, edit.hi = min(edit.lo, off), max(edit.hi, off+len(h))
+		}
+	}
+	return data, edit, nil
+}
+
+// treeLayout returns where the hash of each of entries lies in data, or
+// nil when data is not the encoding of entries (names, modes, their
+// number).
+func treeLayout(data []byte, entries []object.TreeEntry) []int32 {
+	if len(data) > math.MaxInt32 {
+		return nil
+	}
+	at := make([]int32, len(entries))
 	off := 0
-	for i := 0; i <= last; i++ {
+	for i := range entries {
 		e := &entries[i]
 		off += modeLen(e.Mode) + 1 + len(e.Name) + 1
 		if off+len(e.Hash) > len(data) || data[off-1] != 0 || string(data[off-1-len(e.Name):off-1]) != e.Name {
-			return encodeTree(entries) // not the encoding of these entries
+			return nil
 		}
-		if e.Hash != tree.Entries[i].Hash {
-			copy(data[off:], e.Hash[:])
-		}
+		at[i] = int32(off)
 		off += len(e.Hash)
 	}
-	return data, nil
+	if off != len(data) {
+		return nil
+	}
+	return at
 }
 
 // modeLen is the length of mode written in octal, as a tree entry has it.

@@ -49,7 +49,11 @@ func (s *passStore) encode(w io.Writer) ([]packEntry, []byte, error) {
 		pw.begin(h)
 		depth := 0
 		if base, ok := done[s.bases[h]]; ok && o.Type() == plumbing.TreeObject && base.depth < maxDeltaDepth {
-			if delta := editDelta(base.content, content); len(delta) < len(content)/2 {
+			delta := s.edits[h].delta(base.content, content)
+			if delta == nil {
+				delta = editDelta(base.content, content)
+			}
+			if len(delta) < len(content)/2 {
 				pw.header(plumbing.OFSDeltaObject, len(delta))
 				pw.write(ofsOffset(offset - base.offset))
 				pw.compressed(delta)
@@ -163,6 +167,23 @@ func ofsOffset(n int64) []byte {
 func editDelta(base, target []byte) []byte {
 	prefix := commonPrefix(base, target)
 	suffix := commonSuffix(base[prefix:], target[prefix:])
+	return deltaAround(base, target, prefix, suffix)
+}
+
+// delta returns the delta of a tree editedEncoding made from base, whose
+// encodings differ in [lo, hi) only, without comparing them; nil when
+// the edit is not known or does not fit them.
+func (e treeEdit) delta(base, target []byte) []byte {
+	if e.layout == nil || e.lo >= e.hi || len(base) != len(target) || e.hi > len(target) {
+		return nil
+	}
+	return deltaAround(base, target, e.lo, len(target)-e.hi)
+}
+
+// deltaAround returns a git delta that makes target from base, the two
+// sharing their first prefix and last suffix bytes: a copy of the
+// prefix, the middle of target inserted, a copy of the suffix.
+func deltaAround(base, target []byte, prefix, suffix int) []byte {
 	d := deltaSize(nil, len(base))
 	d = deltaSize(d, len(target))
 	d = deltaCopy(d, 0, prefix)

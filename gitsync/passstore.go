@@ -32,6 +32,13 @@ type passStore struct {
 	// bases are, for a tree EditTree wrote, the tree it edited: the tree
 	// is packed as a delta of it (see encode).
 	bases map[plumbing.Hash]plumbing.Hash
+	// edits are, for a tree EditTree wrote by editing the encoding of its
+	// base (editedEncoding), how: the delta copies all but [lo, hi).
+	edits map[plumbing.Hash]treeEdit
+	// layouts are, for a tree encoding this pass holds, where each
+	// entry's hash lies in it (treeLayout); a directory's versions share
+	// one.
+	layouts map[plumbing.Hash][]int32
 	// trees are decoded trees, those EditTree wrote included, so that the
 	// next step reads its parent's N-entry directory without decoding it
 	// again; cleared past maxPassTrees (a step reads its parent's only).
@@ -45,7 +52,7 @@ const maxPassTrees = 256
 
 func newPassStore(s storer.EncodedObjectStorer) *passStore {
 	return &passStore{EncodedObjectStorer: s, objects: map[plumbing.Hash]plumbing.EncodedObject{},
-		bases: map[plumbing.Hash]plumbing.Hash{}, trees: map[plumbing.Hash]*object.Tree{}, dirs: map[plumbing.Hash]*object.Tree{}}
+		bases: map[plumbing.Hash]plumbing.Hash{}, edits: map[plumbing.Hash]treeEdit{}, layouts: map[plumbing.Hash][]int32{}, trees: map[plumbing.Hash]*object.Tree{}, dirs: map[plumbing.Hash]*object.Tree{}}
 }
 
 // wroteTree keeps tree t, which EditTree wrote, for the next step; and,
@@ -128,11 +135,30 @@ func (s *passStore) readFile(root plumbing.Hash, path string) ([]byte, error) {
 	return history.ReadFile(tree, path)
 }
 
-// editedFrom records that tree was made by editing base.
-func (s *passStore) editedFrom(tree, base plumbing.Hash) {
-	if tree != base {
-		s.bases[tree] = base
+// editedFrom records that tree was made by editing base, as edit says.
+func (s *passStore) editedFrom(tree, base plumbing.Hash, edit treeEdit) {
+	if tree == base {
+		return
 	}
+	s.bases[tree] = base
+	if edit.layout != nil && edit.lo < edit.hi {
+		s.edits[tree] = edit
+		s.layouts[tree] = edit.layout
+	}
+}
+
+// layout returns where each entry's hash lies in the encoding data of
+// tree h, whose entries are entries: found once, and kept for h and the
+// trees edited from it; nil when data is not their encoding.
+func (s *passStore) layout(h plumbing.Hash, data []byte, entries []object.TreeEntry) []int32 {
+	if at, ok := s.layouts[h]; ok && len(at) == len(entries) {
+		return at
+	}
+	at := treeLayout(data, entries)
+	if at != nil {
+		s.layouts[h] = at
+	}
+	return at
 }
 
 // NewEncodedObject returns an object held in memory.
