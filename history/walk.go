@@ -341,25 +341,29 @@ func (w *walker) diffPaths(a, b *object.Tree, prefix string, changed map[string]
 			changed[prefix+b.Entries[j].Name] = true
 			j++
 		default:
-			ea, eb := a.Entries[i], b.Entries[j]
+			w.diffPair(&a.Entries[i], &b.Entries[j], prefix, changed)
 			i, j = i+1, j+1
-			if ea.Hash == eb.Hash {
-				continue
-			}
-			path := prefix + ea.Name
-			if ea.Mode != filemode.Dir || eb.Mode != filemode.Dir {
-				changed[path] = true
-				continue
-			}
-			ta, erra := w.tree(ea.Hash)
-			tb, errb := w.tree(eb.Hash)
-			if erra != nil || errb != nil {
-				changed[path] = true // as sameEntry: what cannot be read differs
-				continue
-			}
-			w.diffPaths(ta, tb, path+"/", changed)
 		}
 	}
+}
+
+// diffPair is diffPaths for entries ea and eb, of the same name.
+func (w *walker) diffPair(ea, eb *object.TreeEntry, prefix string, changed map[string]bool) {
+	if ea.Hash == eb.Hash {
+		return
+	}
+	path := prefix + ea.Name
+	if ea.Mode != filemode.Dir || eb.Mode != filemode.Dir {
+		changed[path] = true
+		return
+	}
+	ta, erra := w.tree(ea.Hash)
+	tb, errb := w.tree(eb.Hash)
+	if erra != nil || errb != nil {
+		changed[path] = true // as sameEntry: what cannot be read differs
+		return
+	}
+	w.diffPaths(ta, tb, path+"/", changed)
 }
 
 // diffAligned is diffPaths for trees whose entries have the same names in
@@ -373,25 +377,10 @@ func (w *walker) diffAligned(a, b *object.Tree, prefix string, changed map[strin
 		return false
 	}
 	for i := range a.Entries {
-		ea, eb := &a.Entries[i], &b.Entries[i]
-		if ea.Name != eb.Name {
+		if a.Entries[i].Name != b.Entries[i].Name {
 			return false
 		}
-		if ea.Hash == eb.Hash {
-			continue
-		}
-		path := prefix + ea.Name
-		if ea.Mode != filemode.Dir || eb.Mode != filemode.Dir {
-			changed[path] = true
-			continue
-		}
-		ta, erra := w.tree(ea.Hash)
-		tb, errb := w.tree(eb.Hash)
-		if erra != nil || errb != nil {
-			changed[path] = true
-			continue
-		}
-		w.diffPaths(ta, tb, path+"/", changed)
+		w.diffPair(&a.Entries[i], &b.Entries[i], prefix, changed)
 	}
 	return true
 }
