@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 )
 
@@ -44,5 +45,25 @@ func TestEditDeltaRebuildsTheTarget(t *testing.T) {
 		if gp, gs := commonPrefix(base, target), commonSuffix(base[p:], target[p:]); gp != p || gs != s {
 			t.Fatalf("round %d: common prefix %d and suffix %d, want %d and %d", round, gp, gs, p, s)
 		}
+	}
+}
+
+// TestAnEditRecordedAgainstOneBaseIsNotUsedAgainstAnother: when a pass
+// makes the same tree again from another base, encoded anew, the edit it
+// recorded against the first base is dropped, so the pack does not build
+// the tree's delta from the second base with the first edit's bytes.
+func TestAnEditRecordedAgainstOneBaseIsNotUsedAgainstAnother(t *testing.T) {
+	s := newPassStore(nil)
+	tree, first, second := plumbing.NewHash("01"), plumbing.NewHash("02"), plumbing.NewHash("03")
+	s.editedFrom(tree, first, treeEdit{layout: []int32{20}, lo: 20, hi: 40})
+	if _, ok := s.edits[tree]; !ok {
+		t.Fatal("the edit against the first base was not recorded")
+	}
+	s.editedFrom(tree, second, treeEdit{})
+	if e, ok := s.edits[tree]; ok {
+		t.Fatalf("edit %+v, recorded against %s, kept for base %s", e, first, s.bases[tree])
+	}
+	if s.bases[tree] != second {
+		t.Fatalf("base %s, want %s", s.bases[tree], second)
 	}
 }

@@ -141,10 +141,14 @@ func (s *passStore) editedFrom(tree, base plumbing.Hash, edit treeEdit) {
 		return
 	}
 	s.bases[tree] = base
-	if edit.layout != nil && edit.lo < edit.hi {
-		s.edits[tree] = edit
-		s.layouts[tree] = edit.layout
+	if edit.layout == nil || edit.lo >= edit.hi {
+		// Made anew, or again from another base (a weight set back):
+		// an edit recorded against an earlier base no longer holds.
+		delete(s.edits, tree)
+		return
 	}
+	s.edits[tree] = edit
+	s.layouts[tree] = edit.layout
 }
 
 // layout returns where each entry's hash lies in the encoding data of
