@@ -79,8 +79,8 @@ func TestPlanGuardsEveryStepWithBackgroundGates(t *testing.T) {
 		{name: "a warning gate's failure is recorded, does not abort", state: at(2, 10, approved(2, "alice", "bob")),
 			ev:   background(GateResult{Name: "error-rate", Verdict: Fail, Severity: SeverityWarning}),
 			want: ActionSetWeight, wantStep: 3, wantWeight: 50},
-		{name: "before step 1 nothing is exposed: no guard", state: at(0, 0), ev: background(bgFail),
-			want: ActionSetWeight, wantStep: 1, wantWeight: 10},
+		{name: "before step 1 nothing is exposed: the background does not abort, the preflight judges", state: at(0, 0),
+			ev: preflightOf(background(bgFail), bgPass), want: ActionSetWeight, wantStep: 1, wantWeight: 10},
 		{name: "a person's abort comes first", state: at(2, 10, func(s *State) {
 			s.AbortBy = &Rejection{Commit: "abc", Author: "sre@example.com", Command: &Command{Kind: CommandAbort}}
 		}), ev: background(bgFail), want: ActionAbort, wantStep: 2, reason: "aborted by sre@example.com"},

@@ -42,6 +42,9 @@ func Plan(r *Rollout, s State, ev Evidence, now time.Time, g Guardrails) Decisio
 		if b := NeedsBackground(r, &s); b != nil {
 			wake(nextBackground(r, b))
 		}
+		if pf := NeedsPreflight(r, &s); pf != nil {
+			wake(nextPreflight(r, pf))
+		}
 	}
 	return d
 }
@@ -152,11 +155,15 @@ func (p *planner) decide(g Guardrails) Decision {
 		if frozen {
 			return d
 		}
+		preflight, d, held := p.preflight()
+		if held {
+			return d
+		}
 		why := "release " + s.Release + " started by " + s.StartAuthor + exceptionNote(exc)
 		if len(migration) > 0 {
 			why += "; expand migration approved by " + principals(migration)
 		}
-		return p.enter(1, nil, append(migration, exc...), why)
+		return p.enter(1, preflight, append(migration, exc...), why+preflightNote(preflight))
 	}
 	if s.Step > len(steps) {
 		return p.next(nil, nil, fmt.Sprintf("the spec has %d steps, the release is past them", len(steps)))

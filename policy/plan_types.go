@@ -30,7 +30,7 @@ type GateResult struct {
 	Inconclusives int    `json:"inconclusives,omitempty"`
 	Reason        string `json:"reason,omitempty"`
 	// Scope says where the gate was judged: "" for an analysis step,
-	// ScopeBackground or ScopeBake.
+	// ScopeBackground, ScopeBake or ScopePreflight.
 	Scope string `json:"scope,omitempty"`
 }
 
@@ -50,6 +50,9 @@ type Evidence struct {
 	// Background holds results of the background gates, by name, while
 	// NeedsBackground names any. A gate missing here is inconclusive.
 	Background map[string]GateResult
+	// Preflight holds results of the preflight gates, by name, while
+	// NeedsPreflight names any. A gate missing here is inconclusive.
+	Preflight map[string]GateResult
 	// Applied is when the step's commit was seen applied by every Flux
 	// Kustomization (the analysis window starts then). Zero means not
 	// applied yet; AppliedUnknown means nothing reports applies (ramp run

@@ -165,6 +165,8 @@ type Strategy struct {
 // Canary exposes a release step by step.
 type Canary struct {
 	Steps []Step `yaml:"steps"`
+	// Preflight gates are judged before step 1 (preflight.go).
+	Preflight *Preflight `yaml:"preflight"`
 	// Background gates guard every step from step 1 until the bake ends.
 	Background *Background `yaml:"background"`
 	// Bake keeps judging the new stable after promotion, before complete.
@@ -177,6 +179,8 @@ type BlueGreen struct {
 	Analysis       *Analysis    `yaml:"analysis"`
 	Approval       *ApprovalReq `yaml:"approval"`
 	RollbackWindow Duration     `yaml:"rollbackWindow"`
+	// Preflight gates are judged before step 1 (preflight.go).
+	Preflight *Preflight `yaml:"preflight"`
 	// Background gates guard every step from step 1 until the bake ends.
 	Background *Background `yaml:"background"`
 	// Bake judges the new side after the switch, while the old side is

@@ -178,6 +178,7 @@ func (v *validator) spec() {
 	v.strategy(&s.Strategy)
 	v.highRisk()
 	v.tierRules()
+	v.preflightTier()
 }
 
 func (v *validator) fieldRef(field string, ref *FieldRef) {
@@ -235,6 +236,7 @@ func (v *validator) strategy(s *Strategy) {
 		v.fail("spec.strategy", "has both canary and blueGreen; keep one")
 	case s.Canary != nil:
 		v.canary(s.Canary)
+		v.preflight("spec.strategy.canary.preflight", s.Canary.Preflight)
 		if s.Canary.Background != nil {
 			v.background("spec.strategy.canary.background", s.Canary.Background)
 		}
@@ -252,6 +254,7 @@ func (v *validator) strategy(s *Strategy) {
 		if bg.RollbackWindow.Duration <= 0 {
 			v.fail(f+".rollbackWindow", "must be a positive duration, e.g. 30m: how long the old side is kept for a rollback")
 		}
+		v.preflight(f+".preflight", bg.Preflight)
 		if bg.Background != nil {
 			v.background(f+".background", bg.Background)
 		}

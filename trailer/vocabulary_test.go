@@ -3,6 +3,7 @@ package trailer
 import (
 	"math/rand"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,7 +297,7 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 		{"gate with bad verdict", with(Trailer{"Ramp-Gate", "name=e verdict=ok"}),
 			[]string{`Ramp-Gate: "name=e verdict=ok": verdict "ok": want pass, fail or inconclusive`}, 0, 0},
 		{"gate of an unknown scope", with(Trailer{"Ramp-Gate", "name=e verdict=pass scope=later"}),
-			[]string{`Ramp-Gate: "name=e verdict=pass scope=later": scope "later": want background or bake`}, 0, 0},
+			[]string{`Ramp-Gate: "name=e verdict=pass scope=later": scope "later": want background, bake or preflight`}, 0, 0},
 		{"gate with bad value", with(Trailer{"Ramp-Gate", "name=e verdict=pass value=high"}),
 			[]string{`Ramp-Gate: "name=e verdict=pass value=high": value "high": want a number`}, 0, 0},
 		{"gate with bad window", with(Trailer{"Ramp-Gate", "name=e verdict=pass window=soon"}),
@@ -369,5 +370,18 @@ func TestMigrationReadsTheReleaseCommitsDeclaration(t *testing.T) {
 		if got := Migration(tc.ts); got != tc.want {
 			t.Errorf("Migration(%q) = %q, want %q", tc.ts, got, tc.want)
 		}
+	}
+}
+
+func TestAPreflightGateOnStepOneReadsBackWithItsScope(t *testing.T) {
+	e := policy.Entry{Rollout: "demo", Release: "1.1.0", Step: 1, Steps: 3, Action: policy.ActionSetWeight, Weight: 10,
+		Gates: []policy.GateResult{{Name: "incident", Verdict: policy.Pass, Value: 0, HasValue: true, Bound: "no alert firing", Scope: policy.ScopePreflight}}}
+	ts := ForEntry(e)
+	if !slices.Contains(ts, Trailer{"Ramp-Gate", `name=incident verdict=pass value=0 bound="no alert firing" scope=preflight`}) {
+		t.Fatalf("trailers %q lack the preflight gate with scope=preflight", ts)
+	}
+	entries, _, malformed := ParseRecord(ts)
+	if len(malformed) > 0 || len(entries) != 1 || len(entries[0].Gates) != 1 || entries[0].Gates[0].Scope != policy.ScopePreflight {
+		t.Fatalf("read back %+v (malformed %q), want one entry with the preflight gate", entries, malformed)
 	}
 }
