@@ -27,14 +27,11 @@ type Gatherer struct {
 // ApplyFailed); once the step is live, Evidence adds the results of the
 // gates policy needs: an analysis step's (or a bake's), measured over its
 // window, the background gates, measured since the step went live, both
-// from policy.LiveAt, and the routing check's measurement (Traffic). It
+// from policy.LiveAt, and the routing check's measurement (Traffic).
+// Before step 1 it adds the preflight gates' results, measured now. It
 // is the one evidence function of ramp run, status and plan, and of the
 // controller.
 func (g *Gatherer) Evidence(ctx context.Context, r *policy.Rollout, s policy.State, ev policy.Evidence, now time.Time) policy.Evidence {
-	if !ev.AppliedUnknown && ev.Applied.IsZero() {
-		return ev
-	}
-	vars := VarsOf(r, s)
 	if _, _, _, address := r.TargetInfo(); address != "" {
 		// The target names its own Prometheus.
 		prom, err := NewPrometheus(address)
@@ -42,6 +39,15 @@ func (g *Gatherer) Evidence(ctx context.Context, r *policy.Rollout, s policy.Sta
 			prom = nil // its gates are inconclusive: "no Prometheus configured"
 		}
 		g = &Gatherer{Prom: prom, HTTP: g.HTTP, Env: g.Env}
+	}
+	vars := VarsOf(r, s)
+	if pf := policy.NeedsPreflight(r, &s); pf != nil {
+		// Before step 1 nothing of the release is live: the preflight
+		// looks at the state now.
+		ev.Preflight = g.GatherPreflight(ctx, r, pf, vars, now)
+	}
+	if !ev.AppliedUnknown && ev.Applied.IsZero() {
+		return ev
 	}
 	liveAt := policy.LiveAt(s, ev)
 	ev.Traffic = g.Traffic(ctx, r, s, liveAt, now)
@@ -83,10 +89,15 @@ func (g *Gatherer) GatherBackground(ctx context.Context, r *policy.Rollout, b *p
 type span struct {
 	window     time.Duration
 	background *policy.Background
+	// preflight: one point, at now, before step 1 (preflight.go).
+	preflight *policy.Rollout
 }
 
 // step is the spacing of gate's measurements over the span.
 func (sp span) step(gate policy.Gate) time.Duration {
+	if sp.preflight != nil {
+		return policy.PreflightInterval(sp.preflight, gate)
+	}
 	if sp.background != nil {
 		return policy.BackgroundInterval(sp.background, gate)
 	}
@@ -124,6 +135,9 @@ func (g *Gatherer) gather(ctx context.Context, r *policy.Rollout, name string, s
 	points, due := policy.PointsRange(gate, sp.step(gate), liveAt, now)
 	switch {
 	case gate.Prometheus != nil:
+		if sp.preflight != nil {
+			return g.measurePreflight(ctx, gate, sp.step(gate), vars, now)
+		}
 		if sp.background != nil {
 			return g.measureBackground(ctx, gate, sp.step(gate), vars, liveAt, now, due)
 		}

@@ -35,7 +35,9 @@ type QueryVars struct {
 	Release string
 	Stable  string
 	// Version is the version being measured: Release for the value and
-	// the sample count, Stable for the baseline. Measure sets it.
+	// the sample count, Stable for the baseline. Measure sets it; set
+	// before, it is the version Measure measures instead of Release (a
+	// preflight measures Stable: before step 1 only stable has traffic).
 	Version string
 	// Window is the analysis window as a PromQL duration ("5m"), and
 	// Interval the spacing of measurements ("1m").
@@ -195,7 +197,11 @@ func (p *Prometheus) Measure(ctx context.Context, g policy.Gate, q QueryVars, st
 		}
 		return ms, nil
 	}
-	value, err := render(pg.Query, q.Release)
+	measured := q.Release
+	if q.Version != "" {
+		measured = q.Version // a preflight measures the stable version
+	}
+	value, err := render(pg.Query, measured)
 	if err != nil {
 		return fail(&configError{err})
 	}
@@ -206,7 +212,7 @@ func (p *Prometheus) Measure(ctx context.Context, g policy.Gate, q QueryVars, st
 		}
 	}
 	if pg.SampleQuery != "" {
-		if samples, err = render(pg.SampleQuery, q.Release); err != nil {
+		if samples, err = render(pg.SampleQuery, measured); err != nil {
 			return fail(&configError{fmt.Errorf("sampleQuery: %w", err)})
 		}
 	}
