@@ -201,3 +201,24 @@ func TestJudgePreflightJudgesTheLatestMeasurement(t *testing.T) {
 		})
 	}
 }
+
+func TestReleaseRecordKeepsThePreflightOfStepOne(t *testing.T) {
+	r := foldRollout()
+	r.Spec.Strategy.Canary.Preflight = &Preflight{Gates: []string{"error-rate"}}
+	passed := AuditGate{GateResult: GateResult{Name: "error-rate", Verdict: Pass, Value: 0.001, HasValue: true, Scope: ScopePreflight}}
+	rows := &recordRows{}
+	rows.start("2.0")
+	rows.ramp("2.0", ActionSetWeight, "1/4", 10, func(row *AuditRow) { row.Gates = []AuditGate{passed} })
+	rows.ramp("2.0", ActionPause, "2/4", 10)
+	recs := ReleaseRecords("demo", *rows, map[string]*Rollout{"b1": r})
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	rec := recs[0]
+	if pf := rec.Strategy.Preflight; pf == nil || strings.Join(pf.Gates, ",") != "error-rate" {
+		t.Errorf("strategy preflight %+v, want gates [error-rate]", pf)
+	}
+	if len(rec.Preflight) != 1 || rec.Preflight[0].Name != "error-rate" || rec.Preflight[0].Verdict != Pass {
+		t.Errorf("preflight evidence %+v, want error-rate's pass from step 1's commit", rec.Preflight)
+	}
+}

@@ -41,6 +41,9 @@ type ReleaseRecord struct {
 	// Bake is the bake's verdict: the bake gates' results on ramp's
 	// commit that ended the bake (complete, the next step, or a rollback).
 	Bake []AuditGate `json:"bake,omitempty"`
+	// Preflight is the preflight's verdict: the preflight gates' results
+	// on step 1's commit, judged before the release was exposed.
+	Preflight []AuditGate `json:"preflight,omitempty"`
 	// Findings are the findings of the release's commits.
 	Findings []string `json:"findings,omitempty"`
 }
@@ -106,7 +109,10 @@ type StrategyRecord struct {
 	Kind          string        `json:"kind,omitempty"` // canary or blueGreen
 	Steps         []PlannedStep `json:"steps"`
 	RevertRelease bool          `json:"revertRelease"`
-	// Background and Bake are the strategy's, when it has them.
+	// Preflight, Background and Bake are the strategy's, when it has
+	// them (Preflight: the gates judged before step 1, by default the
+	// background gates).
+	Preflight  *Preflight  `json:"preflight,omitempty"`
 	Background *Background `json:"background,omitempty"`
 	Bake       *Bake       `json:"bake,omitempty"`
 }
@@ -267,8 +273,11 @@ func (b *releaseBuilder) entry(row AuditRow, specs map[string]*Rollout) {
 	}
 	ref := commitRef(row)
 	for _, g := range row.Gates {
-		if g.Scope == ScopeBake {
+		switch g.Scope {
+		case ScopeBake:
 			b.Bake = append(b.Bake, g)
+		case ScopePreflight:
+			b.Preflight = append(b.Preflight, g)
 		}
 	}
 	switch a := Action(row.What); {
@@ -388,7 +397,7 @@ func isAction(what string) bool {
 
 // strategyRecord describes r's strategy.
 func strategyRecord(r *Rollout) StrategyRecord {
-	s := StrategyRecord{RevertRelease: r.Spec.OnFailure.RevertRelease, Background: r.Background(), Bake: r.Bake()}
+	s := StrategyRecord{RevertRelease: r.Spec.OnFailure.RevertRelease, Preflight: r.Preflight(), Background: r.Background(), Bake: r.Bake()}
 	switch {
 	case r.Spec.Strategy.Canary != nil:
 		s.Kind = "canary"

@@ -392,6 +392,13 @@ func recordLines(rec policy.ReleaseRecord) []recordLine {
 		st.Text += " and the release field reverts"
 	}
 	ls = append(ls, st)
+	if pf := rec.Strategy.Preflight; pf != nil {
+		l := recordLine{Label: "preflight", Text: "before step 1: " + strings.Join(pf.Gates, ", ")}
+		for _, g := range rec.Preflight {
+			l.Details = append(l.Details, "gate "+gateLine(g.GateResult))
+		}
+		ls = append(ls, l)
+	}
 	for _, g := range rec.Gates {
 		l := recordLine{Label: "gate " + g.Name, Text: fmt.Sprintf("%s, %s: threshold %s", g.Kind, g.Severity, g.Threshold)}
 		if g.Query != "" {
