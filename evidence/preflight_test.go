@@ -10,9 +10,14 @@ import (
 	"github.com/ramp-dev/ramp/policy"
 )
 
-// preflightRollout is testRollout with a canary whose preflight names gates.
+// preflightRollout is testRollout with a canary whose preflight names
+// gates, each measured every 5s: a preflight's {{.Window}} is the
+// interval, and a rate needs two scrapes (every second) in it.
 func preflightRollout(gates ...string) *policy.Rollout {
 	r := testRollout()
+	for i := range r.Spec.Gates {
+		r.Spec.Gates[i].Interval = policy.Duration{Duration: 5 * time.Second}
+	}
 	ten := 10
 	r.Spec.Strategy.Canary = &policy.Canary{Steps: []policy.Step{{SetWeight: &ten}},
 		Preflight: &policy.Preflight{Gates: gates}}

@@ -25,11 +25,25 @@ func withBackground(spec string) string {
 // promWorld is a world with rollout demo's spec whose loop gathers
 // evidence from a real Prometheus scraping a stable (1.0.0) app with
 // traffic and a canary (1.1.0) app without, until the test sets some.
+// It returns once Prometheus has a few scrapes of the stable version, as
+// a stable version in production has a history when a release starts
+// (a preflight measures it).
 func promWorld(t *testing.T, spec string) (*world, *evidencetest.App, *evidencetest.Prom) {
+	return promWorldWith(t, spec, "")
+}
+
+// promWorldWith is promWorld whose Prometheus evaluates rules (YAML of
+// a rules file) and scrapes the apps more too.
+func promWorldWith(t *testing.T, spec, rules string, more ...*evidencetest.App) (*world, *evidencetest.App, *evidencetest.Prom) {
 	w := newWorldWithSpec(t, spec)
 	stable, canary := evidencetest.NewApp(t, "1.0.0"), evidencetest.NewApp(t, "1.1.0")
 	stable.SetTraffic(50)
-	p := evidencetest.StartPrometheus(t, []string{stable.Target, canary.Target}, "")
+	targets := []string{stable.Target, canary.Target}
+	for _, a := range more {
+		targets = append(targets, a.Target)
+	}
+	p := evidencetest.StartPrometheus(t, targets, rules)
+	p.WaitFor(t, `count_over_time(http_requests_total{version="1.0.0",code="200"}[1m])`, 4, 30*time.Second)
 	prom, err := evidence.NewPrometheus(p.URL, evidence.WithQueryTimeout(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
