@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -150,7 +151,23 @@ func ParseGuardrails(file string, data []byte) (Guardrails, error) {
 // the file the rollout was parsed from, or of its nearest enclosing field
 // that has one; 0 when the rollout was not parsed.
 func (r *Rollout) Line(field string) int {
-	return lineIn(r.lines, field)
+	if r.linePrefix == "" {
+		return lineIn(r.lines, field)
+	}
+	for {
+		if rest, ok := strings.CutPrefix(field, "spec."); ok {
+			if l, ok := r.lines[r.linePrefix+rest]; ok {
+				return l
+			}
+		}
+		if l, ok := r.lines[field]; ok {
+			return l
+		}
+		if field == "" {
+			return 0
+		}
+		field = field[:max(strings.LastIndexAny(field, ".["), 0)]
+	}
 }
 
 func lineIn(lines map[string]int, field string) int {
@@ -317,7 +334,6 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fields := yamlFields(v.Type())
-	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
@@ -329,11 +345,10 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		field := joinField(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			d.fail(k.Line, field, "duplicate key (first at line %d)", first)
+		if first := firstKey(n, i, k.Value); first != nil {
+			d.fail(k.Line, field, "duplicate key (first at line %d)", first.Line)
 			continue
 		}
-		seen[k.Value] = k.Line
 		idx, ok := fields[k.Value]
 		if !ok {
 			d.fail(k.Line, field, "unknown field %s", suggestField(k.Value, fields))
@@ -416,8 +431,28 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 	v.Set(reflect.ValueOf(dur))
 }
 
-// yamlFields maps the yaml names of a struct's fields to their indexes.
+// firstKey returns the key of mapping n before its i-th node named key,
+// or nil. A spec's mappings have a few keys each: a scan costs less than
+// a map per mapping.
+func firstKey(n *yaml.Node, i int, key string) *yaml.Node {
+	for j := 0; j < i; j += 2 {
+		if k := n.Content[j]; k.Kind == yaml.ScalarNode && k.Tag == "!!str" && k.Value == key {
+			return k
+		}
+	}
+	return nil
+}
+
+// fieldsOf caches yamlFields by type: the decoder asks for the fields of
+// the same few types once per mapping.
+var fieldsOf sync.Map // reflect.Type → map[string]int
+
+// yamlFields maps the yaml names of a struct's fields to their indexes;
+// the map is shared: do not change it.
 func yamlFields(t reflect.Type) map[string]int {
+	if m, ok := fieldsOf.Load(t); ok {
+		return m.(map[string]int)
+	}
 	m := map[string]int{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -427,6 +462,7 @@ func yamlFields(t reflect.Type) map[string]int {
 		}
 		m[name] = i
 	}
+	fieldsOf.Store(t, m)
 	return m
 }
 
