@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,6 +113,7 @@ func Parse(file string, data []byte) (*Rollout, error) {
 	case r.Kind != Kind:
 		d.fail(d.line("kind"), "kind", "%q is not a %s; use kind: %s", r.Kind, Kind, Kind)
 	}
+	d.refuseZeros()
 	if len(d.errs) > 0 {
 		d.errs.sortByLine()
 		return nil, d.errs
@@ -134,16 +136,21 @@ func ParseGuardrails(file string, data []byte) (Guardrails, error) {
 		return Guardrails{}, d.errs
 	}
 	d.decode(root, reflect.ValueOf(&g).Elem(), "")
-	if g.MaxWeightStep < 1 || g.MaxWeightStep > 100 {
-		d.fail(d.line("maxWeightStep"), "maxWeightStep", "%d is not between 1 and 100", g.MaxWeightStep)
+	// written: in the file, and read (a value that did not decode is
+	// reported once, by the decoder).
+	written := func(field string) bool {
+		_, ok := d.lines[field]
+		return ok && !slices.ContainsFunc(d.errs, func(e *SpecError) bool { return e.Field == field })
 	}
 	fail := func(field, format string, args ...any) { d.fail(d.line(field), field, format, args...) }
-	g.checkTiers(fail)
+	g.check(written, fail)
+	g.checkTiers(written, fail)
 	g.checkMigrations(fail)
 	if len(d.errs) > 0 {
 		d.errs.sortByLine()
 		return Guardrails{}, d.errs
 	}
+	g.source = &guardrailsSource{file: file, lines: d.lines}
 	return g, nil
 }
 
@@ -188,6 +195,9 @@ type decoder struct {
 	file  string
 	lines map[string]int
 	errs  SpecErrors
+	// zeros are the fields written as 0 or a zero duration, for
+	// refuseZeros.
+	zeros []string
 }
 
 func (d *decoder) fail(line int, field, format string, args ...any) {
@@ -398,6 +408,9 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(int64(i))
+		if i == 0 {
+			d.zeros = append(d.zeros, path)
+		}
 	case reflect.Bool:
 		var b bool
 		if n.Tag != "!!bool" || n.Decode(&b) != nil {
@@ -429,6 +442,9 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.Set(reflect.ValueOf(dur))
+	if dur.Duration == 0 {
+		d.zeros = append(d.zeros, path)
+	}
 }
 
 // firstKey returns the key of mapping n before its i-th node named key,
