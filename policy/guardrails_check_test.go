@@ -109,3 +109,21 @@ func TestParseRefusesAZeroThatWouldMeanSomethingElse(t *testing.T) {
 		t.Errorf("Validate of a negative pause: %v", errs)
 	}
 }
+
+// TestParseRefusesAGateBoundThatIsNotANumber: a bound written as a string,
+// NaN or infinity is refused at its line, never read as no bound.
+func TestParseRefusesAGateBoundThatIsNotANumber(t *testing.T) {
+	for bound, want := range map[string]string{
+		`max: "0.01"`: `"0.01" is not a finite number`,
+		`max: .nan`:   `".nan" is not a finite number`,
+		`min: -.inf`:  `"-.inf" is not a finite number`,
+		`max: 1%`:     `"1%" is not a finite number`,
+	} {
+		spec := replace("max: 0.01}", bound+"}")(policytest.Valid())
+		field := "spec.gates[0].prometheus." + bound[:3]
+		_, err := policy.Parse("releases/demo/rollout.yaml", []byte(spec))
+		if err == nil || err.Error() != "releases/demo/rollout.yaml:25: "+field+": "+want {
+			t.Errorf("Parse with %s: %v, want line 25 %s: %s", bound, err, field, want)
+		}
+	}
+}
