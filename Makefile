@@ -68,9 +68,12 @@ lint:
 ## derive and `ramp status` with a release aborted 50k commits below against all
 ## stable; `ramp audit` at 100k against git log; first clone (full, and shallow
 ## + derive) against git clone (ratios, peak RSS). The pass runs 7 iterations:
-## its 500/200 is a median of per-iteration ratios, which swing on 2 shared cores
+## its 500/200 is a median of per-iteration ratios, which swing on 2 shared cores;
+## parse, validate and plan of a rollout with 200 and 2,000 targets (the
+## 2000/200 ratio, at most 11: linear in the size of a spec)
 bench:
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkPass$$' -benchmem -benchtime 5x -timeout 60m ./gitsync/ ./history/
+	$(GO) test -run '^$$' -bench '^BenchmarkValidateAndPlanFleet$$' -benchmem -benchtime 15x ./policy/
 	$(GO) test -run '^$$' -bench '^BenchmarkPass$$' -benchmem -benchtime 7x -timeout 60m ./gitsync/
 
 ## demo: a local git server, Prometheus, two demo apps under load and `ramp run`:

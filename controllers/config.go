@@ -86,6 +86,14 @@ func (c *configReader) read(ctx context.Context, obj *rampv1.ReleaseRepository) 
 	if cfg.guardrails, err = c.guardrails(ctx, obj, cfg); err != nil {
 		return nil, err
 	}
+	// A group the guardrails require that spec.approvers has no key of
+	// could never give its command (or, for engineerGroups, excludes no
+	// one): the repository stalls, naming the guardrails' line.
+	if obj.Spec.Approvers != nil {
+		if err := cfg.guardrails.CheckGroups(cfg.keys.Groups()).Err(); err != nil {
+			return nil, &configError{ReasonInvalidGuardrails, err.Error() + " (spec.approvers has no key of that group)"}
+		}
+	}
 	if p := obj.Spec.Prometheus; p != nil && p.SecretRef != nil {
 		s, err := c.secret(ctx, obj.Namespace, p.SecretRef.Name, "spec.prometheus.secretRef", cfg)
 		if err != nil {

@@ -71,9 +71,19 @@ func TestTheControllersGuardrailsRejectASpecTheDefaultsAccept(t *testing.T) {
 		rr.Spec.Guardrails = "maxWeightStep: 25\n"
 		rr.Spec.GuardrailsRef = &meta.LocalObjectReference{Name: "tiers"}
 	})
+	// Guardrails that would weaken themselves stall too: a resume count
+	// of 0 (which meant one person), a group spec.approvers has no key of.
+	w.repository("weak-inline", func(rr *rampv1.ReleaseRepository) {
+		rr.Spec.Guardrails = "maxWeightStep: 25\ncommands:\n  resume: {count: 0}\n"
+	})
+	w.repository("group-without-keys", func(rr *rampv1.ReleaseRepository) {
+		rr.Spec.Guardrails = "commands:\n  approve: {groups: [sre]}\nfreeze: {exceptionGroups: [cab]}\n"
+	})
 	for name, want := range map[string]string{
-		"bad-inline": `spec.guardrails:3: riskTiers.high.minBake: "soon" is not a duration`,
-		"both":       "spec.guardrails and spec.guardrailsRef are both set; keep one",
+		"bad-inline":         `spec.guardrails:3: riskTiers.high.minBake: "soon" is not a duration`,
+		"both":               "spec.guardrails and spec.guardrailsRef are both set; keep one",
+		"weak-inline":        "spec.guardrails:3: commands.resume.count: 0 is below 1",
+		"group-without-keys": `spec.guardrails:3: freeze.exceptionGroups[0]: "cab" is not a group of the trusted keys (groups with keys: sre)`,
 	} {
 		rr := w.wait(name, "Stalled", func(rr *rampv1.ReleaseRepository) bool {
 			return condition(rr, meta.StalledCondition).Status == metav1.ConditionTrue

@@ -188,6 +188,9 @@ func baking(r *Rollout, s *State) *Bake {
 
 // Guardrails are the platform team's limits on every spec.
 type Guardrails struct {
+	// source is where ParseGuardrails read them: the file and the line of
+	// each field, for CheckGroups (nil for guardrails built in code).
+	source *guardrailsSource
 	// MaxWeightStep is the largest weight increase one step may make.
 	MaxWeightStep int `json:"maxWeightStep" yaml:"maxWeightStep"`
 	// RequireDigest requires the release field to hold an image digest.

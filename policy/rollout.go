@@ -39,6 +39,11 @@ type Rollout struct {
 	// lines maps a field path (spec.strategy.canary.steps[2].setWeight)
 	// to its line in the file at Path, as Parse read it.
 	lines map[string]int
+	// linePrefix is, on a target's own rollout, the path of the target in
+	// the spec ("spec.targets[3]."): its field spec.x is at lines[linePrefix+"x"]
+	// when that is there. The map is the parent's, shared, not copied: a
+	// copy per target made every target's rollout cost as much as the spec.
+	linePrefix string
 	// parent, target, cluster and prometheus are set on a target's own
 	// rollout (ForTarget).
 	parent, target, cluster, prometheus string

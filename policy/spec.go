@@ -8,9 +8,11 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -111,6 +113,7 @@ func Parse(file string, data []byte) (*Rollout, error) {
 	case r.Kind != Kind:
 		d.fail(d.line("kind"), "kind", "%q is not a %s; use kind: %s", r.Kind, Kind, Kind)
 	}
+	d.refuseZeros()
 	if len(d.errs) > 0 {
 		d.errs.sortByLine()
 		return nil, d.errs
@@ -133,16 +136,21 @@ func ParseGuardrails(file string, data []byte) (Guardrails, error) {
 		return Guardrails{}, d.errs
 	}
 	d.decode(root, reflect.ValueOf(&g).Elem(), "")
-	if g.MaxWeightStep < 1 || g.MaxWeightStep > 100 {
-		d.fail(d.line("maxWeightStep"), "maxWeightStep", "%d is not between 1 and 100", g.MaxWeightStep)
+	// written: in the file, and read (a value that did not decode is
+	// reported once, by the decoder).
+	written := func(field string) bool {
+		_, ok := d.lines[field]
+		return ok && !slices.ContainsFunc(d.errs, func(e *SpecError) bool { return e.Field == field })
 	}
 	fail := func(field, format string, args ...any) { d.fail(d.line(field), field, format, args...) }
-	g.checkTiers(fail)
+	g.check(written, fail)
+	g.checkTiers(written, fail)
 	g.checkMigrations(fail)
 	if len(d.errs) > 0 {
 		d.errs.sortByLine()
 		return Guardrails{}, d.errs
 	}
+	g.source = &guardrailsSource{file: file, lines: d.lines}
 	return g, nil
 }
 
@@ -150,7 +158,23 @@ func ParseGuardrails(file string, data []byte) (Guardrails, error) {
 // the file the rollout was parsed from, or of its nearest enclosing field
 // that has one; 0 when the rollout was not parsed.
 func (r *Rollout) Line(field string) int {
-	return lineIn(r.lines, field)
+	if r.linePrefix == "" {
+		return lineIn(r.lines, field)
+	}
+	for {
+		if rest, ok := strings.CutPrefix(field, "spec."); ok {
+			if l, ok := r.lines[r.linePrefix+rest]; ok {
+				return l
+			}
+		}
+		if l, ok := r.lines[field]; ok {
+			return l
+		}
+		if field == "" {
+			return 0
+		}
+		field = field[:max(strings.LastIndexAny(field, ".["), 0)]
+	}
 }
 
 func lineIn(lines map[string]int, field string) int {
@@ -171,6 +195,9 @@ type decoder struct {
 	file  string
 	lines map[string]int
 	errs  SpecErrors
+	// zeros are the fields written as 0 or a zero duration, for
+	// refuseZeros.
+	zeros []string
 }
 
 func (d *decoder) fail(line int, field, format string, args ...any) {
@@ -317,7 +344,6 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fields := yamlFields(v.Type())
-	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
@@ -329,11 +355,10 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		field := joinField(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			d.fail(k.Line, field, "duplicate key (first at line %d)", first)
+		if first := firstKey(n, i, k.Value); first != nil {
+			d.fail(k.Line, field, "duplicate key (first at line %d)", first.Line)
 			continue
 		}
-		seen[k.Value] = k.Line
 		idx, ok := fields[k.Value]
 		if !ok {
 			d.fail(k.Line, field, "unknown field %s", suggestField(k.Value, fields))
@@ -383,6 +408,9 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(int64(i))
+		if i == 0 {
+			d.zeros = append(d.zeros, path)
+		}
 	case reflect.Bool:
 		var b bool
 		if n.Tag != "!!bool" || n.Decode(&b) != nil {
@@ -414,10 +442,33 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.Set(reflect.ValueOf(dur))
+	if dur.Duration == 0 {
+		d.zeros = append(d.zeros, path)
+	}
 }
 
-// yamlFields maps the yaml names of a struct's fields to their indexes.
+// firstKey returns the key of mapping n before its i-th node named key,
+// or nil. A spec's mappings have a few keys each: a scan costs less than
+// a map per mapping.
+func firstKey(n *yaml.Node, i int, key string) *yaml.Node {
+	for j := 0; j < i; j += 2 {
+		if k := n.Content[j]; k.Kind == yaml.ScalarNode && k.Tag == "!!str" && k.Value == key {
+			return k
+		}
+	}
+	return nil
+}
+
+// fieldsOf caches yamlFields by type: the decoder asks for the fields of
+// the same few types once per mapping.
+var fieldsOf sync.Map // reflect.Type → map[string]int
+
+// yamlFields maps the yaml names of a struct's fields to their indexes;
+// the map is shared: do not change it.
 func yamlFields(t reflect.Type) map[string]int {
+	if m, ok := fieldsOf.Load(t); ok {
+		return m.(map[string]int)
+	}
 	m := map[string]int{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -427,6 +478,7 @@ func yamlFields(t reflect.Type) map[string]int {
 		}
 		m[name] = i
 	}
+	fieldsOf.Store(t, m)
 	return m
 }
 

@@ -49,19 +49,30 @@ func (g Guardrails) Tier(tier string) *TierRules {
 	return nil
 }
 
-// checkTiers reports what the guardrails' maxWeightStep of each tier
-// cannot be, at its field.
-func (g Guardrails) checkTiers(fail func(field, format string, args ...any)) {
-	for name, t := range map[string]*TierRules{RiskLow: g.RiskTiers.Low, RiskMedium: g.RiskTiers.Medium, RiskHigh: g.RiskTiers.High} {
+// checkTiers reports what the rules of each tier cannot be, at their
+// fields: a maxWeightStep or a minBake written must say something (0
+// would mean "not set" silently), and a required gate has a name.
+func (g Guardrails) checkTiers(written func(string) bool, fail func(field, format string, args ...any)) {
+	for _, name := range []string{RiskLow, RiskMedium, RiskHigh} {
+		t := g.Tier(name)
 		if t == nil {
 			continue
 		}
 		f := "riskTiers." + name
-		if t.MaxWeightStep < 0 || t.MaxWeightStep > 100 {
-			fail(f+".maxWeightStep", "%d is not between 1 and 100 (0: the guardrails' maxWeightStep)", t.MaxWeightStep)
+		if (t.MaxWeightStep != 0 || written(f+".maxWeightStep")) && (t.MaxWeightStep < 1 || t.MaxWeightStep > 100) {
+			fail(f+".maxWeightStep", "%d is not between 1 and 100 (leave it out for the guardrails' maxWeightStep)", t.MaxWeightStep)
 		}
-		if t.MinBake.Duration < 0 {
-			fail(f+".minBake", "%s is negative", t.MinBake)
+		if (t.MinBake.Duration != 0 || written(f+".minBake")) && t.MinBake.Duration <= 0 {
+			fail(f+".minBake", "%s is not a positive duration, e.g. 30m (leave it out for no minimum bake)", t.MinBake)
+		}
+		for i, gate := range t.RequireGates {
+			gf := f + ".requireGates[" + strconv.Itoa(i) + "]"
+			switch {
+			case !groupName.MatchString(gate):
+				fail(gf, "%q is not a gate name (lowercase letters, digits and '-')", gate)
+			case slices.Index(t.RequireGates, gate) < i:
+				fail(gf, "%q is listed twice", gate)
+			}
 		}
 	}
 }

@@ -72,7 +72,7 @@ func TestParseGuardrailsReadsRiskTiers(t *testing.T) {
 	}
 	_, err := policy.ParseGuardrails("guardrails.yaml", []byte("riskTiers:\n  extreme: {}\n  high: {maxWeightStep: 120}\n"))
 	if err == nil || err.Error() != "guardrails.yaml:2: riskTiers.extreme: unknown field (known fields: high, low, medium)\n"+
-		"guardrails.yaml:3: riskTiers.high.maxWeightStep: 120 is not between 1 and 100 (0: the guardrails' maxWeightStep)" {
+		"guardrails.yaml:3: riskTiers.high.maxWeightStep: 120 is not between 1 and 100 (leave it out for the guardrails' maxWeightStep)" {
 		t.Fatalf("ParseGuardrails: %v", err)
 	}
 }

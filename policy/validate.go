@@ -70,7 +70,7 @@ var (
 // file:line and the field path, or nil when the spec is valid. A zero
 // g.MaxWeightStep sets no limit on weight increases.
 func Validate(r *Rollout, g Guardrails) SpecErrors {
-	v := &validator{r: r, g: g, gates: map[string]bool{}}
+	v := &validator{r: r, g: g, gates: map[string]bool{}, queries: map[string]string{}}
 	v.metadata()
 	if r.HasTargets() || len(r.Spec.Waves) > 0 {
 		v.fleet()
@@ -105,6 +105,10 @@ type validator struct {
 	g     Guardrails
 	gates map[string]bool // names defined in spec.gates
 	errs  SpecErrors
+	// queries holds the problem of each query already checked (""
+	// for none), by rollout and query text: the targets of a rollout
+	// share it, so a gate's query is parsed once, not once per target.
+	queries map[string]string
 }
 
 // fail records a problem of field, at the line of field or its nearest

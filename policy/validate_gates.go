@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -119,20 +120,42 @@ func (v *validator) query(f, q string) {
 		v.fail(f, "required: a PromQL query")
 		return
 	}
+	// A target's query renders with its rollout's name, as the shell
+	// renders it (.Rollout is not rollout/target): the same text for
+	// every target, checked once.
+	name := v.r.Name()
+	if v.r.parent != "" {
+		name = v.r.parent
+	}
+	key := name + "\x00" + q
+	problem, seen := v.queries[key]
+	if !seen {
+		problem = queryProblem(name, q)
+		if v.queries != nil {
+			v.queries[key] = problem
+		}
+	}
+	if problem != "" {
+		v.fail(f, "%s", problem)
+	}
+}
+
+// queryProblem says why the query q of rollout name is not a Go template
+// that renders into PromQL, or "" when it is.
+func queryProblem(name, q string) string {
 	t, err := template.New("query").Option("missingkey=error").Parse(q)
 	if err != nil {
-		v.fail(f, "not a valid Go template: %s", templatePrefix.ReplaceAllString(err.Error(), ""))
-		return
+		return "not a valid Go template: " + templatePrefix.ReplaceAllString(err.Error(), "")
 	}
 	var b strings.Builder
-	if err := t.Execute(&b, sampleQueryVars(v.r.Name())); err != nil {
-		v.fail(f, "template does not render: %s (variables: .Rollout, .Release, .Stable, .Version, .Window, .Interval, .Step)",
-			templateExec.ReplaceAllString(err.Error(), ""))
-		return
+	if err := t.Execute(&b, sampleQueryVars(name)); err != nil {
+		return "template does not render: " + templateExec.ReplaceAllString(err.Error(), "") +
+			" (variables: .Rollout, .Release, .Stable, .Version, .Window, .Interval, .Step)"
 	}
 	if _, err := promql.ParseExpr(b.String()); err != nil {
-		v.fail(f, "not valid PromQL: %s (query as rendered: %s)", err, b.String())
+		return fmt.Sprintf("not valid PromQL: %s (query as rendered: %s)", err, b.String())
 	}
+	return ""
 }
 
 // alertSelector checks that an alerts gate's selector is PromQL label

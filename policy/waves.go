@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"maps"
 	"strings"
 )
 
@@ -109,6 +108,11 @@ func (r *Rollout) ForTarget(target string) *Rollout {
 	if i < 0 {
 		return nil
 	}
+	return r.forTargetAt(i)
+}
+
+// forTargetAt is ForTarget of spec.targets[i].
+func (r *Rollout) forTargetAt(i int) *Rollout {
 	t := r.Spec.Targets[i]
 	sub := *r
 	sub.Metadata.Name = TargetRollout(r.Name(), t.Name)
@@ -126,13 +130,7 @@ func (r *Rollout) ForTarget(target string) *Rollout {
 	}
 	sub.Spec.OnFailure = OnFailure{RevertRelease: r.Spec.OnFailure.RevertRelease}
 	sub.parent, sub.target, sub.cluster, sub.prometheus = r.Name(), t.Name, t.Cluster, t.Prometheus
-	prefix := "spec.targets[" + itoa(i) + "]."
-	sub.lines = maps.Clone(r.lines)
-	for field, line := range r.lines {
-		if rest, ok := strings.CutPrefix(field, prefix); ok {
-			sub.lines["spec."+rest] = line
-		}
-	}
+	sub.linePrefix = "spec.targets[" + itoa(i) + "]."
 	return &sub
 }
 
@@ -143,8 +141,8 @@ func (r *Rollout) TargetRollouts() []*Rollout {
 		return []*Rollout{r}
 	}
 	out := make([]*Rollout, 0, len(r.Spec.Targets))
-	for _, t := range r.Spec.Targets {
-		out = append(out, r.ForTarget(t.Name))
+	for i := range r.Spec.Targets {
+		out = append(out, r.forTargetAt(i))
 	}
 	return out
 }

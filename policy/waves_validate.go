@@ -55,11 +55,11 @@ func (v *validator) fleet() {
 		if t.Name == "" || strings.Contains(t.Name, TargetSeparator) {
 			continue // reported by targetNames
 		}
-		sub := v.r.ForTarget(t.Name)
 		if names[t.Name] != i {
 			continue // a duplicate: reported by targetNames
 		}
-		sv := &validator{r: sub, g: v.g, gates: map[string]bool{}}
+		sub := v.r.forTargetAt(i)
+		sv := &validator{r: sub, g: v.g, gates: map[string]bool{}, queries: v.queries}
 		sv.spec()
 		prefix := "spec.targets[" + strconv.Itoa(i) + "]"
 		for _, e := range sv.errs {

@@ -186,7 +186,7 @@ func (sc *signedCommand) wouldAccept(cmd *cobra.Command, tg target, c policy.Com
 			fmt.Fprintf(cmd.ErrOrStderr(), "ramp: no trusted keys configured (--approvers, $RAMP_APPROVERS or %s): cannot check that your key may %s\n", configHint(), sc.verb)
 			return nil
 		}
-		g, err := sc.guard()
+		g, err := sc.guardFor(keys)
 		if err != nil {
 			return err
 		}

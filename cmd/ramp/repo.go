@@ -176,6 +176,22 @@ func (f *repoFlags) guard() (policy.Guardrails, error) {
 	return readGuardrails(f.guardrails)
 }
 
+// guardFor returns guard's guardrails with every group they require
+// checked against keys, the trusted keys of --approvers (nil: no keys
+// given, nothing to check against): a group without keys is an error
+// naming the guardrails file, line and field, as a value that does not
+// parse is.
+func (f *repoFlags) guardFor(keys *signing.Keyring) (policy.Guardrails, error) {
+	g, err := f.guard()
+	if err != nil || keys == nil {
+		return g, err
+	}
+	if err := g.CheckGroups(keys.Groups()).Err(); err != nil {
+		return policy.Guardrails{}, fmt.Errorf("%w\n(the guardrails name groups the trusted keys of --approvers %s do not have: add a <group>.allowed_signers or <group>.asc, or fix the guardrails)", err, f.approvers)
+	}
+	return g, nil
+}
+
 // readGuardrails reads the guardrails file of --guardrails.
 func readGuardrails(path string) (policy.Guardrails, error) {
 	data, err := os.ReadFile(path)
@@ -202,7 +218,7 @@ func (f *repoFlags) loop(ctx context.Context, cfg gitsync.Config, trust signing.
 	if cfg.Keys, err = f.keyring(); err != nil {
 		return nil, err
 	}
-	if cfg.Guardrails, err = f.guard(); err != nil {
+	if cfg.Guardrails, err = f.guardFor(cfg.Keys); err != nil {
 		return nil, err
 	}
 	cfg.CommandsRef = f.commandsRef

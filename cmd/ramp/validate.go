@@ -166,9 +166,9 @@ func validateOne(root, rel string, g policy.Guardrails) []string {
 		return problems
 	}
 	check(r, same, "spec.release")
-	for i, t := range r.Spec.Targets {
+	for i, sub := range r.TargetRollouts() { // ForTarget by name, per target, was quadratic
 		prefix := fmt.Sprintf("spec.targets[%d].", i)
-		check(r.ForTarget(t.Name), func(field string) string {
+		check(sub, func(field string) string {
 			if rest, ok := strings.CutPrefix(field, "spec."); ok && field != "" {
 				return prefix + rest
 			}
