@@ -25,7 +25,7 @@ func (w *walker) indexRollouts(rollouts map[string]*policy.Rollout) {
 	idx := &rolloutPaths{of: rollouts, byPath: map[string][]string{}}
 	for name, r := range rollouts {
 		seen := map[string]bool{}
-		for _, f := range [...]string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path} {
+		for _, f := range r.ManagedFiles() {
 			for p := f; p != ""; {
 				if !seen[p] {
 					seen[p] = true

@@ -82,7 +82,7 @@ func nextCommand(o gitsync.Outcome) string {
 		return ""
 	}
 	switch {
-	case len(s.Holds) > 0 || s.DriftWeight != nil:
+	case len(s.Holds) > 0 || s.Drifted():
 		return fmt.Sprintf("ramp resume %s --reason \"…\"   (accept it)   or   ramp abort %s --reason \"…\"", o.Rollout, o.Rollout)
 	case s.Phase == policy.PhasePaused:
 		return "ramp resume " + o.Rollout
@@ -225,7 +225,7 @@ func toPlan(o gitsync.Outcome) planOut {
 func trustMatters(outcomes []gitsync.Outcome) bool {
 	for _, o := range outcomes {
 		s := o.State
-		if s.InProgress() || len(s.Holds) > 0 || len(s.Rejected) > 0 || s.DriftWeight != nil {
+		if s.InProgress() || len(s.Holds) > 0 || len(s.Rejected) > 0 || s.Drifted() {
 			return true
 		}
 	}
