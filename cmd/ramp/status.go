@@ -36,6 +36,9 @@ type rolloutStatus struct {
 	// the release: commits of its start not signed by a trusted key.
 	Unverified string             `json:"separationOfDutiesUnverified,omitempty"`
 	Rejected   []policy.Rejection `json:"rejected"`
+	// Drift are the managed fields changed outside ramp's decisions
+	// while no release was in flight, with ramp's value and theirs.
+	Drift []policy.FieldDrift `json:"drift,omitempty"`
 	// Wave is the wave of a target's row; Waves, on the row of a rollout
 	// with targets, where each wave stands (waves.go).
 	Wave  string              `json:"wave,omitempty"`
@@ -54,7 +57,7 @@ func toStatus(o gitsync.Outcome) rolloutStatus {
 	s, d := o.State, o.Decision
 	st := rolloutStatus{Name: o.Rollout, Release: s.Release, Stable: s.Stable, Phase: string(s.Phase),
 		Weight: s.LiveWeight(), WaitingFor: d.WaitingFor, Reason: d.Reason, Gates: d.Gates, Rejected: s.Rejected,
-		NextStep: nextCommand(o)}
+		NextStep: nextCommand(o), Drift: s.Drift}
 	if s.InProgress() {
 		st.Unverified = s.StartUnverified
 	}
@@ -265,6 +268,9 @@ func printStatus(w io.Writer, out []rolloutStatus) {
 		}
 		if s.Unverified != "" {
 			fmt.Fprintf(w, "%s: separation of duties cannot be verified: %s\n", s.Name, s.Unverified)
+		}
+		for _, d := range s.Drift {
+			fmt.Fprintf(w, "%s: drift: the %s field %s %s holds %s, ramp's value is %s (commit %.10s)\n", s.Name, d.Field, d.File, d.Path, orNone(d.New), orNone(d.Old), d.Commit)
 		}
 		for _, g := range s.Gates {
 			fmt.Fprintf(w, "%s: gate %s\n", s.Name, gateLine(g))
