@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -52,8 +53,14 @@ func pathValue(data []byte, path string) (string, error) {
 
 // canaryRoutes describes the HTTPRoute rules that send requests to t's
 // canary other than the weighted ones ("name: matches; …"), and the
-// percent of each mirror filter to the canary ("10%, …").
+// percent of each mirror filter to the canary ("10%, …"). A file that
+// names the canary once and has no YAML anchor (so no alias repeats the
+// name) names it in the weighted rule only (the weight cannot be read
+// without it): it has neither, and is not parsed.
 func canaryRoutes(data []byte, t policy.HTTPRouteTarget) (rules, mirrors string, err error) {
+	if t.CanaryBackend != "" && bytes.Count(data, []byte(t.CanaryBackend)) == 1 && bytes.IndexByte(data, '&') < 0 {
+		return "", "", nil
+	}
 	f, seq, err := parseRoute(data)
 	if err != nil {
 		return "", "", err
@@ -68,6 +75,7 @@ func canaryRoutes(data []byte, t policy.HTTPRouteTarget) (rules, mirrors string,
 	}
 	var rs, ms []string
 	for _, rule := range seq.Content {
+		rule = resolved(rule)
 		if m := mirrorFilter(rule, t.CanaryBackend); m != nil {
 			pct := "100%"
 			if p := mappingValue(mappingValue(m, "requestMirror"), "percent"); p != nil {
@@ -95,15 +103,24 @@ func canaryRoutes(data []byte, t policy.HTTPRouteTarget) (rules, mirrors string,
 // sendsTo reports whether rule has a backendRef named backend with a
 // weight other than 0.
 func sendsTo(rule *yaml.Node, backend string) bool {
-	refs := mappingValue(rule, "backendRefs")
+	refs := resolved(mappingValue(rule, "backendRefs"))
 	if refs == nil {
 		return false
 	}
 	for _, ref := range refs.Content {
-		name, weight := mappingValue(ref, "name"), mappingValue(ref, "weight")
+		ref = resolved(ref)
+		name, weight := resolved(mappingValue(ref, "name")), resolved(mappingValue(ref, "weight"))
 		if name != nil && name.Value == backend && (weight == nil || weight.Value != "0") {
 			return true
 		}
 	}
 	return false
+}
+
+// resolved is n, or the node an alias n stands for.
+func resolved(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
 }
