@@ -145,3 +145,22 @@ func TestAtRestIsRampsIdleValues(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldHoldsAReleaseWhoseCanaryReplicasWereChangedByHand(t *testing.T) {
+	g := DefaultGuardrails()
+	s := Fold(Base("demo", "1.0", "1.0", 0), planRollout(), startRelease("1.1"), g)
+	s = Fold(s, planRollout(), rampStep("step1", "1.1", 1, ActionSetWeight, 10), g)
+	s = Fold(s, planRollout(), handChange("scale", "", replicas3), g)
+	want := "commit scale (unsigned, author mallory@example.com) changed the canary replicas field apps/demo/canary/d.yaml spec.replicas from 0 to 3 while release 1.1 is in flight"
+	if s.Drifted() || len(s.Holds) != 1 || s.Holds[0].Reason != want {
+		t.Fatalf("drift %+v, holds %+v, want one hold saying %q", s.Drift, s.Holds, want)
+	}
+}
+
+func TestRampsOwnCommitsChangeManagedFieldsWithoutDrift(t *testing.T) {
+	rec := handChange("ramp-step", "", replicas3)
+	rec.Signer, rec.SignatureError = rampKey, ""
+	if s := Fold(Base("demo", "1.0", "1.0", 0), planRollout(), rec, DefaultGuardrails()); s.Drifted() || len(s.Holds) != 0 {
+		t.Fatalf("drift %+v, holds %+v, want none for ramp's commit", s.Drift, s.Holds)
+	}
+}
