@@ -8,7 +8,7 @@ import (
 )
 
 // rolloutPaths indexes a set of rollouts by the paths of their files
-// (release, stable, target, spec) and of every directory above them, so
+// (policy.Rollout.ManagedFiles) and of every directory above them, so
 // that touched finds the rollouts a commit concerns from the few paths it
 // changed, without looking at each rollout: an update over a pass's N
 // commits would otherwise look at N rollouts' files N times.
