@@ -51,3 +51,22 @@ func TestTargetFieldsSeeEveryRouteToTheCanaryBesidesTheWeight(t *testing.T) {
 		})
 	}
 }
+
+func TestTargetFieldsReadAFieldTargetsStableSideAndMirror(t *testing.T) {
+	r := &policy.Rollout{Spec: policy.Spec{Target: policy.Target{Field: &policy.FieldTarget{
+		File: "split.yaml", Path: "spec.canary", StablePath: "spec.stable", MirrorPath: "spec.mirror"}}}}
+	got, err := TargetFields([]byte("spec: {canary: 0, stable: 60, mirror: 10}\n"), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Field != policy.FieldStableWeight || got[0].New != "60" || got[1].Field != policy.FieldMirror || got[1].New != "10" {
+		t.Fatalf("got %+v, want stable weight 60 and mirror 10", got)
+	}
+	if r.AtRest(got, 0) {
+		t.Fatalf("%+v at rest, want stable 60 and mirror 10 seen", got)
+	}
+	got[0].New, got[1].New = "100", "0"
+	if !r.AtRest(got, 0) {
+		t.Fatalf("%+v not at rest", got)
+	}
+}
