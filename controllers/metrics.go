@@ -27,6 +27,10 @@ var (
 		Name: "ramp_rollout_weight",
 		Help: "The canary's share of traffic in percent.",
 	}, []string{"repository", "rollout"})
+	rolloutDrift = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ramp_rollout_drift",
+		Help: "1 for each managed field (weight, stable, route rules, mirror, stable weight, canary replicas) changed outside ramp's decisions while no release was in flight, until accepted or restored.",
+	}, []string{"repository", "rollout", "field"})
 	gateValue = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "ramp_gate_value",
 		Help: "The last measured value of a gate.",
@@ -65,7 +69,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(rolloutPhase, rolloutStep, rolloutWeight, gateValue, gateVerdict,
+	metrics.Registry.MustRegister(rolloutPhase, rolloutStep, rolloutWeight, rolloutDrift, gateValue, gateVerdict,
 		gitFetchDuration, gitPushDuration, gitErrors, reconcileDuration, commitsPushed, pushConflicts)
 }
 
@@ -103,6 +107,7 @@ func recordOutcomes(repo string, outcomes []gitsync.Outcome, states map[string]p
 	rolloutPhase.DeletePartialMatch(l)
 	rolloutStep.DeletePartialMatch(l)
 	rolloutWeight.DeletePartialMatch(l)
+	rolloutDrift.DeletePartialMatch(l)
 	present := map[string]bool{}
 	for _, o := range outcomes {
 		present[o.Rollout] = true
@@ -118,6 +123,12 @@ func recordOutcomes(repo string, outcomes []gitsync.Outcome, states map[string]p
 		}
 		rolloutStep.WithLabelValues(repo, o.Rollout).Set(float64(s.Step))
 		rolloutWeight.WithLabelValues(repo, o.Rollout).Set(float64(s.LiveWeight()))
+		if s.DriftWeight != nil {
+			rolloutDrift.WithLabelValues(repo, o.Rollout, "weight").Set(1)
+		}
+		for _, d := range s.Drift {
+			rolloutDrift.WithLabelValues(repo, o.Rollout, d.Field).Set(1)
+		}
 		switch {
 		case len(o.Decision.Gates) > 0:
 			gates.forget(repo, o.Rollout)
@@ -140,7 +151,7 @@ func recordOutcomes(repo string, outcomes []gitsync.Outcome, states map[string]p
 // forgetRepository drops every series of a deleted repository.
 func forgetRepository(repo string) {
 	l := prometheus.Labels{"repository": repo}
-	for _, v := range []*prometheus.GaugeVec{rolloutPhase, rolloutStep, rolloutWeight, gateValue, gateVerdict} {
+	for _, v := range []*prometheus.GaugeVec{rolloutPhase, rolloutStep, rolloutWeight, rolloutDrift, gateValue, gateVerdict} {
 		v.DeletePartialMatch(l)
 	}
 	gates.keepOnly(repo, nil)

@@ -119,7 +119,7 @@ func message(r *policy.Rollout, d policy.Decision) string {
 		Action: d.Action, Weight: d.Weight, Gates: d.Gates, Approved: d.Approved,
 		ChangeID: r.Spec.ChangeID, Shadow: d.Shadow, Wave: d.Wave,
 	}
-	if d.Action == policy.ActionAbort || d.Action == policy.ActionRollback {
+	if d.Action == policy.ActionAbort || d.Action == policy.ActionRollback || d.Action == policy.ActionRestore {
 		e.Reason = d.Reason
 	}
 	body := strings.ReplaceAll(d.Reason, "\n", " ")

@@ -112,7 +112,7 @@ func (sc *scan) managed(spec *specAt) []string {
 		return paths
 	}
 	r := spec.fold
-	paths := []string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path}
+	paths := r.ManagedFiles()
 	slices.Sort(paths)
 	if sc.files == nil {
 		sc.files = map[*specAt][]string{}
@@ -134,7 +134,7 @@ func (sc *scan) skipsFleet(paths []string, c, parent rawCommit) bool {
 func fleetFiles(rolls map[string]*policy.Rollout) []string {
 	var paths []string
 	for _, r := range rolls {
-		paths = append(paths, r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path)
+		paths = append(paths, r.ManagedFiles()...)
 	}
 	slices.Sort(paths)
 	return slices.Compact(paths)

@@ -177,7 +177,7 @@ func (d *Deriver) WithCommands(snap *Snapshot, recs []*policy.Record) map[string
 func CommandsSince(snap *Snapshot) (since time.Time, needed bool) {
 	for _, s := range snap.States {
 		switch {
-		case s.DriftWeight != nil:
+		case s.Drifted():
 			return time.Time{}, true
 		case s.InProgress() && (!needed || s.StartedAt.Before(since)):
 			since, needed = s.StartedAt, true

@@ -150,7 +150,7 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 			snap.Invalid[name] = fmt.Errorf("%w (at %s; %s names it)", err, short(tip), r.Path)
 			continue
 		}
-		if v.release == v.stable && v.weight == 0 {
+		if v.release == v.stable && v.weight == 0 && w.atRest(headTree, r) {
 			snap.States[name] = policy.Base(name, v.release, v.stable, 0)
 			continue
 		}
@@ -422,7 +422,7 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 		if err != nil {
 			return nil, fmt.Errorf("commit %s: %s: %w", short(c.Hash), name, err)
 		}
-		if ch != (policy.Change{}) {
+		if ch != (policy.Change{}) || w.replicasTouched(tree, parentTree, r) {
 			rec.Changes[name] = ch
 			relevant = true
 		}
@@ -433,6 +433,7 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 	if err := d.finish(w, l, rec); err != nil {
 		return nil, err
 	}
+	w.addFieldChanges(tree, parentTree, rollouts, rec)
 	if startsRelease(rec) {
 		if err := d.mergedSigners(w, merged, rec); err != nil {
 			return nil, err

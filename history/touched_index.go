@@ -8,7 +8,7 @@ import (
 )
 
 // rolloutPaths indexes a set of rollouts by the paths of their files
-// (release, stable, target, spec) and of every directory above them, so
+// (policy.Rollout.ManagedFiles) and of every directory above them, so
 // that touched finds the rollouts a commit concerns from the few paths it
 // changed, without looking at each rollout: an update over a pass's N
 // commits would otherwise look at N rollouts' files N times.
@@ -25,7 +25,7 @@ func (w *walker) indexRollouts(rollouts map[string]*policy.Rollout) {
 	idx := &rolloutPaths{of: rollouts, byPath: map[string][]string{}}
 	for name, r := range rollouts {
 		seen := map[string]bool{}
-		for _, f := range [...]string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path} {
+		for _, f := range r.ManagedFiles() {
 			for p := f; p != ""; {
 				if !seen[p] {
 					seen[p] = true

@@ -270,8 +270,8 @@ func (w *walker) changedAtTop(a, b *object.Tree) map[string]bool {
 	return top
 }
 
-// touched returns the rollouts whose files (release, stable, target and
-// spec) may differ between a commit's tree and its parent's: those with a
+// touched returns the rollouts whose files (policy.Rollout.ManagedFiles)
+// may differ between a commit's tree and its parent's: those with a
 // file at or below a path where the two trees differ (diffPaths). It
 // reads each changed directory once for all rollouts, where change
 // compares each rollout's files on its own: a pass's commits each change
@@ -288,7 +288,7 @@ func (w *walker) touched(tree, parent *object.Tree, rollouts map[string]*policy.
 	}
 	out := map[string]*policy.Rollout{}
 	for name, r := range rollouts {
-		for _, f := range [...]string{r.Spec.Release.File, r.Spec.Stable.File, r.TargetFile(), r.Path} {
+		for _, f := range r.ManagedFiles() {
 			if atOrBelow(f, changed) {
 				out[name] = r
 				break

@@ -54,7 +54,7 @@ func (w *walker) fleetAt(tree *object.Tree, r *policy.Rollout) (base policy.Flee
 // derive needs no history.
 func atRest(fs policy.FleetState) bool {
 	for _, s := range fs.Targets {
-		if s.Release != fs.Release || s.Stable != fs.Release || s.Weight != 0 || s.Phase != policy.PhaseStable || s.DriftWeight != nil {
+		if s.Release != fs.Release || s.Stable != fs.Release || s.Weight != 0 || s.Phase != policy.PhaseStable || s.Drifted() {
 			return false
 		}
 	}

@@ -23,7 +23,10 @@ type AuditRow struct {
 	Weight *int   `json:"weight,omitempty"`
 	// HandWeight is the canary weight a commit ramp did not make wrote
 	// into the traffic target, when it can be read.
-	HandWeight *int          `json:"handWeight,omitempty"`
+	HandWeight *int `json:"handWeight,omitempty"`
+	// HandFields are the other managed fields such a commit changed,
+	// with their old and new values (drift.go).
+	HandFields []FieldChange `json:"handFields,omitempty"`
 	Gates      []AuditGate   `json:"gates,omitempty"`
 	Approved   []ApprovalRef `json:"approved,omitempty"`
 	Reason     string        `json:"reason,omitempty"`
@@ -125,9 +128,12 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 		w := *ch.Weight
 		row.HandWeight = &w
 	}
+	if ch.Fields != nil && !rec.Signer.In(RampGroup) {
+		row.HandFields = *ch.Fields
+	}
 	if row.What == "" {
 		switch {
-		case ch.Target || ch.Stable != nil || ch.Release != nil:
+		case ch.Target || ch.Stable != nil || ch.Release != nil || ch.Fields != nil:
 			row.What = "edit"
 		case ch.Spec:
 			row.What = "spec"

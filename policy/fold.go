@@ -25,6 +25,7 @@ func Base(name, release, stable string, weight int) State {
 func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	name := r.Name()
 	ch := rec.Changes[name]
+	before := s
 	isRamp := rec.Signer.In(RampGroup)
 	var entries []Entry
 	for _, e := range rec.Entries {
@@ -86,6 +87,7 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 	if ch.Target && !isRamp && !s.InProgress() && !started {
 		s = drift(s, r, rec, ch)
 	}
+	s = driftFields(before, s, r, rec, ch)
 	if ch.Spec && !isRamp && s.InProgress() && !started {
 		s = hold(s, rec, fmt.Sprintf(
 			"commit %s by %s edited %s while release %s is in progress; a signed Ramp-Resume accepts the new spec",
@@ -150,10 +152,7 @@ func start(s State, rec *Record, release string) State {
 	prev := s
 	s = State{Rollout: prev.Rollout, Release: release, Stable: prev.Stable, Weight: prev.Weight,
 		Superseded: prev.Superseded, StartCommit: rec.Commit, StartAuthor: rec.Author, StartedAt: rec.Time}
-	if prev.DriftWeight != nil {
-		// A release does not start on top of a drift nobody accepted.
-		s.DriftWeight, s.Holds, s.Resumes = prev.DriftWeight, prev.Holds, prev.Resumes
-	}
+	s = keepDrift(s, prev)
 	s.StartSigners, s.StartUnverified = startSigners(rec)
 	s.Migration, s.MigrationPaths = rec.Migration, rec.MigrationPaths
 	// Only what a derive from scratch also knows (Base): the same records
@@ -172,7 +171,7 @@ func start(s State, rec *Record, release string) State {
 		// only the traffic has to return.
 		s.Phase = PhasePromoted
 	default:
-		s = settle(s)
+		s = keepDrift(settle(s), prev)
 	}
 	return s
 }
@@ -216,7 +215,7 @@ func apply(s State, rec *Record, e Entry) State {
 			s = anchor(s, rec, e)
 		}
 	case ActionRestore:
-		s.DriftWeight, s.Holds, s.Resumes = nil, nil, nil
+		s = restored(s, rec)
 	}
 	return s
 }
@@ -268,7 +267,9 @@ func drift(s State, r *Rollout, rec *Record, ch Change) State {
 		return hold(s, rec, fmt.Sprintf("commit %s by %s edited the traffic target %s without ramp's signature, and its weight cannot be read",
 			short(rec.Commit), rec.Author, r.TargetFile()))
 	case *ch.Weight == s.Weight:
-		s.DriftWeight, s.Holds, s.Resumes = nil, nil, nil
+		if s.DriftWeight = nil; len(s.Drift) == 0 {
+			s.Holds, s.Resumes = nil, nil
+		}
 		return s
 	}
 	w := *ch.Weight
@@ -311,7 +312,7 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 	if c.Release != s.Release {
 		return reject(fmt.Sprintf("names release %s but the current release is %s", c.Release, s.Release))
 	}
-	if !s.InProgress() && !(c.Kind == CommandResume && s.DriftWeight != nil) {
+	if !s.InProgress() && !(c.Kind == CommandResume && s.Drifted()) {
 		return reject(fmt.Sprintf("release %s is not in progress (phase %s)", s.Release, s.Phase))
 	}
 	by := &Rejection{Commit: rec.Commit, Author: rec.Author, Command: &c}
@@ -374,10 +375,8 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 			if len(s.Holds) > 0 {
 				return s // more people must resume
 			}
-			if s.DriftWeight != nil {
-				// The edit is accepted: its weight is what the file holds.
-				s.Weight, s.DriftWeight = *s.DriftWeight, nil
-			}
+			// The edit is accepted: what the files hold is ramp's.
+			s = acceptDrift(s)
 		}
 		s.PausedBy = nil
 		if s.Phase == PhasePaused {

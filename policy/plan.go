@@ -67,7 +67,7 @@ func plan(r *Rollout, s *State, ev Evidence, now time.Time, g Guardrails) Decisi
 // decide is plan's decision.
 func (p *planner) decide(g Guardrails) Decision {
 	r, s, steps := p.r, p.s, p.steps
-	if s.DriftWeight != nil {
+	if s.Drifted() {
 		return p.drift(g)
 	}
 	switch s.Phase {
@@ -181,7 +181,7 @@ func (p *planner) drift(g Guardrails) Decision {
 	}
 	why := strings.Join(rs, "; ")
 	if p.r.Spec.OnDrift == OnDriftRestore {
-		return p.act(ActionRestore, 0, p.s.Weight, fmt.Sprintf("onDrift: restore: canary weight back to %d%%: %s", p.s.Weight, why))
+		return p.restoreDecision(why)
 	}
 	need := max(g.Commands.Resume.Count, 1)
 	return p.hold(fmt.Sprintf("a signed Ramp-Resume accepting the change (resuming takes %d people, %d so far), or spec.onDrift: restore", need, len(p.s.Resumes)), why)

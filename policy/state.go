@@ -164,6 +164,9 @@ type Change struct {
 	// Weight is the canary weight in the target file when Target is set
 	// and it can be read.
 	Weight *int
+	// Fields are the other managed fields the commit changed, with their
+	// old and new values (drift.go); nil when none.
+	Fields *FieldChanges
 }
 
 // Record is one commit of the release branch, read by the shell and
@@ -236,6 +239,9 @@ type State struct {
 	// DriftWeight is the canary weight in the target file when a commit
 	// ramp did not make changed it while no release was in flight.
 	DriftWeight *int `json:"driftWeight,omitempty"`
+	// Drift are the other managed fields changed outside ramp's decisions
+	// while no release was in flight (drift.go).
+	Drift []FieldDrift `json:"drift,omitempty"`
 
 	StartCommit string    `json:"startCommit,omitempty"`
 	StartAuthor string    `json:"startAuthor,omitempty"`

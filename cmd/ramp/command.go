@@ -383,13 +383,24 @@ func resumeBody(r *policy.Rollout, s policy.State, reason string) string {
 	for _, h := range s.Holds {
 		lines = append(lines, "Resumes over: "+h.Reason+".")
 	}
+	for _, d := range s.Drift {
+		lines = append(lines, fmt.Sprintf("Accepts the %s field %s %s at %s as ramp's (it was %s).", d.Field, d.File, d.Path, orNone(d.New), orNone(d.Old)))
+	}
 	switch {
 	case s.DriftWeight != nil:
 		lines = append(lines, fmt.Sprintf("Accepts the hand-set canary weight %d%% in %s as ramp's weight (it was %d%%).", *s.DriftWeight, r.TargetFile(), s.Weight))
+	case s.Drifted():
 	case len(s.Holds) > 0:
 		lines = append(lines, fmt.Sprintf("The release continues on ramp's weights: ramp's next commit writes its own canary weight (now %d%%) into %s over any hand-set weight; other edits to the file stay.", s.Weight, r.TargetFile()))
 	}
 	return strings.Join(lines, "\n\n")
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return "none"
+	}
+	return v
 }
 
 // git runs the user's git in dir with their environment and terminal.

@@ -190,6 +190,10 @@ func tableRow(r policy.AuditRow) reportRow {
 	if r.HandWeight != nil {
 		row.Weight = fmt.Sprintf("%d%% by hand", *r.HandWeight)
 	}
+	for _, f := range r.HandFields {
+		hand := fmt.Sprintf("%s %s → %s by hand", f.Field, orNone(f.Old), orNone(f.New))
+		row.Weight = strings.TrimPrefix(row.Weight+"; "+hand, "; ")
+	}
 	for _, g := range r.Gates {
 		row.GateCells = append(row.GateCells, gateCell{Name: g.Name, Verdict: string(g.Verdict), Text: gateValues(g.GateResult),
 			Reason: g.Reason, Query: strings.TrimSpace(g.Query + " " + g.QueryText)})

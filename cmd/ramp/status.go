@@ -36,6 +36,9 @@ type rolloutStatus struct {
 	// the release: commits of its start not signed by a trusted key.
 	Unverified string             `json:"separationOfDutiesUnverified,omitempty"`
 	Rejected   []policy.Rejection `json:"rejected"`
+	// Drift are the managed fields changed outside ramp's decisions
+	// while no release was in flight, with ramp's value and theirs.
+	Drift []policy.FieldDrift `json:"drift,omitempty"`
 	// Wave is the wave of a target's row; Waves, on the row of a rollout
 	// with targets, where each wave stands (waves.go).
 	Wave  string              `json:"wave,omitempty"`
@@ -54,7 +57,7 @@ func toStatus(o gitsync.Outcome) rolloutStatus {
 	s, d := o.State, o.Decision
 	st := rolloutStatus{Name: o.Rollout, Release: s.Release, Stable: s.Stable, Phase: string(s.Phase),
 		Weight: s.LiveWeight(), WaitingFor: d.WaitingFor, Reason: d.Reason, Gates: d.Gates, Rejected: s.Rejected,
-		NextStep: nextCommand(o)}
+		NextStep: nextCommand(o), Drift: s.Drift}
 	if s.InProgress() {
 		st.Unverified = s.StartUnverified
 	}
@@ -82,7 +85,7 @@ func nextCommand(o gitsync.Outcome) string {
 		return ""
 	}
 	switch {
-	case len(s.Holds) > 0 || s.DriftWeight != nil:
+	case len(s.Holds) > 0 || s.Drifted():
 		return fmt.Sprintf("ramp resume %s --reason \"…\"   (accept it)   or   ramp abort %s --reason \"…\"", o.Rollout, o.Rollout)
 	case s.Phase == policy.PhasePaused:
 		return "ramp resume " + o.Rollout
@@ -225,7 +228,7 @@ func toPlan(o gitsync.Outcome) planOut {
 func trustMatters(outcomes []gitsync.Outcome) bool {
 	for _, o := range outcomes {
 		s := o.State
-		if s.InProgress() || len(s.Holds) > 0 || len(s.Rejected) > 0 || s.DriftWeight != nil {
+		if s.InProgress() || len(s.Holds) > 0 || len(s.Rejected) > 0 || s.Drifted() {
 			return true
 		}
 	}
@@ -265,6 +268,9 @@ func printStatus(w io.Writer, out []rolloutStatus) {
 		}
 		if s.Unverified != "" {
 			fmt.Fprintf(w, "%s: separation of duties cannot be verified: %s\n", s.Name, s.Unverified)
+		}
+		for _, d := range s.Drift {
+			fmt.Fprintf(w, "%s: drift: the %s field %s %s holds %s, ramp's value is %s (commit %.10s)\n", s.Name, d.Field, d.File, d.Path, orNone(d.New), orNone(d.Old), d.Commit)
 		}
 		for _, g := range s.Gates {
 			fmt.Fprintf(w, "%s: gate %s\n", s.Name, gateLine(g))

@@ -27,3 +27,21 @@ func TestStatusShowsTheDriftedWeightAndAnUnverifiableStart(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusShowsEveryDriftedFieldWithRampsValueAndTheNextCommand(t *testing.T) {
+	d := policy.FieldDrift{FieldChange: policy.FieldChange{Field: policy.FieldStable, File: "apps/web/stable/kustomization.yaml",
+		Path: "images[name=web].newTag", Old: "1.0", New: "1.1"}, Commit: "0123456789abcdef"}
+	o := gitsync.Outcome{Rollout: "web", State: policy.State{Phase: policy.PhaseStable, Release: "1.1", Stable: "1.1", Drift: []policy.FieldDrift{d},
+		Holds: []policy.Hold{{Commit: d.Commit, Reason: "commit 0123456789 (unsigned, author bob@example.com) changed the stable field …"}}},
+		Decision: policy.Decision{Reason: "commit 0123456789 (unsigned, …)", WaitingFor: "a signed Ramp-Resume accepting the change"}}
+	st := toStatus(o)
+	if len(st.Drift) != 1 || st.NextStep == "" || !strings.Contains(st.NextStep, "ramp resume web") {
+		t.Fatalf("status %+v, want the drift and a resume as the next command", st)
+	}
+	var b bytes.Buffer
+	printStatus(&b, []rolloutStatus{st})
+	want := "web: drift: the stable field apps/web/stable/kustomization.yaml images[name=web].newTag holds 1.1, ramp's value is 1.0 (commit 0123456789)"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("status output lacks %q:\n%s", want, b.String())
+	}
+}
