@@ -114,6 +114,10 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	for _, rj := range after.Rejected[min(len(before.Rejected), len(after.Rejected)):] {
 		if rj.Command != nil {
 			row.Rejected = append(row.Rejected, rj)
+			if rj.Foreign {
+				// A signed command from another history: a replay.
+				row.Findings = append(row.Findings, rj.Reason)
+			}
 		} else {
 			row.Findings = append(row.Findings, rj.Reason)
 		}
