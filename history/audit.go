@@ -86,18 +86,22 @@ func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 	s := policy.Base(r.Name(), "", "", 0)
 	var rows []policy.AuditRow
 	changedIn := ""
-	fold := func(rec *policy.Record, spec *specAt, message string) {
+	fold := func(rec *policy.Record, spec *specAt, message string) error {
 		before := s
-		s = policy.Fold(s, spec.fold, rec, d.Guardrails)
+		var err error
+		if s, err = d.fold(s, spec.fold, rec); err != nil {
+			return err
+		}
 		row := policy.AuditRecord(spec.fold, before, s, rec)
 		if row == nil {
-			return
+			return nil
 		}
 		row.Spec = spec.version(r.Path, rec.Commit, changedIn)
 		if len(rec.Commands) > 0 {
 			row.Message = messageBody(message)
 		}
 		rows = append(rows, *row)
+		return nil
 	}
 	for i := len(items) - 1; i >= 0; i-- {
 		it := items[i]
@@ -108,15 +112,32 @@ func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 			for _, ap := range e.Approved {
 				if c := byCommit[ap.Commit]; c != nil {
 					delete(byCommit, ap.Commit)
-					fold(c, it.spec, "")
+					if err := fold(c, it.spec, ""); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}
 		rec := *it.rec
 		rec.Merged = nil
-		fold(&rec, it.spec, it.message)
+		if err := fold(&rec, it.spec, it.message); err != nil {
+			return nil, err
+		}
 		for _, m := range it.rec.Merged {
-			fold(m, it.spec, "")
+			if err := fold(m, it.spec, ""); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// The commands ref's commands for the release in flight that no step
+	// used count after the release branch, as the loop reads them: an
+	// approval ramp rejected (one from another repository's history) is
+	// listed, and its finding reported.
+	for _, c := range commands {
+		if byCommit[c.Commit] != nil && len(items) > 0 && s.InProgress() && commandFor(c, r.Name(), s.Release) {
+			if err := fold(c, items[0].spec, ""); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, row := range rows {
@@ -131,6 +152,17 @@ func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 		}
 	}
 	return a, nil
+}
+
+// commandFor reports whether rec gives a command for rollout name's
+// release.
+func commandFor(rec *policy.Record, name, release string) bool {
+	for _, c := range rec.Commands {
+		if c.Rollout == name && c.Release == release {
+			return true
+		}
+	}
+	return false
 }
 
 // specAt is a rollout's spec file at one commit.
