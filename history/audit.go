@@ -33,8 +33,12 @@ type Audit struct {
 //
 // commands are the records of a commands ref (Commands): an approval a
 // step commit names that is not on the release branch is looked up there,
-// judged by the same rules, and listed just before the step that used it.
-// The commands a merge brought in are listed right after the merge.
+// judged by the same rules, and listed just before the step that used it;
+// those for the release still in flight that no step used are listed at
+// the end, as the loop judges them. The commands a merge brought in are
+// listed right after the merge. A command whose commit does not descend
+// from the release's start (or a step approval's from the step's commit)
+// is a finding.
 func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release string, commands ...*policy.Record) (*Audit, error) {
 	return deepening(d, func() (*Audit, error) { return d.auditRollout(tip, r, release, false, commands...) })
 }

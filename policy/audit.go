@@ -52,8 +52,10 @@ type AuditGate struct {
 // record is not about r; r is the spec at the record's commit. Its
 // findings are ramp trailers without ramp's signature, holds the record
 // put on r (a managed file edited by hand while a release was in flight),
-// approvals recorded by ramp that the state before does not hold, and
-// recorded gate results whose query hash does not match the query of r.
+// approvals recorded by ramp that the state before does not hold,
+// recorded gate results whose query hash does not match the query of r,
+// and commands whose commit is not in this repository's history (a
+// foreign rejection, ancestry.go).
 func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	row := &AuditRow{Commit: rec.Commit, Time: rec.Time, Author: rec.Author, Signer: rec.Signer, Release: after.Release}
 	if rec.Signer == nil {

@@ -175,7 +175,8 @@ type commandResult struct {
 
 // commit makes the signed commit with subject, body (when set) and c as
 // its trailer on top of HEAD (with --commands-ref: on top of that
-// branch), lets check refuse it before any ref moves (unless --force),
+// branch, merging the release branch's tip when the branch does not hold
+// it), lets check refuse it before any ref moves (unless --force),
 // moves the ref, pushes it when --push is set and says what it committed.
 func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, body string, check func(sha string) error) error {
 	t := trailer.ForCommand(c)
