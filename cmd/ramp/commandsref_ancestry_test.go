@@ -11,8 +11,8 @@ import (
 // TestACommandsRefApprovalCountsOnlyInThisRepositorysHistory: alice's
 // signed approval of demo 1.1.0 step 2 from a staging repository, put on
 // the commands ref (git fetch STAGING main:x; git branch -f ramp/commands
-// x), does not move the rollout, and `ramp audit --verify` exits 1 naming
-// it. `ramp approve --commands-ref` on a commands ref that ramp's later
+// x), does not move the rollout, `ramp status` lists it as rejected and
+// `ramp audit --verify` exits 1 naming it. `ramp approve --commands-ref` on a commands ref that ramp's later
 // steps left behind makes its commit a merge of main's tip, so the
 // approval of step 4 descends from ramp's commit that entered step 4 and
 // counts.
@@ -55,7 +55,11 @@ func TestACommandsRefApprovalCountsOnlyInThisRepositorysHistory(t *testing.T) {
 	if out, err := runRamp(h.run...); err != nil || h.git("dev", "rev-parse", "HEAD") != main {
 		t.Fatalf("ramp run with the staging approval on the commands ref: %v\n%s\nwant no step taken", err, out)
 	}
-	out, err := runRamp(append([]string{"audit", "demo", "--verify"}, cref...)...)
+	out, err := runRamp(append([]string{"status"}, cref...)...)
+	if err != nil || !strings.Contains(out, replayed[:10]) || !strings.Contains(out, "does not descend from the start of release 1.1.0") {
+		t.Fatalf("ramp status with the staging approval on the commands ref: %v\n%s\nwant it listed as rejected", err, out)
+	}
+	out, err = runRamp(append([]string{"audit", "demo", "--verify"}, cref...)...)
 	if code := exitCode(err); code != 1 || !strings.Contains(out, replayed[:10]) || !strings.Contains(out, "a command counts only in this repository's history") {
 		t.Fatalf("audit --verify with the staging approval on the commands ref: exit %d\n%s\nwant exit 1 naming %s", code, out, replayed[:10])
 	}
