@@ -36,11 +36,16 @@ var errDescentBound = fmt.Errorf("more than %d commits between them", maxDescent
 // descentKey is one question: does commit descend from base?
 type descentKey struct{ commit, base plumbing.Hash }
 
-// descentCache holds the answers a Deriver found.
+// descentCache holds the answers a Deriver found: yes or no, or
+// errDescentBound (a walk that gave up once gives up again: it is not
+// walked again on every pass).
 type descentCache struct {
 	mu  sync.Mutex
-	ans map[descentKey]bool
+	ans map[descentKey]error
 }
+
+// errNoDescent is the cached "no".
+var errNoDescent = errors.New("does not descend")
 
 // descends reports whether commit descends from (or is) base. It reads
 // commit's ancestors newest first (by committer time) and stops at base,
@@ -56,22 +61,30 @@ func (d *Deriver) descends(commit, base plumbing.Hash) (bool, error) {
 	}
 	key := descentKey{commit, base}
 	d.descent.mu.Lock()
-	ans, ok := d.descent.ans[key]
+	cached, ok := d.descent.ans[key]
 	d.descent.mu.Unlock()
 	if ok {
-		return ans, nil
+		if cached == errNoDescent {
+			return false, nil
+		}
+		return cached == nil, cached
 	}
 	ans, err := d.walkDescent(commit, base)
-	if err != nil {
-		return false, err
+	switch {
+	case err == nil && !ans:
+		cached = errNoDescent
+	case err == nil, errors.Is(err, errDescentBound):
+		cached = err
+	default:
+		return false, err // a missing commit: deepening may fetch it
 	}
 	d.descent.mu.Lock()
 	if d.descent.ans == nil || len(d.descent.ans) >= maxDescentCache {
-		d.descent.ans = map[descentKey]bool{}
+		d.descent.ans = map[descentKey]error{}
 	}
-	d.descent.ans[key] = ans
+	d.descent.ans[key] = cached
 	d.descent.mu.Unlock()
-	return ans, nil
+	return ans, err
 }
 
 // walkDescent is descends without the cache.
