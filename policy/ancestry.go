@@ -92,11 +92,11 @@ func foreign(s State, rec *Record, c Command) string {
 	what := fmt.Sprintf("%s commit %s", c.Kind, short(rec.Commit))
 	if !s.InProgress() {
 		// A resume over a drift: no release in flight.
+		h := ""
 		if n := len(s.Holds); n > 0 {
-			h := s.Holds[n-1].Commit
-			return notBelow(rec, h, fmt.Sprintf("%s does not descend from commit %s that caused the hold", what, short(h)), inThisRepository)
+			h = s.Holds[n-1].Commit
 		}
-		return ""
+		return notBelow(rec, h, fmt.Sprintf("%s does not descend from commit %s that caused the hold", what, short(h)), inThisRepository)
 	}
 	if why := notBelow(rec, s.StartCommit, fmt.Sprintf("%s does not descend from the start of release %s (%s) on the release branch",
 		what, s.Release, short(s.StartCommit)), inThisRepository); why != "" {
