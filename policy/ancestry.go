@@ -1,6 +1,9 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Ancestry is what the shell established about where the commit of a
 // record that is not on the release branch's first-parent history lies:
@@ -137,7 +140,7 @@ func notBelow(rec *Record, commit, what, rule string) string {
 		return ""
 	}
 	if why != "" {
-		what += " (" + why + ")"
+		what = strings.Replace(what, "does not descend", "is not shown to descend", 1) + " (" + why + ")"
 	}
 	return what + ": " + rule
 }
