@@ -33,8 +33,12 @@ type Audit struct {
 //
 // commands are the records of a commands ref (Commands): an approval a
 // step commit names that is not on the release branch is looked up there,
-// judged by the same rules, and listed just before the step that used it.
-// The commands a merge brought in are listed right after the merge.
+// judged by the same rules, and listed just before the step that used it;
+// those for the release still in flight that no step used are listed at
+// the end, as the loop judges them. The commands a merge brought in are
+// listed right after the merge. A command whose commit does not descend
+// from the release's start (or a step approval's from the step's commit)
+// is a finding.
 func (d *Deriver) AuditRollout(tip plumbing.Hash, r *policy.Rollout, release string, commands ...*policy.Record) (*Audit, error) {
 	return deepening(d, func() (*Audit, error) { return d.auditRollout(tip, r, release, false, commands...) })
 }
@@ -86,18 +90,22 @@ func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 	s := policy.Base(r.Name(), "", "", 0)
 	var rows []policy.AuditRow
 	changedIn := ""
-	fold := func(rec *policy.Record, spec *specAt, message string) {
+	fold := func(rec *policy.Record, spec *specAt, message string) error {
 		before := s
-		s = policy.Fold(s, spec.fold, rec, d.Guardrails)
+		var err error
+		if s, err = d.fold(s, spec.fold, rec); err != nil {
+			return err
+		}
 		row := policy.AuditRecord(spec.fold, before, s, rec)
 		if row == nil {
-			return
+			return nil
 		}
 		row.Spec = spec.version(r.Path, rec.Commit, changedIn)
 		if len(rec.Commands) > 0 {
 			row.Message = messageBody(message)
 		}
 		rows = append(rows, *row)
+		return nil
 	}
 	for i := len(items) - 1; i >= 0; i-- {
 		it := items[i]
@@ -108,15 +116,32 @@ func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 			for _, ap := range e.Approved {
 				if c := byCommit[ap.Commit]; c != nil {
 					delete(byCommit, ap.Commit)
-					fold(c, it.spec, "")
+					if err := fold(c, it.spec, ""); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}
 		rec := *it.rec
 		rec.Merged = nil
-		fold(&rec, it.spec, it.message)
+		if err := fold(&rec, it.spec, it.message); err != nil {
+			return nil, err
+		}
 		for _, m := range it.rec.Merged {
-			fold(m, it.spec, "")
+			if err := fold(m, it.spec, ""); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// The commands ref's commands for the release in flight that no step
+	// used count after the release branch, as the loop reads them: an
+	// approval ramp rejected (one from another repository's history) is
+	// listed, and its finding reported.
+	for _, c := range commands {
+		if byCommit[c.Commit] != nil && len(items) > 0 && s.InProgress() && commandFor(c, r.Name(), s.Release) {
+			if err := fold(c, items[0].spec, ""); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, row := range rows {
@@ -131,6 +156,17 @@ func (d *Deriver) auditRollout(tip plumbing.Hash, r *policy.Rollout, release str
 		}
 	}
 	return a, nil
+}
+
+// commandFor reports whether rec gives a command for rollout name's
+// release.
+func commandFor(rec *policy.Record, name, release string) bool {
+	for _, c := range rec.Commands {
+		if c.Rollout == name && c.Release == release {
+			return true
+		}
+	}
+	return false
 }
 
 // specAt is a rollout's spec file at one commit.

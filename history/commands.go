@@ -158,11 +158,21 @@ func (q commitQueue) pending(marks map[plumbing.Hash]uint8, since time.Time) boo
 // WithCommands returns the states of snap after the commands of recs
 // (from Commands): they count after everything on the release branch.
 // The snapshot itself is not changed.
+//
+// A command counts only where its commit descends from the release's
+// start (and a step approval from ramp's commit that entered the step):
+// one whose ancestry cannot be established, even after deepening a
+// shallow clone, is rejected saying why.
 func (d *Deriver) WithCommands(snap *Snapshot, recs []*policy.Record) map[string]policy.State {
 	out := make(map[string]policy.State, len(snap.States))
 	for name, s := range snap.States {
 		if r := snap.Rollouts[name]; r != nil {
 			for _, rec := range recs {
+				concerns := func(n string) bool { return n == name }
+				bases := policy.CommandBases(s)
+				if _, err := deepening(d, func() (struct{}, error) { return struct{}{}, d.vouch(rec, concerns, bases) }); err != nil {
+					unknownAncestry(rec, err)
+				}
 				s = policy.Fold(s, r, rec, d.Guardrails)
 			}
 		}

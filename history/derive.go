@@ -70,6 +70,8 @@ type Deriver struct {
 
 	once sync.Once
 	objs storer.EncodedObjectStorer
+	// descent holds the ancestry answers of off-line commands (descent.go).
+	descent descentCache
 }
 
 // objects returns what the walks read objects through: Repo's packs,
@@ -234,7 +236,9 @@ func (d *Deriver) derive(tip plumbing.Hash) (*Snapshot, error) {
 		}
 		s := st.base
 		for i := st.index; i >= 0; i-- {
-			s = policy.Fold(s, r, recs[i], d.Guardrails)
+			if s, err = d.fold(s, r, recs[i]); err != nil {
+				return nil, err
+			}
 		}
 		snap.States[name] = s
 	}
@@ -320,7 +324,10 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		// identity, and a pass's N commits each concern one rollout.
 		for _, name := range recs[i].Rollouts() {
 			if r, ok := snap.Rollouts[name]; ok && !r.HasTargets() {
-				s := policy.Fold(snap.States[name], r, recs[i], d.Guardrails)
+				s, err := d.fold(snap.States[name], r, recs[i])
+				if err != nil {
+					return nil, err
+				}
 				snap.States[name] = s
 				if recs[i].Changes[name].Release != nil || ends(recs[i], name) && policy.Anchors(recs[i], name, s.Release, s.Stable, s.LiveWeight()) {
 					// Where a derive from scratch would start it.
@@ -338,7 +345,11 @@ func (d *Deriver) update(prev *Snapshot, tip plumbing.Hash) (*Snapshot, error) {
 		if r.HasTargets() {
 			oldest := slices.Clone(recs)
 			slices.Reverse(oldest)
-			snap.putFleet(name, d.foldFleet(prev.Fleets[name], r, oldest))
+			fs, err := d.foldFleet(prev.Fleets[name], r, oldest)
+			if err != nil {
+				return nil, err
+			}
+			snap.putFleet(name, fs)
 		}
 	}
 	for name, s := range snap.States {
@@ -456,7 +467,9 @@ func (d *Deriver) commandRecords(w *walker, cs []*object.Commit) ([]*policy.Reco
 	var out []*policy.Record
 	for i := len(cs) - 1; i >= 0; i-- {
 		c := cs[i]
-		rec := &policy.Record{Commit: c.Hash.String()}
+		// Off the first-parent history: its commands count only where it
+		// descends from the commits they must (descent.go).
+		rec := &policy.Record{Commit: c.Hash.String(), Ancestry: &policy.Ancestry{}}
 		if !d.readTrailers(c, rec) || len(rec.Commands) == 0 {
 			continue
 		}

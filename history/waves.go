@@ -106,16 +106,22 @@ func (d *Deriver) deriveFleet(w *walker, tip plumbing.Hash, headTree *object.Tre
 	}
 	fs := *base
 	for i := len(recs) - 1; i >= 0; i-- {
-		fs = policy.FoldFleet(fs, r, recs[i], d.Guardrails)
+		var err error
+		if fs, err = d.foldFleetRecord(fs, r, recs[i]); err != nil {
+			return policy.FleetState{}, walked, err
+		}
 	}
 	return fs, walked, nil
 }
 
 // foldFleet folds new records into the fleet state of r, and settles a
 // fleet at rest as a derive from scratch has it.
-func (d *Deriver) foldFleet(fs policy.FleetState, r *policy.Rollout, recs []*policy.Record) policy.FleetState {
+func (d *Deriver) foldFleet(fs policy.FleetState, r *policy.Rollout, recs []*policy.Record) (policy.FleetState, error) {
 	for _, rec := range recs {
-		fs = policy.FoldFleet(fs, r, rec, d.Guardrails)
+		var err error
+		if fs, err = d.foldFleetRecord(fs, r, rec); err != nil {
+			return fs, err
+		}
 	}
 	if atRest(fs) {
 		targets := map[string]policy.State{}
@@ -124,7 +130,7 @@ func (d *Deriver) foldFleet(fs policy.FleetState, r *policy.Rollout, recs []*pol
 		}
 		fs = policy.FleetBase(r, fs.Release, targets)
 	}
-	return fs
+	return fs, nil
 }
 
 // putFleet records the fleet state of name in snap: in Fleets, and each

@@ -84,7 +84,10 @@ func (d *Deriver) auditFleet(tip plumbing.Hash, r *policy.Rollout, release strin
 			continue // the rollout does not exist yet (or any more)
 		}
 		before := fs
-		fs = policy.FoldFleet(fs, r, rec, d.Guardrails)
+		var err error
+		if fs, err = d.foldFleetRecord(fs, r, rec); err != nil {
+			return nil, err
+		}
 		row := FleetAuditRow{AuditRow: policy.AuditRow{Commit: rec.Commit, Time: rec.Time, Author: rec.Author, Signer: rec.Signer, Release: fs.Release}}
 		if ch := rec.Changes[r.Name()]; ch.Release != nil {
 			row.What = "start"
@@ -103,6 +106,12 @@ func (d *Deriver) auditFleet(tip plumbing.Hash, r *policy.Rollout, release strin
 			}
 		}
 		row.Rejected = fs.Rejected[len(before.Rejected):]
+		for _, rj := range row.Rejected {
+			if rj.Foreign {
+				row.Findings = append(row.Findings, rj.Reason)
+				a.Findings++
+			}
+		}
 		for _, t := range r.Spec.Targets {
 			lane := policy.AuditRecord(r.ForTarget(t.Name), before.Targets[t.Name], fs.Targets[t.Name], rec)
 			if lane == nil {

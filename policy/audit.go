@@ -55,8 +55,10 @@ type AuditGate struct {
 // record is not about r; r is the spec at the record's commit. Its
 // findings are ramp trailers without ramp's signature, holds the record
 // put on r (a managed file edited by hand while a release was in flight),
-// approvals recorded by ramp that the state before does not hold, and
-// recorded gate results whose query hash does not match the query of r.
+// approvals recorded by ramp that the state before does not hold,
+// recorded gate results whose query hash does not match the query of r,
+// and commands whose commit is not in this repository's history (a
+// foreign rejection, ancestry.go).
 func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	row := &AuditRow{Commit: rec.Commit, Time: rec.Time, Author: rec.Author, Signer: rec.Signer, Release: after.Release}
 	if rec.Signer == nil {
@@ -117,6 +119,10 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 	for _, rj := range after.Rejected[min(len(before.Rejected), len(after.Rejected)):] {
 		if rj.Command != nil {
 			row.Rejected = append(row.Rejected, rj)
+			if rj.Foreign {
+				// A signed command from another history: a replay.
+				row.Findings = append(row.Findings, rj.Reason)
+			}
 		} else {
 			row.Findings = append(row.Findings, rj.Reason)
 		}

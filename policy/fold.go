@@ -315,6 +315,9 @@ func command(s State, r *Rollout, rec *Record, c Command, g Guardrails) State {
 	if !s.InProgress() && !(c.Kind == CommandResume && s.Drifted()) {
 		return reject(fmt.Sprintf("release %s is not in progress (phase %s)", s.Release, s.Phase))
 	}
+	if why := foreign(s, rec, c); why != "" {
+		return rejectForeign(s, rec, c, why)
+	}
 	by := &Rejection{Commit: rec.Commit, Author: rec.Author, Command: &c}
 	switch c.Kind {
 	case CommandApprove:

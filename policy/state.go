@@ -192,6 +192,10 @@ type Record struct {
 	// commands (an approval made in a pull request), oldest first. Their
 	// commands count as if given right after the merge.
 	Merged []*Record
+	// Ancestry is set on a record off the release branch's first-parent
+	// history (merged in, or on the commands ref): its commands count only
+	// where it descends from the commits they must (ancestry.go).
+	Ancestry *Ancestry
 	// Entries are the Ramp-* entries of the commit, when it has any.
 	Entries []Entry
 	// Commands are the command trailers of the commit.
@@ -208,6 +212,9 @@ type Rejection struct {
 	Author  string   `json:"author"`
 	Command *Command `json:"command,omitempty"`
 	Reason  string   `json:"reason"`
+	// Foreign is set for a command whose commit does not descend from the
+	// commit it must (ancestry.go): an audit finding.
+	Foreign bool `json:"foreign,omitempty"`
 }
 
 // Approval is an accepted approval of one step of one release.

@@ -193,6 +193,10 @@ func fleetCommand(fs FleetState, r *Rollout, rec *Record, c Command, g Guardrail
 	if c.Release != fs.Release {
 		return reject(fmt.Sprintf("names release %s but the current release is %s", c.Release, fs.Release))
 	}
+	if why := fleetForeign(fs, rec, c); why != "" {
+		fs.Rejected = append(fs.Rejected, foreignRejection(rec, c, why))
+		return fs
+	}
 	switch c.Kind {
 	case CommandApprove:
 		if c.Freeze != "" && c.Wave == "" {

@@ -27,6 +27,8 @@ type signedCommand struct {
 	release string
 	push    bool
 	force   bool
+	// tip is the release branch's tip find derived the state at.
+	tip string
 }
 
 func (sc *signedCommand) add(cmd *cobra.Command) {
@@ -72,6 +74,7 @@ func (sc *signedCommand) find(ctx context.Context, name string) (target, error) 
 	if err != nil {
 		return target{}, err
 	}
+	sc.tip = tip.String()
 	snap, err := d.Derive(tip)
 	if err != nil {
 		return target{}, err
@@ -172,7 +175,8 @@ type commandResult struct {
 
 // commit makes the signed commit with subject, body (when set) and c as
 // its trailer on top of HEAD (with --commands-ref: on top of that
-// branch), lets check refuse it before any ref moves (unless --force),
+// branch, merging the release branch's tip when the branch does not hold
+// it), lets check refuse it before any ref moves (unless --force),
 // moves the ref, pushes it when --push is set and says what it committed.
 func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, body string, check func(sha string) error) error {
 	t := trailer.ForCommand(c)
@@ -199,8 +203,19 @@ func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, b
 		msg += "\n" + body + "\n"
 	}
 	msg = trailer.Append(msg, []trailer.Trailer{t})
+	parents := []string{"-p", parentSHA}
+	if sc.commandsRef != "" && sc.tip != "" && sc.tip != parentSHA {
+		if _, err := gitOutput(sc.repo, "merge-base", "--is-ancestor", sc.tip, parentSHA); err != nil {
+			// A command counts only where its commit descends from the
+			// release's start and the step in progress: on a commands ref
+			// that does not hold the release branch's tip, the command's
+			// commit merges it.
+			parents = append(parents, "-p", sc.tip)
+		}
+	}
 	// The parent's tree, not the index: the commit holds the trailer and nothing else.
-	sha, err := gitOutput(sc.repo, "commit-tree", "-S", "-p", parentSHA, "-m", strings.TrimRight(msg, "\n"), parentSHA+"^{tree}")
+	args := append([]string{"commit-tree", "-S"}, parents...)
+	sha, err := gitOutput(sc.repo, append(args, "-m", strings.TrimRight(msg, "\n"), parentSHA+"^{tree}")...)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("git commit-tree -S failed (is a signing key configured? see `git config user.signingkey`): %w", err)}
 	}
@@ -213,7 +228,7 @@ func (sc *signedCommand) commit(cmd *cobra.Command, c policy.Command, subject, b
 	if ref != "HEAD" && parent != ref {
 		old = "" // the local branch may be anywhere, or absent: it follows origin's
 	}
-	args := []string{"update-ref", "-m", "ramp " + sc.verb, ref, sha}
+	args = []string{"update-ref", "-m", "ramp " + sc.verb, ref, sha}
 	if old != "" {
 		args = append(args, old)
 	}
