@@ -369,9 +369,9 @@ func parseGate(s string) (policy.GateResult, error) {
 	g.Inconclusives = f.count("inconclusives")
 	g.Bound, g.Query, g.Severity, g.Reason = f.values["bound"], f.values["query"], f.values["severity"], f.values["reason"]
 	switch g.Scope = f.values["scope"]; g.Scope {
-	case "", policy.ScopeBackground, policy.ScopeBake, policy.ScopePreflight:
+	case "", policy.ScopeBackground, policy.ScopeBake, policy.ScopePreflight, policy.ScopeSoak:
 	default:
-		f.fail("scope %q: want %s, %s or %s", g.Scope, policy.ScopeBackground, policy.ScopeBake, policy.ScopePreflight)
+		f.fail("scope %q: want %s, %s, %s or %s", g.Scope, policy.ScopeBackground, policy.ScopeBake, policy.ScopePreflight, policy.ScopeSoak)
 	}
 	return g, f.err
 }

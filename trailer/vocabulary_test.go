@@ -297,7 +297,7 @@ func TestParseRecordTrailersReportsMalformed(t *testing.T) {
 		{"gate with bad verdict", with(Trailer{"Ramp-Gate", "name=e verdict=ok"}),
 			[]string{`Ramp-Gate: "name=e verdict=ok": verdict "ok": want pass, fail or inconclusive`}, 0, 0},
 		{"gate of an unknown scope", with(Trailer{"Ramp-Gate", "name=e verdict=pass scope=later"}),
-			[]string{`Ramp-Gate: "name=e verdict=pass scope=later": scope "later": want background, bake or preflight`}, 0, 0},
+			[]string{`Ramp-Gate: "name=e verdict=pass scope=later": scope "later": want background, bake, preflight or soak`}, 0, 0},
 		{"gate with bad value", with(Trailer{"Ramp-Gate", "name=e verdict=pass value=high"}),
 			[]string{`Ramp-Gate: "name=e verdict=pass value=high": value "high": want a number`}, 0, 0},
 		{"gate with bad window", with(Trailer{"Ramp-Gate", "name=e verdict=pass window=soon"}),
@@ -383,5 +383,21 @@ func TestAPreflightGateOnStepOneReadsBackWithItsScope(t *testing.T) {
 	entries, _, malformed := ParseRecord(ts)
 	if len(malformed) > 0 || len(entries) != 1 || len(entries[0].Gates) != 1 || entries[0].Gates[0].Scope != policy.ScopePreflight {
 		t.Fatalf("read back %+v (malformed %q), want one entry with the preflight gate", entries, malformed)
+	}
+}
+
+// TestAWaveHandOverAfterASoakReadsBackWithItsGates: the start-wave commit
+// that follows a wave's soak carries the soak's gates (scope=soak); ramp
+// must read its own commit back without a malformed trailer.
+func TestAWaveHandOverAfterASoakReadsBackWithItsGates(t *testing.T) {
+	e := policy.Entry{Rollout: "payments", Release: "2.4.0", Action: policy.ActionStartWave, Wave: "everywhere", Targets: []string{"eu-west-1"},
+		Gates: []policy.GateResult{{Name: "errors", Verdict: policy.Pass, Value: 0.001, HasValue: true, Bound: "<=0.01", Scope: policy.ScopeSoak}}}
+	ts := ForEntry(e)
+	if !slices.Contains(ts, Trailer{"Ramp-Gate", `name=errors verdict=pass value=0.001 bound="<=0.01" scope=soak`}) {
+		t.Fatalf("trailers %q lack the soak gate with scope=soak", ts)
+	}
+	entries, _, malformed := ParseRecord(ts)
+	if len(malformed) > 0 || len(entries) != 1 || len(entries[0].Gates) != 1 || entries[0].Gates[0].Scope != policy.ScopeSoak {
+		t.Fatalf("read back %+v (malformed %q), want one entry with the soak gate", entries, malformed)
 	}
 }
