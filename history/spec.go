@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ramp-dev/ramp/manifest"
@@ -35,12 +36,15 @@ func (d *Deriver) Spec(tip plumbing.Hash, name string) (r *policy.Rollout, inval
 	}
 	var entry *object.TreeEntry
 	for i, e := range specs.Entries {
-		if e.Name == name && !e.Mode.IsFile() {
+		if e.Name == name && (!e.Mode.IsFile() || e.Mode == filemode.Symlink) {
 			entry = &specs.Entries[i]
 		}
 	}
 	if entry == nil {
 		return nil, nil, nil
+	}
+	if entry.Mode == filemode.Symlink {
+		return nil, specLinkError(w, name, entry), nil
 	}
 	r, invalid = d.readSpec(w, tree, name, nil)
 	return r, invalid, nil
@@ -75,6 +79,13 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 	}
 	snap.specs = specs.Hash
 	for _, e := range specs.Entries {
+		if e.Mode == filemode.Symlink {
+			// A link where a rollout's directory is expected holds that
+			// rollout: read as missing, it would leave ramp's control
+			// silently.
+			snap.Invalid[e.Name] = specLinkError(w, e.Name, &e)
+			continue
+		}
 		if e.Mode.IsFile() {
 			continue
 		}
@@ -87,6 +98,17 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// specLinkError is the *SymlinkError of releases/<name>, entry e of
+// releases/, a symbolic link.
+func specLinkError(w *walker, name string, e *object.TreeEntry) error {
+	link := policy.SpecDir + "/" + name
+	b, err := object.GetBlob(w.s, e.Hash)
+	if err != nil {
+		return fmt.Errorf("%s: %w", link, err)
+	}
+	return symlinkError(policy.SpecPath(name), link, b)
 }
 
 // readSpec reads rollout name's spec in tree, parses and validates it,

@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ramp-dev/ramp/gitsync/gittest"
 	"github.com/ramp-dev/ramp/history"
+	"github.com/ramp-dev/ramp/policy"
 )
 
 // TestReadFileRefusesSymbolicLinks: a file that is a link, or lies below
@@ -48,5 +50,41 @@ func TestReadFileRefusesSymbolicLinks(t *testing.T) {
 		if !errors.As(err, &got) || *got != want || !errors.Is(err, object.ErrFileNotFound) {
 			t.Errorf("ReadFile(%s) = %v; want %+v, a missing file", want.Path, err, want)
 		}
+	}
+}
+
+// TestARolloutDirectoryThatIsASymbolicLinkIsInvalid: releases/web, a link
+// to another rollout's directory, is no missing rollout (ramp would stop
+// governing it silently) but an invalid one, in Specs and in Spec, naming
+// the link and its target; a regular file in releases/ is still no
+// rollout.
+func TestARolloutDirectoryThatIsASymbolicLinkIsInvalid(t *testing.T) {
+	dir := t.TempDir()
+	files := gittest.RolloutFiles("demo", "1.0.0")
+	files["releases/README.md"] = "not a rollout\n"
+	gittest.InitRepo(t, dir, files)
+	if err := os.Symlink("demo", filepath.Join(dir, "releases", "web")); err != nil {
+		t.Fatal(err)
+	}
+	tip := plumbing.NewHash(gittest.CommitAll(t, dir, nil, "link"))
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &history.Deriver{Repo: repo, Guardrails: policy.DefaultGuardrails()}
+	snap, err := d.Specs(tip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := history.SymlinkError{Path: "releases/web/rollout.yaml", Link: "releases/web", Target: "demo"}
+	var got *history.SymlinkError
+	if !errors.As(snap.Invalid["web"], &got) || *got != want {
+		t.Errorf("Specs: web invalid %v, want %+v", snap.Invalid["web"], want)
+	}
+	if snap.Rollouts["demo"] == nil || snap.Invalid["README.md"] != nil || snap.Rollouts["README.md"] != nil {
+		t.Errorf("Specs: rollouts %v invalid %v, want demo valid and README.md no rollout", snap.Rollouts, snap.Invalid)
+	}
+	if _, invalid, err := d.Spec(tip, "web"); err != nil || !errors.As(invalid, &got) || *got != want {
+		t.Errorf("Spec(web) = %v, %v; want %+v", invalid, err, want)
 	}
 }
