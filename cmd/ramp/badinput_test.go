@@ -24,7 +24,7 @@ func TestValidateAndStatusAgreeOnFilesThatCannotBeUsed(t *testing.T) {
 		damage   func(t *testing.T, repo, outside string)
 		validate string
 		status   string
-		audits   bool   // the spec parses, so its history can be audited
+		audits   bool // the spec parses, so its history can be audited
 	}{
 		{"route.yaml links to a file outside", func(t *testing.T, repo, outside string) {
 			moveOut(t, repo, outside, "apps/demo/route.yaml")
