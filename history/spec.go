@@ -29,7 +29,7 @@ func (d *Deriver) Spec(tip plumbing.Hash, name string) (r *policy.Rollout, inval
 	}
 	specs, err := tree.Tree(policy.SpecDir)
 	if errors.Is(err, object.ErrDirectoryNotFound) {
-		return nil, nil, nil
+		return nil, nil, specDirLink(w, tree)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s/ at %s: %w", policy.SpecDir, short(tip), err)
@@ -72,6 +72,9 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 	}
 	specs, err := tree.Tree(policy.SpecDir)
 	if errors.Is(err, object.ErrDirectoryNotFound) {
+		if err := specDirLink(w, tree); err != nil {
+			return nil, err
+		}
 		return snap, nil
 	}
 	if err != nil {
@@ -98,6 +101,21 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// specDirLink returns the *SymlinkError of releases/ when it is a link
+// in tree, or nil: a link there is no repository without rollouts, which
+// would leave every rollout ramp's control silently, but an error.
+func specDirLink(w *walker, tree *object.Tree) error {
+	e, ok := FindEntry(tree, policy.SpecDir)
+	if !ok || e.Mode != filemode.Symlink {
+		return nil
+	}
+	b, err := object.GetBlob(w.s, e.Hash)
+	if err != nil {
+		return fmt.Errorf("%s: %w", policy.SpecDir, err)
+	}
+	return symlinkError(policy.SpecDir, policy.SpecDir, b)
 }
 
 // specLinkError is the *SymlinkError of releases/<name>, entry e of

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5"
@@ -86,5 +87,32 @@ func TestARolloutDirectoryThatIsASymbolicLinkIsInvalid(t *testing.T) {
 	}
 	if _, invalid, err := d.Spec(tip, "web"); err != nil || !errors.As(invalid, &got) || *got != want {
 		t.Errorf("Spec(web) = %v, %v; want %+v", invalid, err, want)
+	}
+}
+
+// TestAReleasesDirectoryThatIsASymbolicLinkIsAnError: releases/ itself a
+// link is no repository without rollouts (every rollout would leave
+// ramp's control silently): Specs fails naming the link and its target.
+func TestAReleasesDirectoryThatIsASymbolicLinkIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	gittest.InitRepo(t, dir, gittest.RolloutFiles("demo", "1.0.0"))
+	if err := os.Rename(filepath.Join(dir, "releases"), filepath.Join(dir, "specs")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("specs", filepath.Join(dir, "releases")); err != nil {
+		t.Fatal(err)
+	}
+	tip := plumbing.NewHash(gittest.CommitAll(t, dir, nil, "link"))
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &history.Deriver{Repo: repo, Guardrails: policy.DefaultGuardrails()}
+	snap, err := d.Specs(tip)
+	if want := "releases is a symbolic link (to specs)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Specs = %v, %v; want an error naming %q", snap, err, want)
+	}
+	if _, _, err := d.Spec(tip, "demo"); err == nil || !strings.Contains(err.Error(), "releases is a symbolic link (to specs)") {
+		t.Errorf("Spec(demo) = %v; want the link named", err)
 	}
 }
