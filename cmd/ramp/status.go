@@ -32,8 +32,9 @@ type rolloutStatus struct {
 	NextStep   string              `json:"nextCommand,omitempty"`
 	Gates      []policy.GateResult `json:"gates,omitempty"`
 	Invalid    string              `json:"invalid,omitempty"`
-	// Unverified says why separation of duties cannot be verified for
-	// the release: commits of its start not signed by a trusted key.
+	// Unverified says, while guardrail requireSignedStart is off, that
+	// separation of duties was not verified for the release and why:
+	// commits of its start not signed by a trusted key (policy's note).
 	Unverified string             `json:"separationOfDutiesUnverified,omitempty"`
 	Rejected   []policy.Rejection `json:"rejected"`
 	// Wave is the wave of a target's row; Waves, on the row of a rollout
@@ -55,9 +56,7 @@ func toStatus(o gitsync.Outcome) rolloutStatus {
 	st := rolloutStatus{Name: o.Rollout, Release: s.Release, Stable: s.Stable, Phase: string(s.Phase),
 		Weight: s.LiveWeight(), WaitingFor: d.WaitingFor, Reason: d.Reason, Gates: d.Gates, Rejected: s.Rejected,
 		NextStep: nextCommand(o)}
-	if s.InProgress() {
-		st.Unverified = s.StartUnverified
-	}
+	st.Unverified = d.SeparationOfDuties
 	if st.Rejected == nil {
 		st.Rejected = []policy.Rejection{}
 	}
@@ -264,7 +263,7 @@ func printStatus(w io.Writer, out []rolloutStatus) {
 			fmt.Fprintf(w, "%s: next: %s\n", s.Name, s.NextStep)
 		}
 		if s.Unverified != "" {
-			fmt.Fprintf(w, "%s: separation of duties cannot be verified: %s\n", s.Name, s.Unverified)
+			fmt.Fprintf(w, "%s: %s\n", s.Name, s.Unverified)
 		}
 		for _, g := range s.Gates {
 			fmt.Fprintf(w, "%s: gate %s\n", s.Name, gateLine(g))
