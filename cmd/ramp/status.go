@@ -56,7 +56,9 @@ func toStatus(o gitsync.Outcome) rolloutStatus {
 	st := rolloutStatus{Name: o.Rollout, Release: s.Release, Stable: s.Stable, Phase: string(s.Phase),
 		Weight: s.LiveWeight(), WaitingFor: d.WaitingFor, Reason: d.Reason, Gates: d.Gates, Rejected: s.Rejected,
 		NextStep: nextCommand(o)}
-	st.Unverified = d.SeparationOfDuties
+	if s.InProgress() {
+		st.Unverified = d.SeparationOfDuties
+	}
 	if st.Rejected == nil {
 		st.Rejected = []policy.Rejection{}
 	}
