@@ -82,8 +82,8 @@ func TestChartAppliesWithServerSideDryRun(t *testing.T) {
 			}
 			if c.name == "cluster-guardrails" {
 				checkChartGuardrails(t, objs)
-			} else if strings.Contains(deploymentArgs(objs), "--guardrails") {
-				t.Errorf("--guardrails rendered without a guardrails value")
+			} else if !strings.Contains(deploymentArgs(objs), "--guardrails=/etc/ramp/guardrails/guardrails.yaml") {
+				t.Errorf("no --guardrails: the chart's default guardrails (requireSignedStart) do not reach the controller")
 			}
 		})
 	}
@@ -221,7 +221,8 @@ func decodeAll(t *testing.T, data []byte) []*unstructured.Unstructured {
 }
 
 // checkChartGuardrails checks that the chart's guardrails value reaches the
-// controller: a ConfigMap whose guardrails.yaml parses as the values say,
+// controller: a ConfigMap whose guardrails.yaml parses as the values say
+// (the values set merged with the chart's default, requireSignedStart),
 // mounted where --guardrails reads it.
 func checkChartGuardrails(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
@@ -234,7 +235,7 @@ func checkChartGuardrails(t *testing.T, objs []*unstructured.Unstructured) {
 	args := deploymentArgs(objs)
 	g, err := policy.ParseGuardrails("guardrails.yaml", []byte(data))
 	if err != nil || g.MaxWeightStep != 25 || g.Tier("high") == nil || g.Tier("high").MinBake.Duration != 30*time.Minute ||
-		len(g.Freeze.ExceptionGroups) != 1 {
+		len(g.Freeze.ExceptionGroups) != 1 || !g.RequireSignedStart {
 		t.Errorf("rendered guardrails.yaml:\n%s\nparses as %+v, %v; want the values", data, g, err)
 	}
 	if !strings.Contains(args, "--guardrails=/etc/ramp/guardrails/guardrails.yaml") {

@@ -40,6 +40,7 @@ func rolloutStatuses(prev []rampv1.RolloutStatus, outcomes []gitsync.Outcome, st
 		if s.InProgress() {
 			progressing++
 		}
+		st.SeparationOfDuties = d.SeparationOfDuties
 		out = append(out, stateStatus(st, s, d.Gates, before))
 	}
 	return out, progressing
@@ -83,7 +84,7 @@ func fleetStatuses(before map[string]rampv1.RolloutStatus, o gitsync.Outcome, st
 	name, _ := policy.SplitTarget(o.Rollout)
 	phase := policy.WavesPhase(o.Waves)
 	top := rampv1.RolloutStatus{Name: name, Release: fs.Release, Phase: phase, Message: d.Reason, WaitingFor: d.WaitingFor,
-		Rejected: rejections(fs.Rejected)}
+		Rejected: rejections(fs.Rejected), SeparationOfDuties: d.SeparationOfDuties}
 	about := ""
 	if len(d.Targets) == 1 && d.Action != policy.ActionStartWave {
 		about = policy.TargetRollout(name, d.Targets[0])

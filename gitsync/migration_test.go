@@ -1,6 +1,8 @@
 package gitsync_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -77,5 +79,36 @@ func TestAContractMigrationIsRefusedWhileAnOlderVersionHasTraffic(t *testing.T) 
 	w.loop = w.newLoop()
 	if o := w.expect(policy.ActionNone, 0, 0); !strings.Contains(o.Decision.Reason, "contract migration refused") {
 		t.Fatalf("a fresh ramp: %q, want the same refusal", o.Decision.Reason)
+	}
+}
+
+// TestAMigrationsPathThatIsASymbolicLinkCountsAsChanged: db/migrations
+// committed as a link to sql/: a release whose start commit adds a
+// migration under sql/ changes no entry at db/migrations, yet it must
+// declare the migration, since ramp cannot see what changes behind a
+// link.
+func TestAMigrationsPathThatIsASymbolicLinkCountsAsChanged(t *testing.T) {
+	w := migrationWorld(t)
+	w.pull()
+	gittest.WriteFiles(t, w.work, map[string]string{"sql/0001_init.sql": "CREATE TABLE orders (id int);\n"})
+	if err := os.MkdirAll(filepath.Join(w.work, "db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../sql", filepath.Join(w.work, "db", "migrations")); err != nil {
+		t.Fatal(err)
+	}
+	w.git("dev", "add", "-A")
+	w.git("dev", "commit", "-q", "-S", "-m", "db: migrations live in sql/")
+	w.git("dev", "push", "-q", "origin", "main")
+	gittest.WriteFiles(t, w.work, map[string]string{
+		"apps/demo/canary/kustomization.yaml": gittest.Kustomization("demo", "1.1.0"),
+		"sql/0042_drop_column.sql":            "ALTER TABLE orders DROP COLUMN note;\n",
+	})
+	w.git("dev", "add", "-A")
+	w.git("dev", "commit", "-q", "-S", "-m", "demo: release 1.1.0")
+	w.git("dev", "push", "-q", "origin", "main")
+	o := w.expect(policy.ActionNone, 0, 0)
+	if !strings.Contains(o.Decision.Reason, "changes db/migrations/** (guardrail migrations.paths) but declares no migration") {
+		t.Fatalf("hold %q, want the migration behind the link to need declaring", o.Decision.Reason)
 	}
 }

@@ -11,7 +11,10 @@ import (
 
 // Calendar reads the freeze calendar at tip, at the path the guardrails
 // name (freeze.yaml by default): nil when there is none, and an error
-// naming file:line and field when it does not parse.
+// naming file:line and field when it does not parse. A symbolic link at
+// the path, or above it, is no missing calendar but a *SymlinkError: the
+// rollouts hold as for a calendar that does not parse, since reading it
+// as "no calendar" would switch every freeze off.
 func (d *Deriver) Calendar(tip plumbing.Hash) (*policy.FreezeCalendar, error) {
 	tree, err := d.treeAt(tip)
 	if err != nil {
@@ -19,7 +22,8 @@ func (d *Deriver) Calendar(tip plumbing.Hash) (*policy.FreezeCalendar, error) {
 	}
 	path := d.Guardrails.CalendarPath()
 	data, err := ReadFile(tree, path)
-	if errors.Is(err, object.ErrFileNotFound) {
+	var link *SymlinkError
+	if errors.Is(err, object.ErrFileNotFound) && !errors.As(err, &link) {
 		return nil, nil
 	}
 	if err != nil {

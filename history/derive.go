@@ -451,7 +451,9 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 		}
 		rec.Migration = trailer.Migration(trailer.Parse(c.Message))
 		for _, p := range d.Guardrails.Migrations.Paths {
-			if !w.sameEntry(tree, parentTree, policy.MigrationPath(p)) {
+			// A link there counts as changed: what changes behind it
+			// cannot be seen.
+			if mp := policy.MigrationPath(p); !w.sameEntry(tree, parentTree, mp) || w.linkOn(tree, mp) != nil {
 				rec.MigrationPaths = append(rec.MigrationPaths, p)
 			}
 		}

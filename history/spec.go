@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ramp-dev/ramp/manifest"
@@ -28,19 +29,22 @@ func (d *Deriver) Spec(tip plumbing.Hash, name string) (r *policy.Rollout, inval
 	}
 	specs, err := tree.Tree(policy.SpecDir)
 	if errors.Is(err, object.ErrDirectoryNotFound) {
-		return nil, nil, nil
+		return nil, nil, specDirLink(w, tree)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s/ at %s: %w", policy.SpecDir, short(tip), err)
 	}
 	var entry *object.TreeEntry
 	for i, e := range specs.Entries {
-		if e.Name == name && !e.Mode.IsFile() {
+		if e.Name == name && (!e.Mode.IsFile() || e.Mode == filemode.Symlink) {
 			entry = &specs.Entries[i]
 		}
 	}
 	if entry == nil {
 		return nil, nil, nil
+	}
+	if entry.Mode == filemode.Symlink {
+		return nil, specLinkError(w, name, entry), nil
 	}
 	r, invalid = d.readSpec(w, tree, name, nil)
 	return r, invalid, nil
@@ -68,6 +72,9 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 	}
 	specs, err := tree.Tree(policy.SpecDir)
 	if errors.Is(err, object.ErrDirectoryNotFound) {
+		if err := specDirLink(w, tree); err != nil {
+			return nil, err
+		}
 		return snap, nil
 	}
 	if err != nil {
@@ -75,6 +82,13 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 	}
 	snap.specs = specs.Hash
 	for _, e := range specs.Entries {
+		if e.Mode == filemode.Symlink {
+			// A link where a rollout's directory is expected holds that
+			// rollout: read as missing, it would leave ramp's control
+			// silently.
+			snap.Invalid[e.Name] = specLinkError(w, e.Name, &e)
+			continue
+		}
 		if e.Mode.IsFile() {
 			continue
 		}
@@ -87,6 +101,32 @@ func (d *Deriver) load(tip plumbing.Hash) (*Snapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// specDirLink returns the *SymlinkError of releases/ when it is a link
+// in tree, or nil: a link there is no repository without rollouts, which
+// would leave every rollout ramp's control silently, but an error.
+func specDirLink(w *walker, tree *object.Tree) error {
+	e, ok := FindEntry(tree, policy.SpecDir)
+	if !ok || e.Mode != filemode.Symlink {
+		return nil
+	}
+	b, err := object.GetBlob(w.s, e.Hash)
+	if err != nil {
+		return fmt.Errorf("%s: %w", policy.SpecDir, err)
+	}
+	return symlinkError(policy.SpecDir, policy.SpecDir, b)
+}
+
+// specLinkError is the *SymlinkError of releases/<name>, entry e of
+// releases/, a symbolic link.
+func specLinkError(w *walker, name string, e *object.TreeEntry) error {
+	link := policy.SpecDir + "/" + name
+	b, err := object.GetBlob(w.s, e.Hash)
+	if err != nil {
+		return fmt.Errorf("%s: %w", link, err)
+	}
+	return symlinkError(policy.SpecPath(name), link, b)
 }
 
 // readSpec reads rollout name's spec in tree, parses and validates it,

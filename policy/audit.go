@@ -41,6 +41,9 @@ type AuditRow struct {
 	// Message is the message of a commit giving commands, without its
 	// trailers: where a reason given outside the trailers is.
 	Message string `json:"message,omitempty"`
+	// StartUnverified, on a release's start, says which commits of the
+	// start no trusted key signed: separation of duties was not verified.
+	StartUnverified string `json:"startUnverified,omitempty"`
 }
 
 // AuditGate is a gate result ramp recorded, with the text of the query
@@ -73,6 +76,7 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 		}
 		if after.StartUnverified != "" {
 			row.Reason += "; separation of duties cannot be verified: " + after.StartUnverified
+			row.StartUnverified = after.StartUnverified
 		}
 	}
 	for _, e := range rec.Entries {

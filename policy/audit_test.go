@@ -68,7 +68,8 @@ func TestAuditRecord(t *testing.T) {
 				StartUnverified: "not signed by a trusted key: start commit start-2.0 by dev@example.com (unsigned)"},
 			rec: startRelease("2.0"),
 			want: &AuditRow{Release: "2.0", What: "start", Reason: "release field set to 2.0; separation of duties cannot be verified: " +
-				"not signed by a trusted key: start commit start-2.0 by dev@example.com (unsigned)"}},
+				"not signed by a trusted key: start commit start-2.0 by dev@example.com (unsigned)",
+				StartUnverified: "not signed by a trusted key: start commit start-2.0 by dev@example.com (unsigned)"}},
 		{name: "release field set while another release has traffic: start that supersedes it",
 			before: progressing,
 			after:  State{Rollout: "demo", Phase: PhaseProgressing, Release: "2.1", Stable: "1.0", Weight: 10, Superseded: "2.0", StartCommit: "start-2.1", StartAuthor: "dev@example.com"},

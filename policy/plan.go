@@ -30,6 +30,7 @@ func Plan(r *Rollout, s State, ev Evidence, now time.Time, g Guardrails) Decisio
 			Reason:     ev.UntrustedTip + "; ramp will not build on it (next: " + string(d.Action) + ")",
 			WaitingFor: "a signed commit at the branch tip"}
 	}
+	d.SeparationOfDuties = SeparationOfDuties(s, g)
 	if d.Holds() {
 		wake := func(every time.Duration) {
 			if next := now.Add(every); d.Wake.IsZero() || next.Before(d.Wake) {
@@ -121,8 +122,7 @@ func (p *planner) decide(g Guardrails) Decision {
 		return p.hold("a release that meets the guardrails", err.Error())
 	}
 	if g.RequireSignedStart && s.StartUnverified != "" {
-		return p.hold("a release started by signed commits",
-			"guardrail requireSignedStart: separation of duties cannot be verified for release "+s.Release+": "+s.StartUnverified)
+		return p.hold("a release started by signed commits", unsignedStartHold(s))
 	}
 	if len(s.Holds) > 0 {
 		var rs []string

@@ -104,19 +104,39 @@ func TestLiveAtIsTheLaterOfCommitAndApply(t *testing.T) {
 	}
 }
 
-func TestPlanHoldsAnUnsignedStartWhenTheGuardrailsRequireSignedStarts(t *testing.T) {
+func TestPlanHoldsAnUnsignedStartWhenTheGuardrailsRequireSignedStartsAndNotesItWhenNot(t *testing.T) {
 	s := *at(0, 0, func(s *State) {
 		s.StartUnverified = "not signed by a trusted key: start commit start by dev@example.com (unsigned)"
 	})
 	g := DefaultGuardrails()
-	if d := Plan(planRollout(), s, live, t0, g); d.Action != ActionSetWeight {
+	d := Plan(planRollout(), s, live, t0, g)
+	if d.Action != ActionSetWeight {
 		t.Fatalf("without the guardrail: %q (%s), want step 1 to start", d.Action, d.Reason)
 	}
+	note := "separation of duties not verified for release 2.0: not signed by a trusted key: start commit start by dev@example.com (unsigned) (guardrail requireSignedStart is off"
+	if !strings.HasPrefix(d.SeparationOfDuties, note) {
+		t.Errorf("without the guardrail: note %q, want it to start %q", d.SeparationOfDuties, note)
+	}
 	g.RequireSignedStart = true
-	d := Plan(planRollout(), s, live, t0, g)
-	want := "guardrail requireSignedStart: separation of duties cannot be verified for release 2.0: not signed by a trusted key: start commit start by dev@example.com (unsigned)"
-	if !d.Holds() || d.Reason != want || d.WaitingFor != "a release started by signed commits" {
+	d = Plan(planRollout(), s, live, t0, g)
+	want := "guardrail requireSignedStart: separation of duties cannot be verified for release 2.0: not signed by a trusted key: start commit start by dev@example.com (unsigned); "
+	if !d.Holds() || !strings.HasPrefix(d.Reason, want) || d.WaitingFor != "a release started by signed commits" {
 		t.Fatalf("got %q (%q, waiting for %q), want a hold: %q", d.Action, d.Reason, d.WaitingFor, want)
+	}
+	// The hold says how to sign, with SSH and OpenPGP, and how to opt out.
+	for _, how := range []string{"git config gpg.format ssh", "git config user.signingkey ~/.ssh/id_ed25519.pub", "git commit -S", "git merge -S",
+		"OpenPGP: git config user.signingkey KEYID", "requireSignedStart: false in the guardrails"} {
+		if !strings.Contains(d.Reason, how) {
+			t.Errorf("hold %q does not say %q", d.Reason, how)
+		}
+	}
+	if d.SeparationOfDuties != "" {
+		t.Errorf("with the guardrail on: note %q besides the hold", d.SeparationOfDuties)
+	}
+	// A verified start has no note.
+	s.StartUnverified = ""
+	if d := Plan(planRollout(), s, live, t0, DefaultGuardrails()); d.SeparationOfDuties != "" {
+		t.Errorf("verified start: note %q", d.SeparationOfDuties)
 	}
 }
 

@@ -115,6 +115,9 @@ type Decision struct {
 	// SetRelease goes into each target's release field).
 	Wave    string   `json:"wave,omitempty"`
 	Targets []string `json:"targets,omitempty"`
+	// SeparationOfDuties notes a release whose start is unverified while
+	// guardrail requireSignedStart is off (SeparationOfDuties()).
+	SeparationOfDuties string `json:"separationOfDuties,omitempty"`
 }
 
 // Holds reports whether the decision makes no commit.

@@ -19,6 +19,10 @@ type ReleaseRecord struct {
 	ChangeID string   `json:"changeId,omitempty"`
 	// Start is the commit that set the release field.
 	Start CommitRef `json:"start"`
+	// SeparationOfDuties says, when a commit of the start is not signed
+	// by a trusted key, that separation of duties was not verified, and
+	// why.
+	SeparationOfDuties string `json:"separationOfDuties,omitempty"`
 	// Spec is the version of the rollout spec at the start; SpecChanges
 	// are the versions committed while the release was in flight.
 	Spec        SpecVersion   `json:"spec"`
@@ -245,6 +249,9 @@ func newReleaseBuilder(name string, row AuditRow, specs map[string]*Rollout) *re
 	b := &releaseBuilder{step: -1, ReleaseRecord: ReleaseRecord{Rollout: name, Release: row.Release,
 		Artifact: ParseArtifact(row.Release), Start: commitRef(row), Outcome: OutcomeInProgress,
 		Findings: slices.Clone(row.Findings)}}
+	if row.StartUnverified != "" {
+		b.SeparationOfDuties = "not verified: " + row.StartUnverified
+	}
 	if row.Spec != nil {
 		b.Spec = *row.Spec
 		b.spec = specs[row.Spec.Blob]

@@ -113,6 +113,9 @@ func PlanFleet(r *Rollout, fs FleetState, ev FleetEvidence, now time.Time, g Gua
 			Reason:     ev.UntrustedTip + "; ramp will not build on it (next: " + string(d.Action) + ")",
 			WaitingFor: "a signed commit at the branch tip"}
 	}
+	if d.SeparationOfDuties == "" {
+		d.SeparationOfDuties = fleetSeparationOfDuties(fs, g)
+	}
 	return d
 }
 

@@ -288,6 +288,11 @@ type RolloutStatus struct {
 	// Rejected are commands and commits ramp did not accept, with why.
 	// +optional
 	Rejected []RejectionStatus `json:"rejected,omitempty"`
+	// SeparationOfDuties says, while guardrail requireSignedStart is off,
+	// that separation of duties was not verified for the release in
+	// progress, and why (commits of its start not signed by a trusted key).
+	// +optional
+	SeparationOfDuties string `json:"separationOfDuties,omitempty"`
 }
 
 // GateStatus is one gate's verdict.

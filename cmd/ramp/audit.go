@@ -383,6 +383,9 @@ func recordLines(rec policy.ReleaseRecord) []recordLine {
 	}
 	ls = append(ls, art, recordLine{Label: "change id", Text: orDash(rec.ChangeID)},
 		recordLine{Label: "started", Text: "in " + refText(rec.Start)})
+	if rec.SeparationOfDuties != "" {
+		ls = append(ls, recordLine{Label: "start signed", Text: "no, separation of duties " + rec.SeparationOfDuties})
+	}
 	ls = append(ls, specLine("spec", rec.Spec))
 	for _, v := range rec.SpecChanges {
 		ls = append(ls, specLine("spec changed", v))

@@ -3,18 +3,17 @@ package main
 import (
 	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/ramp-dev/ramp/policy"
 )
 
 // validateCalendar checks the freeze calendar the guardrails name, when
-// the working copy has one.
-func validateCalendar(root string, g policy.Guardrails) []string {
+// the working copy has one, read as git stores it: a link there is a
+// problem, as it holds ramp run.
+func validateCalendar(wt workTree, g policy.Guardrails) []string {
 	path := g.CalendarPath()
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(path)))
+	data, err := wt.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

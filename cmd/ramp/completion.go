@@ -1,9 +1,7 @@
 package main
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -13,7 +11,8 @@ import (
 )
 
 // completeRollouts completes a rollout name: the directories under
-// releases/ of --repo (a working copy) that hold a rollout.yaml.
+// releases/ of --repo (a working copy) that hold a rollout.yaml, read as
+// git stores them.
 func completeRollouts(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
@@ -25,7 +24,8 @@ func completeRollouts(cmd *cobra.Command, args []string, toComplete string) ([]s
 	if isURL(repo) {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	entries, err := os.ReadDir(filepath.Join(repo, policy.SpecDir))
+	wt := workTree{repo}
+	entries, err := wt.ReadDir(policy.SpecDir)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -34,7 +34,8 @@ func completeRollouts(cmd *cobra.Command, args []string, toComplete string) ([]s
 		if !strings.HasPrefix(e.Name(), toComplete) {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(repo, filepath.FromSlash(policy.SpecPath(e.Name())))); err == nil {
+		// As git stores it: a link is no rollout ramp run would read.
+		if _, fi, err := wt.lstat(policy.SpecPath(e.Name())); err == nil && fi.Mode().IsRegular() {
 			names = append(names, e.Name())
 		}
 	}

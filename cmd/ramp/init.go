@@ -15,13 +15,38 @@ import (
 //go:embed all:example
 var example embed.FS
 
+// initGuardrailsFile is the guardrails file ramp init writes, outside
+// releases/: the safe choice, requireSignedStart on.
+const initGuardrailsFile = "guardrails.yaml"
+
+const initGuardrails = `# ramp's guardrails, scaffolded by ramp init: the platform's limits on every
+# rollout spec. ramp reads them with --guardrails (ramp run --guardrails
+# guardrails.yaml); in a cluster they are the chart's guardrails value or a
+# ReleaseRepository's spec.guardrails. Keep the copy ramp runs with where only
+# the platform team can change it: here anyone who can push to main can.
+#
+# requireSignedStart holds a release whose start commit (or a commit it merged
+# in) is not signed by a trusted key: without signatures, separation of duties
+# (no one approves their own change) cannot be verified. Sign with git's SSH
+# signing (or OpenPGP: git config user.signingkey KEYID), with the key in the
+# approvers' <group>.allowed_signers:
+#   git config gpg.format ssh
+#   git config user.signingkey ~/.ssh/id_ed25519.pub
+#   git commit -S          (git merge -S for the merge of a pull request)
+# Opting out (false) lets any approver, the change's author included, approve;
+# ramp status and ramp audit then say separation of duties was not verified.
+requireSignedStart: true
+`
+
 func newInit() *cobra.Command {
 	var rollout, from string
 	cmd := &cobra.Command{
 		Use:   "init DIR | init --rollout NAME --from DIR [REPO]",
 		Short: "Create a release repository with an example rollout, or scaffold a rollout for an app already in one",
 		Long: `ramp init DIR creates a new release repository on branch main with a working
-example rollout, demo (DIR must be empty or absent).
+example rollout, demo (DIR must be empty or absent), and guardrails.yaml, the
+guardrails to pass with --guardrails: requireSignedStart on, so a release whose
+start is not signed by a trusted key holds.
 
 ramp init --rollout NAME --from DIR, run in an existing release repository (or
 with REPO naming it), reads the manifests under DIR (a Kustomize directory) and
@@ -72,6 +97,9 @@ or nothing to scaffold from (it says what is missing).`,
 				}
 				return os.WriteFile(dst, data, 0o644)
 			})
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, initGuardrailsFile), []byte(initGuardrails), 0o644)
+			}
 			if err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("write example: %w", err)}
 			}
@@ -90,7 +118,9 @@ or nothing to scaffold from (it says what is missing).`,
 				"  release field  apps/demo/canary/kustomization.yaml images[name=demo].newTag\n"+
 				"  stable field   apps/demo/stable/kustomization.yaml images[name=demo].newTag\n"+
 				"  traffic        apps/demo/route.yaml (demo-stable / demo-canary)\n"+
-				"  steps          setWeight 10, approval by sre, setWeight 50, approval by sre, promote\n", dir)
+				"  steps          setWeight 10, approval by sre, setWeight 50, approval by sre, promote\n"+
+				"  guardrails     %[2]s: requireSignedStart: true holds a release whose start is not signed\n"+
+				"                 by a trusted key (it says how to sign); use it: ramp run --guardrails %[2]s\n", dir, initGuardrailsFile)
 			return nil
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/policy"
 )
 
@@ -52,15 +54,19 @@ func scaffoldRollout(w io.Writer, repo, name, from string) error {
 	if path.IsAbs(from) || from == ".." || strings.HasPrefix(from, "../") {
 		return usage("--from %s: give the app's directory relative to the repository, e.g. apps/%s", from, name)
 	}
+	wt := workTree{repo}
 	spec := path.Join("releases", name, "rollout.yaml")
 	if _, err := os.Lstat(filepath.Join(repo, spec)); err == nil {
 		return usage("%s already exists: edit it, or choose another --rollout name", spec)
 	}
-	if fi, err := os.Lstat(filepath.Join(repo, from)); err != nil || !fi.IsDir() {
+	var link *history.SymlinkError
+	if _, fi, err := wt.lstat(from); errors.As(err, &link) {
+		return usage("--from %s: %v", from, err)
+	} else if err != nil || !fi.IsDir() {
 		return usage("--from %s: no such directory in %s", from, repo)
 	}
 
-	fields, routes, err := scanManifests(repo, from)
+	fields, routes, err := scanManifests(wt, from)
 	if err != nil {
 		return usage("read %s: %v", from, err)
 	}
@@ -117,13 +123,13 @@ spec:
     revertRelease: false
 `, name, from, release.file, release.path, stable.file, stable.path, route.file, route.stable, route.canary)
 	dst := filepath.Join(repo, filepath.FromSlash(spec))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := wt.MkdirAll(path.Dir(spec)); err != nil {
 		return usage("%v", err)
 	}
 	if err := os.WriteFile(dst, []byte(text), 0o644); err != nil {
 		return usage("%v", err)
 	}
-	problems := validateOne(repo, spec, policy.DefaultGuardrails())
+	problems := validateOne(wt, spec, policy.DefaultGuardrails())
 
 	state := "valid"
 	if len(problems) > 0 {
@@ -158,28 +164,26 @@ spec:
 	return nil
 }
 
-// scanManifests reads the YAML files under repo/from (symbolic links are
-// not followed) for release/stable field candidates and HTTPRoutes.
-func scanManifests(repo, from string) ([]scaffoldField, []scaffoldRoute, error) {
+// scanManifests reads the YAML files under from in the working copy, as
+// git stores them (symbolic links are not followed), for release/stable
+// field candidates and HTTPRoutes.
+func scanManifests(wt workTree, from string) ([]scaffoldField, []scaffoldRoute, error) {
 	var fields []scaffoldField
 	var routes []scaffoldRoute
-	root := filepath.Join(repo, filepath.FromSlash(from))
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := wt.Walk(from, func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != root {
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && rel != from {
 			return filepath.SkipDir
 		}
-		if !d.Type().IsRegular() || (!strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".yml")) {
+		if !d.Type().IsRegular() || (!strings.HasSuffix(rel, ".yaml") && !strings.HasSuffix(rel, ".yml")) {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		data, err := wt.ReadFile(rel)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(repo, p)
-		rel = filepath.ToSlash(rel)
 		var docs []map[string]any
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {

@@ -168,10 +168,22 @@ func (f *repoFlags) keyring() (*signing.Keyring, error) {
 	return k, nil
 }
 
-// guard returns the guardrails from --guardrails or the defaults.
+// guard returns the guardrails from --guardrails or the defaults. A
+// guardrails file inside the working copy of --repo is repository content
+// and read as git stores it: a link there is refused, never followed.
 func (f *repoFlags) guard() (policy.Guardrails, error) {
 	if f.guardrails == "" {
 		return policy.DefaultGuardrails(), nil
+	}
+	if !isURL(f.repo) {
+		wt := workTree{f.repo}
+		if rel, inside := wt.Inside(f.guardrails); inside {
+			data, err := wt.ReadFile(rel)
+			if err != nil {
+				return policy.Guardrails{}, &exitError{code: exitUsage, err: fmt.Errorf("--guardrails: %w", err)}
+			}
+			return policy.ParseGuardrails(f.guardrails, data)
+		}
 	}
 	return readGuardrails(f.guardrails)
 }

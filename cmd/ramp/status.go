@@ -32,8 +32,9 @@ type rolloutStatus struct {
 	NextStep   string              `json:"nextCommand,omitempty"`
 	Gates      []policy.GateResult `json:"gates,omitempty"`
 	Invalid    string              `json:"invalid,omitempty"`
-	// Unverified says why separation of duties cannot be verified for
-	// the release: commits of its start not signed by a trusted key.
+	// Unverified says, while guardrail requireSignedStart is off, that
+	// separation of duties was not verified for the release and why:
+	// commits of its start not signed by a trusted key (policy's note).
 	Unverified string             `json:"separationOfDutiesUnverified,omitempty"`
 	Rejected   []policy.Rejection `json:"rejected"`
 	// Drift are the managed fields changed outside ramp's decisions
@@ -59,7 +60,7 @@ func toStatus(o gitsync.Outcome) rolloutStatus {
 		Weight: s.LiveWeight(), WaitingFor: d.WaitingFor, Reason: d.Reason, Gates: d.Gates, Rejected: s.Rejected,
 		NextStep: nextCommand(o), Drift: s.Drift}
 	if s.InProgress() {
-		st.Unverified = s.StartUnverified
+		st.Unverified = d.SeparationOfDuties
 	}
 	if st.Rejected == nil {
 		st.Rejected = []policy.Rejection{}
@@ -267,7 +268,7 @@ func printStatus(w io.Writer, out []rolloutStatus) {
 			fmt.Fprintf(w, "%s: next: %s\n", s.Name, s.NextStep)
 		}
 		if s.Unverified != "" {
-			fmt.Fprintf(w, "%s: separation of duties cannot be verified: %s\n", s.Name, s.Unverified)
+			fmt.Fprintf(w, "%s: %s\n", s.Name, s.Unverified)
 		}
 		for _, d := range s.Drift {
 			fmt.Fprintf(w, "%s: drift: the %s field %s %s holds %s, ramp's value is %s (commit %.10s)\n", s.Name, d.Field, d.File, d.Path, orNone(d.New), orNone(d.Old), d.Commit)

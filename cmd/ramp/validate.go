@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ramp-dev/ramp/history"
 	"github.com/ramp-dev/ramp/manifest"
 	"github.com/ramp-dev/ramp/policy"
 )
@@ -40,15 +39,16 @@ func newValidate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			specs, err := specPaths(f.repo)
+			wt := workTree{f.repo}
+			specs, err := specPaths(wt)
 			if err != nil {
 				return err
 			}
 			var problems []string
 			for _, rel := range specs {
-				problems = append(problems, validateOne(f.repo, rel, g)...)
+				problems = append(problems, validateOne(wt, rel, g)...)
 			}
-			problems = append(problems, validateCalendar(f.repo, g)...)
+			problems = append(problems, validateCalendar(wt, g)...)
 			res := struct {
 				Rollouts int      `json:"rollouts"`
 				Problems []string `json:"problems"`
@@ -80,10 +80,11 @@ func newValidate() *cobra.Command {
 }
 
 // specPaths returns releases/<name>/rollout.yaml, slash-separated and
-// relative to root, for every entry of releases/ that has one on disk:
-// a directory, or a link to one (which validateOne refuses).
-func specPaths(root string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(root, policy.SpecDir))
+// relative to the working copy, for every entry of releases/ that ramp
+// run would read as a rollout: a directory with a rollout.yaml (a link
+// there included, which validateOne refuses), or a link (refused too).
+func specPaths(wt workTree) ([]string, error) {
+	entries, err := wt.ReadDir(policy.SpecDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -93,7 +94,9 @@ func specPaths(root string) ([]string, error) {
 	var specs []string
 	for _, e := range entries {
 		rel := policy.SpecPath(e.Name())
-		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel))); err == nil {
+		if e.Type()&fs.ModeSymlink != 0 {
+			specs = append(specs, rel)
+		} else if _, err := os.Lstat(filepath.Join(wt.root, filepath.FromSlash(rel))); e.IsDir() && err == nil {
 			specs = append(specs, rel)
 		}
 	}
@@ -102,8 +105,8 @@ func specPaths(root string) ([]string, error) {
 }
 
 // validateOne checks the spec file rel and the files and fields it names.
-func validateOne(root, rel string, g policy.Guardrails) []string {
-	data, err := readAsGit(root, rel)
+func validateOne(wt workTree, rel string, g policy.Guardrails) []string {
+	data, err := wt.ReadFile(rel)
 	if err != nil {
 		return []string{err.Error()}
 	}
@@ -124,7 +127,7 @@ func validateOne(root, rel string, g policy.Guardrails) []string {
 			problems = append(problems, e.Error())
 		}
 		read := func(field, file string) []byte {
-			b, err := readAsGit(root, file)
+			b, err := wt.ReadFile(file)
 			if err != nil {
 				problem(field, "%v", err)
 			}
@@ -155,7 +158,7 @@ func validateOne(root, rel string, g policy.Guardrails) []string {
 		}
 		// The traffic target's fields: weight, stable side, mirror,
 		// replicas, read as git stores the files.
-		for _, e := range manifest.CheckTarget(func(file string) ([]byte, error) { return readAsGit(root, file) }, x) {
+		for _, e := range manifest.CheckTarget(wt.ReadFile, x) {
 			e.Field = name(e.Field)
 			problems = append(problems, e.Error())
 		}
@@ -176,33 +179,4 @@ func validateOne(root, rel string, g policy.Guardrails) []string {
 		}, "spec.release", "spec.stable")
 	}
 	return problems
-}
-
-// readAsGit reads the file rel (slash-separated) under root as git would
-// commit it: a symbolic link, at rel or at a directory above it, is not
-// followed but reported as a *history.SymlinkError, as ramp run reports it
-// from git's tree.
-func readAsGit(root, rel string) ([]byte, error) {
-	dir := root
-	for _, part := range strings.Split(rel, "/") {
-		dir = filepath.Join(dir, part)
-		fi, err := os.Lstat(dir)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, fmt.Errorf("%s: %w", rel, err)
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			target, _ := os.Readlink(dir)
-			link, _ := filepath.Rel(root, dir)
-			return nil, &history.SymlinkError{Path: rel, Link: filepath.ToSlash(link), Target: target}
-		}
-	}
-	data, err := os.ReadFile(dir)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rel, err)
-	}
-	return data, nil
 }

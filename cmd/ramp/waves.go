@@ -25,7 +25,7 @@ func statusRows(o gitsync.Outcome) []rolloutStatus {
 	fs, d := o.Fleet, o.Decision
 	name, _ := policy.SplitTarget(o.Rollout)
 	top := rolloutStatus{Name: name, Release: fs.Release, Phase: wavesPhase(o.Waves), WaitingFor: d.WaitingFor, Reason: d.Reason,
-		Gates: d.Gates, Rejected: fs.Rejected, Wave: d.Wave, Waves: o.Waves}
+		Gates: d.Gates, Rejected: fs.Rejected, Wave: d.Wave, Waves: o.Waves, Unverified: d.SeparationOfDuties}
 	if top.Rejected == nil {
 		top.Rejected = []policy.Rejection{}
 	}
