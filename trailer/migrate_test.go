@@ -11,7 +11,7 @@ import (
 func TestMigrateTrailersNameEachReleasedJobAndReadBack(t *testing.T) {
 	e := policy.Entry{Rollout: "demo", Release: "2.0", Step: 1, Steps: 4, Action: policy.ActionSetWeight, Weight: 10,
 		Approved: []policy.ApprovalRef{{Principal: "dan@example.com", Key: "SHA256:dan", Commit: "c-dan"}},
-		Migrate: []policy.MigrateRef{{Job: "db/migrations/job.yaml", Migration: policy.MigrationExpand}, {Job: "db/seed job.yaml", Migration: policy.MigrationExpand}}}
+		Migrate:  []policy.MigrateRef{{Job: "db/migrations/job.yaml", Migration: policy.MigrationExpand}, {Job: "db/seed job.yaml", Migration: policy.MigrationExpand}}}
 	ts := ForEntry(e)
 	var got []string
 	for _, tr := range ts {
