@@ -163,7 +163,7 @@ func validateOne(root, rel string, g policy.Guardrails) []string {
 	same := func(field string) string { return field }
 	if !r.HasTargets() {
 		check(r, same, "spec.release", "spec.stable")
-		return problems
+		return append(problems, validateJobs(root, r)...)
 	}
 	check(r, same, "spec.release")
 	for i, t := range r.Spec.Targets {
