@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -165,4 +166,20 @@ func (v *validator) migrationJobs() {
 			v.fail(f+".job.file", "%q is also %s: a migration Job has a file of its own", m.Job.File, other)
 		}
 	}
+}
+
+// migrateFindings are the audit's findings on ramp's entry e that
+// releases migration Jobs, given the state before it: a Job the release
+// did not ship suspended, or a release anywhere but at step 1.
+func migrateFindings(before State, e Entry) []string {
+	var out []string
+	for _, m := range e.Migrate {
+		switch {
+		case e.Step != 1 || !EntersStep(e.Action) || before.Step != 0:
+			out = append(out, fmt.Sprintf("releases migration Job %s outside the commit that enters step 1", m.Job))
+		case !slices.Contains(before.MigrationJobs, m.Job):
+			out = append(out, fmt.Sprintf("releases migration Job %s, which release %s did not ship suspended", m.Job, e.Release))
+		}
+	}
+	return out
 }

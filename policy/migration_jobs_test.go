@@ -152,3 +152,26 @@ func TestValidateChecksTheMigrationJobs(t *testing.T) {
 		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestAuditFindsAMigrationJobReleasedOutsideTheRules(t *testing.T) {
+	r := jobRollout()
+	shipped := State{Rollout: "demo", Phase: PhaseProgressing, Release: "2.0", Stable: "1.0", MigrationJobs: []string{jobFile}}
+	rec := func(step int, a Action) *Record {
+		return &Record{Commit: "r", Author: "ramp@localhost", Signer: rampKey, Entries: []Entry{{Rollout: "demo", Release: "2.0",
+			Step: step, Steps: 4, Action: a, Weight: 10, Migrate: []MigrateRef{{Job: jobFile, Migration: MigrationExpand}}}}}
+	}
+	if row := AuditRecord(r, shipped, shipped, rec(1, ActionSetWeight)); len(row.Findings) != 0 {
+		t.Fatalf("step 1 releasing the shipped Job: findings %q", row.Findings)
+	}
+	notShipped := shipped
+	notShipped.MigrationJobs = nil
+	if row := AuditRecord(r, notShipped, notShipped, rec(1, ActionSetWeight)); len(row.Findings) != 1 ||
+		row.Findings[0] != "releases migration Job "+jobFile+", which release 2.0 did not ship suspended" {
+		t.Fatalf("findings %q, want the Job named", row.Findings)
+	}
+	later := shipped
+	later.Step = 2
+	if row := AuditRecord(r, later, later, rec(3, ActionSetWeight)); len(row.Findings) != 1 || !strings.Contains(row.Findings[0], "outside the commit that enters step 1") {
+		t.Fatalf("findings %q, want the release outside step 1 found", row.Findings)
+	}
+}
