@@ -117,7 +117,7 @@ func message(r *policy.Rollout, d policy.Decision) string {
 	e := policy.Entry{
 		Rollout: r.Name(), Release: d.Release, Step: d.Step, Steps: d.Steps,
 		Action: d.Action, Weight: d.Weight, Gates: d.Gates, Approved: d.Approved,
-		ChangeID: r.Spec.ChangeID, Shadow: d.Shadow, Wave: d.Wave,
+		ChangeID: r.Spec.ChangeID, Shadow: d.Shadow, Wave: d.Wave, Migrate: d.Migrate,
 	}
 	if d.Action == policy.ActionAbort || d.Action == policy.ActionRollback || d.Action == policy.ActionRestore {
 		e.Reason = d.Reason

@@ -438,6 +438,9 @@ func (d *Deriver) record(w *walker, l link, parentTree *object.Tree, rollouts ma
 			relevant = true
 		}
 	}
+	if w.jobFacts(tree, parentTree, rollouts, rec) {
+		relevant = true
+	}
 	if !relevant {
 		return nil, nil
 	}

@@ -148,12 +148,13 @@ func (d *Deriver) readSpec(w *walker, tree *object.Tree, name string, read func(
 		return nil, err
 	}
 	check := func(r *policy.Rollout) error {
-		return manifest.CheckTarget(func(p string) ([]byte, error) {
+		files := func(p string) ([]byte, error) {
 			if read != nil {
 				read(p)
 			}
 			return w.readFile(tree, p)
-		}, r).Err()
+		}
+		return append(manifest.CheckTarget(files, r), manifest.CheckMigrationJobs(files, r)...).Err()
 	}
 	if r.HasTargets() {
 		return r, checkFleetTargets(r, check)

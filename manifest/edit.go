@@ -57,6 +57,9 @@ func Edits(files func(path string) ([]byte, error), r *policy.Rollout, d policy.
 	if !bytes.Equal(out, data) {
 		edits[r.TargetFile()] = out
 	}
+	if err := releaseJobs(d, read, set); err != nil {
+		return nil, err
+	}
 	if c := r.Spec.Target.CanaryReplicas; c != nil {
 		n, err := canaryReplicas(read, r, d)
 		if err != nil {

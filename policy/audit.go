@@ -100,6 +100,7 @@ func AuditRecord(r *Rollout, before, after State, rec *Record) *AuditRow {
 		if e.Action == ActionCheckpoint {
 			row.Reason, row.Findings = checkpointClaim(before, e, row.Findings)
 		}
+		row.Findings = append(row.Findings, migrateFindings(before, e)...)
 		for _, ap := range e.Approved {
 			if !hasApproval(before, ap) {
 				row.Findings = append(row.Findings, fmt.Sprintf("records approval commit %s by %s that history does not hold as an accepted approval", ap.Commit, ap.Principal))

@@ -93,6 +93,7 @@ func Fold(s State, r *Rollout, rec *Record, g Guardrails) State {
 			"commit %s by %s edited %s while release %s is in progress; a signed Ramp-Resume accepts the new spec",
 			short(rec.Commit), rec.Author, r.Path, s.Release))
 	}
+	s = foldJobs(s, r, rec, isRamp, started)
 	for _, e := range entries {
 		s = apply(s, rec, e)
 	}
@@ -116,6 +117,9 @@ func (rec *Record) Rollouts() []string {
 		}
 	}
 	for name := range rec.Changes {
+		add(name)
+	}
+	for name := range rec.Jobs {
 		add(name)
 	}
 	for _, e := range rec.Entries {

@@ -62,14 +62,14 @@ func MigrationPath(pattern string) string {
 // group the guardrails name, which step 1 records.
 func (p *planner) migration(g Guardrails) (exc []Approval, d Decision, held bool) {
 	s := p.s
-	if len(s.MigrationPaths) == 0 {
+	if len(s.MigrationPaths) == 0 && len(s.MigrationJobs) == 0 {
 		return nil, Decision{}, false
 	}
-	kind, from := s.Migration, "its start commit's Ramp-Migration trailer"
-	if kind == "" {
-		kind, from = p.r.Spec.Migration, "spec.migration"
-	}
+	kind, from := migrationKind(p.r, s)
 	touched := fmt.Sprintf("release %s's start commit %s changes %s (guardrail migrations.paths)", s.Release, short(s.StartCommit), strings.Join(s.MigrationPaths, ", "))
+	if len(s.MigrationPaths) == 0 {
+		touched = fmt.Sprintf("release %s ships suspended migration Job %s (spec.migrations)", s.Release, strings.Join(s.MigrationJobs, ", "))
+	}
 	switch kind {
 	case "":
 		return nil, p.hold("a Ramp-Abort; then release again declaring the migration",

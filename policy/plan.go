@@ -163,7 +163,7 @@ func (p *planner) decide(g Guardrails) Decision {
 		if len(migration) > 0 {
 			why += "; expand migration approved by " + principals(migration)
 		}
-		return p.enter(1, preflight, append(migration, exc...), why+preflightNote(preflight))
+		return p.releaseJobs(p.enter(1, preflight, append(migration, exc...), why+preflightNote(preflight)))
 	}
 	if s.Step > len(steps) {
 		return p.next(nil, nil, fmt.Sprintf("the spec has %d steps, the release is past them", len(steps)))

@@ -107,6 +107,9 @@ type Decision struct {
 	// besides the weight; Shadow the record of a mirror step it enters.
 	Exposure Exposure      `json:"exposure,omitzero"`
 	Shadow   *ShadowRecord `json:"shadow,omitempty"`
+	// Migrate are the migration Jobs the action's commit releases
+	// (spec.suspend: false), with the migration they run.
+	Migrate []MigrateRef `json:"migrate,omitempty"`
 	// Wake is when a hold should be looked at again, if it ends by time.
 	Wake time.Time `json:"wake,omitempty"`
 	// Wave and Targets, for a rollout with targets (PlanFleet): the wave

@@ -90,6 +90,9 @@ type Spec struct {
 	// Migration declares what the migrations a release ships do (expand
 	// or contract), when its start commit does not (Ramp-Migration).
 	Migration string `yaml:"migration"`
+	// Migrations are the Jobs that run the migrations, committed
+	// suspended: ramp's step-1 commit releases them (migration_jobs.go).
+	Migrations []MigrationSpec `yaml:"migrations"`
 
 	// Targets and Waves promote the release target by target (waves.go):
 	// with Targets, spec.release is the one field a release changes and

@@ -147,7 +147,7 @@ func TestParseRejects(t *testing.T) {
 		{"a misspelt field, suggesting the right one", replace("  release: {", "  relase: {"),
 			file + `:9: spec.relase: unknown field (did you mean "release"?)`},
 		{"an unknown field, listing the known ones", insertAfter(6, "  colour: blue"),
-			file + ":7: spec.colour: unknown field (known fields: changeId, gates, kustomizations, migration, onDrift, onFailure, owner, release, riskTier, shadow, stable, strategy, target, targets, trafficCheck, waves)"},
+			file + ":7: spec.colour: unknown field (known fields: changeId, gates, kustomizations, migration, migrations, onDrift, onFailure, owner, release, riskTier, shadow, stable, strategy, target, targets, trafficCheck, waves)"},
 		{"a misspelt field in a step", replace("- pause: {duration: 2m}", "- pause: {duraton: 2m}"),
 			file + `:21: spec.strategy.canary.steps[4].pause.duraton: unknown field (did you mean "duration"?)`},
 		{"a weight that is a word", replace("setWeight: 50", "setWeight: ten"),

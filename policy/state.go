@@ -131,6 +131,8 @@ type Entry struct {
 	// has Rollout rollout/target (TargetRollout) and one Ramp-Target.
 	Wave    string   `json:"wave,omitempty"`
 	Targets []string `json:"targets,omitempty"`
+	// Migrate are the migration Jobs the commit released (Ramp-Migrate).
+	Migrate []MigrateRef `json:"migrate,omitempty"`
 	// Anchor is the commit a checkpoint entry restates (Ramp-Anchor):
 	// ramp's abort, or its rollback that kept the release field.
 	Anchor *AnchorRef `json:"anchor,omitempty"`
@@ -188,6 +190,10 @@ type Record struct {
 	// a commit that starts a release).
 	Migration      string
 	MigrationPaths []string
+	// Jobs are, per rollout, what the commit did to its migration Jobs
+	// (spec.migrations): each Job file it changed, and for a commit that
+	// starts the rollout's release, every Job file (migration_jobs.go).
+	Jobs map[string][]JobFact
 	// Merged are the records of the commits a merge brought in that give
 	// commands (an approval made in a pull request), oldest first. Their
 	// commands count as if given right after the merge.
@@ -267,6 +273,10 @@ type State struct {
 	Migration       string   `json:"migration,omitempty"`
 	MigrationPaths  []string `json:"migrationPaths,omitempty"`
 	StartedInFlight string   `json:"startedInFlight,omitempty"`
+	// MigrationJobs are the migration Jobs the release ships: those of
+	// spec.migrations committed suspended at its start. ramp's step-1
+	// commit releases them.
+	MigrationJobs []string `json:"migrationJobs,omitempty"`
 	// StepCommit is ramp's commit that entered Step, and StepAt its time.
 	StepCommit string    `json:"stepCommit,omitempty"`
 	StepAt     time.Time `json:"stepAt,omitempty"`

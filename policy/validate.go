@@ -78,6 +78,7 @@ func Validate(r *Rollout, g Guardrails) SpecErrors {
 		v.spec()
 		v.singleTarget()
 	}
+	v.migrationJobs()
 	v.errs.sortByLine()
 	if len(v.errs) == 0 {
 		return nil

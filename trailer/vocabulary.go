@@ -40,7 +40,7 @@ var commandKinds = []policy.CommandKind{policy.CommandApprove, policy.CommandAbo
 
 // rampKeys are all trailer keys ramp reads.
 var rampKeys = []string{
-	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow, keyMigration, keyWave, keyTarget, keyAnchor,
+	keyRollout, keyRelease, keyStep, keyAction, keyWeight, keyGate, keyApprovedBy, keyReason, keyChangeID, keyShadow, keyMigration, keyMigrate, keyWave, keyTarget, keyAnchor,
 	string(policy.CommandApprove), string(policy.CommandAbort), string(policy.CommandPause), string(policy.CommandResume),
 }
 
@@ -55,7 +55,8 @@ var actions = []policy.Action{
 // (a rollout with targets), Ramp-Release, Ramp-Step (when Step is not
 // 0), Ramp-Action, Ramp-Weight, Ramp-Anchor (a checkpoint), Ramp-Shadow
 // (entering a mirror step), one
-// Ramp-Gate per gate, one Ramp-Approved-By per approval, Ramp-Reason and
+// Ramp-Gate per gate, one Ramp-Approved-By per approval, one Ramp-Migrate
+// per migration Job released, Ramp-Reason and
 // Ramp-Change-Id (when set).
 // Free text is written on one line, line breaks turned into spaces.
 func ForEntry(e policy.Entry) []Trailer {
@@ -92,6 +93,7 @@ func ForEntry(e policy.Entry) []Trailer {
 			{"principal", a.Principal}, {"key", a.Key}, {"commit", a.Commit},
 		})})
 	}
+	ts = append(ts, migrateTrailers(e.Migrate)...)
 	if r := oneLine(e.Reason); r != "" {
 		ts = append(ts, Trailer{keyReason, r})
 	}
@@ -209,7 +211,7 @@ type entryReader struct {
 }
 
 func (r *entryReader) add(key string, t Trailer) {
-	repeatable := key == keyGate || key == keyApprovedBy || key == keyTarget
+	repeatable := key == keyGate || key == keyApprovedBy || key == keyTarget || key == keyMigrate
 	if r.seen[key] && !repeatable {
 		r.problems = append(r.problems, problem(t, "repeated in the entry of rollout "+strconv.Quote(r.rollout.Value)))
 		return
@@ -236,6 +238,11 @@ func (r *entryReader) add(key string, t Trailer) {
 		var a policy.ApprovalRef
 		if a, err = parseApprovalRef(t.Value); err == nil {
 			r.e.Approved = append(r.e.Approved, a)
+		}
+	case keyMigrate:
+		var m policy.MigrateRef
+		if m, err = parseMigrate(t.Value); err == nil {
+			r.e.Migrate = append(r.e.Migrate, m)
 		}
 	case keyReason:
 		r.e.Reason = t.Value

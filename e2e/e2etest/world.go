@@ -58,6 +58,11 @@ type Options struct {
 	Gateway string
 	// NoLoad sends no background load (tests that count every request).
 	NoLoad bool
+	// Files are more files (path → content) of the commit that gives the
+	// repository the scenario's spec; NAMESPACE in them is replaced too.
+	Files map[string]string
+	// Guardrails are the ReleaseRepository's spec.guardrails ("" for none).
+	Guardrails string
 }
 
 // What Options.Gateway may say.
@@ -127,7 +132,7 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 
 	w.Host = NewGitHost(t)
 	w.URL = w.Host.InitBare("release.git")
-	w.initRepository(o.Spec, o.Gateway)
+	w.initRepository(o.Spec, o.Gateway, o.Files)
 	w.Alice = NewPerson(t, w.URL, "Alice", "alice@example.com", w.AliceKey)
 	w.Bob = NewPerson(t, w.URL, "Bob", "bob@example.com", w.BobKey)
 	w.Auditor = NewPerson(t, w.URL, "Auditor", "auditor@example.com", NewKey(t, keys, "auditor"))
@@ -157,15 +162,15 @@ func NewWorld(t testing.TB, c *Cluster, o Options) *World {
 		w.Load = StartLoad(c.Client, w.NS, Rollout, o.Rate, w.Apps[StableVersion], w.Apps[ReleaseVersion])
 		t.Cleanup(w.Load.Stop)
 	}
-	w.startRamp(o.RampInterval)
+	w.startRamp(o.RampInterval, o.Guardrails)
 	return w
 }
 
 // initRepository pushes what `ramp init` creates, then Dev replaces the
 // rollout's spec with the scenario's in a signed commit, so that HEAD is
 // signed from the start; with a gateway, the same commit fits the apps to
-// it (gatewayFiles).
-func (w *World) initRepository(spec, gateway string) {
+// it (gatewayFiles). The same commit writes the extra files.
+func (w *World) initRepository(spec, gateway string, extra map[string]string) {
 	t := w.T
 	ramp, err := Binary("ramp", "build")
 	w.check(err)
@@ -176,6 +181,9 @@ func (w *World) initRepository(spec, gateway string) {
 	gittest.Git(t, dir, env, "push", "-q", w.URL, "main")
 	w.Dev = NewPerson(t, w.URL, "Dev", "dev@example.com", w.DevKey)
 	files := map[string]string{"releases/demo/rollout.yaml": strings.ReplaceAll(spec, "NAMESPACE", w.NS)}
+	for path, content := range extra {
+		files[path] = strings.ReplaceAll(content, "NAMESPACE", w.NS)
+	}
 	if gateway != "" {
 		w.check(w.gatewayFiles(gateway, files))
 	}
@@ -210,7 +218,7 @@ func (w *World) startFlux(interval time.Duration) {
 // startRamp creates ramp's Secrets, the approvers' ConfigMap and the
 // ReleaseRepository, starts `ramp controller`, registers its webhook with
 // the git host and waits until it reports the rollout Stable.
-func (w *World) startRamp(interval time.Duration) {
+func (w *World) startRamp(interval time.Duration, guardrails string) {
 	c := w.Cluster.Client
 	key, err := os.ReadFile(w.RampKey.Private)
 	w.check(err)
@@ -222,7 +230,7 @@ func (w *World) startRamp(interval time.Duration) {
 		"dev.allowed_signers": "dev@example.com " + w.DevKey.Public + "\n",
 	}}))
 	w.check(c.Create(w.Ctx, &rampv1.ReleaseRepository{ObjectMeta: w.meta(RepoName), Spec: rampv1.ReleaseRepositorySpec{
-		URL: w.URL, Branch: "main", Interval: metav1.Duration{Duration: interval},
+		URL: w.URL, Branch: "main", Interval: metav1.Duration{Duration: interval}, Guardrails: guardrails,
 		SigningKeySecretRef: meta.LocalObjectReference{Name: "ramp-signing"},
 		Approvers:           &rampv1.Approvers{ConfigMapRef: &meta.LocalObjectReference{Name: "approvers"}},
 		Prometheus:          &rampv1.Prometheus{Address: w.Prom.URL},
