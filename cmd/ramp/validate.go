@@ -166,7 +166,7 @@ func validateOne(wt workTree, rel string, g policy.Guardrails) []string {
 	same := func(field string) string { return field }
 	if !r.HasTargets() {
 		check(r, same, "spec.release", "spec.stable")
-		return append(problems, validateJobs(root, r)...)
+		return append(problems, validateJobs(wt, r)...)
 	}
 	check(r, same, "spec.release")
 	for i, sub := range r.TargetRollouts() { // ForTarget by name, per target, was quadratic

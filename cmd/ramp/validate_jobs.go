@@ -21,7 +21,7 @@ import (
 const maxJobHistory = 2000
 
 // validateJobs checks the migration Jobs of rollout r (spec.migrations)
-// in the working copy root: each file holds one batch/v1 Job with a
+// in the working copy wt: each file holds one batch/v1 Job with a
 // spec.suspend, and that is true, unless the file is as ramp's signed
 // commit that released it left it: a Job that ran stays unsuspended.
 // That is told from git: the file on disk must be as HEAD has it, and the
@@ -29,9 +29,9 @@ const maxJobHistory = 2000
 // ramp's Ramp-Migrate trailer for it (validate has no keys: ramp run
 // verifies that commit's signature, and holds a release whose Job someone
 // else unsuspended).
-func validateJobs(root string, r *policy.Rollout) []string {
+func validateJobs(wt workTree, r *policy.Rollout) []string {
 	var problems []string
-	read := func(file string) ([]byte, error) { return readAsGit(root, file) }
+	read := wt.ReadFile
 	for _, e := range manifest.CheckMigrationJobs(read, r) {
 		problems = append(problems, e.Error())
 	}
@@ -44,7 +44,7 @@ func validateJobs(root string, r *policy.Rollout) []string {
 			continue
 		}
 		field := fmt.Sprintf("spec.migrations[%d].job.file", i)
-		if why := releasedByRamp(root, m.Job.File, data); why != "" {
+		if why := releasedByRamp(wt.root, m.Job.File, data); why != "" {
 			problems = append(problems, r.Errorf(field, "%s: spec.suspend is false: a migration Job is committed suspended (spec.suspend: true) and only ramp's signed commit releases it; %s",
 				m.Job.File, why).Error())
 		}
