@@ -3,6 +3,7 @@ package gitsync_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +52,13 @@ func newWorld(t *testing.T, opts ...gittest.ServerOption) *world {
 // newWorldWithSpec is newWorld with rollout demo's spec text.
 func newWorldWithSpec(t *testing.T, spec string, opts ...gittest.ServerOption) *world {
 	t.Helper()
+	return newWorldWithFiles(t, spec, nil, opts...)
+}
+
+// newWorldWithFiles is newWorldWithSpec whose first commit also holds
+// files (path: content).
+func newWorldWithFiles(t *testing.T, spec string, files map[string]string, opts ...gittest.ServerOption) *world {
+	t.Helper()
 	w := &world{t: t, keys: map[string]person{}, now: time.Now()}
 	w.server = gittest.NewServer(t, opts...)
 	w.server.InitBare(t, "release.git")
@@ -90,7 +98,9 @@ func newWorldWithSpec(t *testing.T, spec string, opts ...gittest.ServerOption) *
 		"GIT_AUTHOR_EMAIL=mallory@example.com", "GIT_COMMITTER_EMAIL=mallory@example.com"}}
 
 	w.work = filepath.Join(t.TempDir(), "work")
-	gittest.InitRepo(t, w.work, gittest.RolloutFilesWithSpec("demo", "1.0.0", spec))
+	initial := gittest.RolloutFilesWithSpec("demo", "1.0.0", spec)
+	maps.Copy(initial, files)
+	gittest.InitRepo(t, w.work, initial)
 	w.git("dev", "remote", "add", "origin", w.url)
 	w.git("dev", "push", "-q", "origin", "main")
 	w.loop = w.newLoop()

@@ -21,12 +21,12 @@ func migrationJob(name, suspend string) string {
 
 // jobWorld is migrationWorld whose rollout names a migration Job in
 // spec.migrations, db/migrations/job.yaml, which an earlier release ran
-// (committed unsuspended).
+// (unsuspended in the repository's first commit: a person unsuspending it
+// later, with no release in flight, is drift).
 func jobWorld(t *testing.T) *world {
 	spec := strings.Replace(policytest.SpecYAML("demo"), "  kustomizations:",
 		"  migrations:\n    - job: {file: "+jobPath+"}\n  kustomizations:", 1)
-	w := newWorldWithSpec(t, spec)
-	w.commitFiles("dev", "db: the migration Job 1.0.0 ran", map[string]string{jobPath: migrationJob("schema-1-0-0", "false")})
+	w := newWorldWithFiles(t, spec, map[string]string{jobPath: migrationJob("schema-1-0-0", "false")})
 	w.cfg.Guardrails = policy.DefaultGuardrails()
 	w.cfg.Guardrails.Migrations = policy.MigrationRules{Paths: []string{"db/migrations/**"}, ExpandGroups: []string{"dba"}}
 	w.loop = w.newLoop()
@@ -148,4 +148,24 @@ func TestAMigrationJobUnsuspendedByHandHoldsTheRelease(t *testing.T) {
 			t.Fatalf("a fresh ramp: %q, want the same hold", o.Decision.Reason)
 		}
 	})
+}
+
+// TestAMigrationJobUnsuspendedByHandWhileIdleHoldsTheNextRelease: with no
+// release in flight, a new migration Job committed unsuspended runs when
+// Flux applies it, outside any release: ramp holds the rollout, naming
+// the commit, its signer and the Job, and the next release waits on it.
+func TestAMigrationJobUnsuspendedByHandWhileIdleHoldsTheNextRelease(t *testing.T) {
+	w := jobWorld(t)
+	w.expect(policy.ActionNone, 0, 0) // ramp has seen the tip: no release in flight
+	edit := w.commitFiles("dev", "db: run the 1.1.0 migration now", map[string]string{jobPath: migrationJob("schema-1-1-0", "false")})
+	want := "commit " + edit[:10] + " (signed by dev@example.com, author dev@example.com) edited migration Job " + jobPath +
+		" while no release is in flight (spec.suspend: false)"
+	if o := w.expect(policy.ActionNone, 0, 0); !strings.Contains(o.Decision.Reason, want) || !strings.Contains(o.Decision.WaitingFor, "Ramp-Resume") {
+		t.Fatalf("hold %q waiting for %q, want %q", o.Decision.Reason, o.Decision.WaitingFor, want)
+	}
+	w.releaseWithJob("1.1.0", migrationJob("schema-1-1-0", "false"), "Ramp-Migration: expand")
+	w.command("dan", true, "approve the migration", "Ramp-Approve: rollout=demo release=1.1.0 migration=expand")
+	if o := w.expect(policy.ActionNone, 0, 0); !strings.Contains(o.Decision.Reason, want) {
+		t.Fatalf("the next release: %q, want it held on %q", o.Decision.Reason, want)
+	}
 }

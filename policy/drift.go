@@ -129,6 +129,14 @@ func driftFields(before, s State, r *Rollout, rec *Record, ch Change) State {
 // the stable field apps/demo/stable/kustomization.yaml
 // images[name=demo].newTag from 1.0.0 to 1.1.0".
 func changed(rec *Record, fc FieldChange) string {
+	return fmt.Sprintf("%s changed the %s field %s %s from %s to %s",
+		committedBy(rec), fc.Field, fc.File, fc.Path, orNone(fc.Old), orNone(fc.New))
+}
+
+// committedBy names rec's commit, its verified signer (or why there is
+// none) and its author: "commit 1a2b3c4d5e (unsigned, author
+// bob@example.com)".
+func committedBy(rec *Record) string {
 	signer := "unsigned"
 	switch {
 	case rec.Signer != nil:
@@ -136,8 +144,7 @@ func changed(rec *Record, fc FieldChange) string {
 	case rec.SignatureError != "" && rec.SignatureError != "unsigned":
 		signer = "not signed by a trusted key: " + rec.SignatureError
 	}
-	return fmt.Sprintf("commit %s (%s, author %s) changed the %s field %s %s from %s to %s",
-		short(rec.Commit), signer, rec.Author, fc.Field, fc.File, fc.Path, orNone(fc.Old), orNone(fc.New))
+	return fmt.Sprintf("commit %s (%s, author %s)", short(rec.Commit), signer, rec.Author)
 }
 
 func orNone(v string) string {

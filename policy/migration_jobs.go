@@ -91,8 +91,11 @@ func foldJobs(s State, r *Rollout, rec *Record, isRamp, started bool) State {
 			}
 		}
 	}
-	if isRamp || !started && !s.InProgress() {
+	if isRamp {
 		return s
+	}
+	if !started && !s.InProgress() {
+		return idleJobs(s, rec, facts)
 	}
 	for _, f := range facts {
 		switch {
@@ -182,4 +185,45 @@ func migrateFindings(before State, e Entry) []string {
 		}
 	}
 	return out
+}
+
+// FieldMigrationJob is a migration Job's spec.suspend, changed by a commit
+// ramp did not make while no release was in flight (idleJobs).
+const FieldMigrationJob = "migration Job"
+
+// idleJobs folds the Job files rec, a commit ramp did not make, changed
+// while no release was in flight. A Job it left unsuspended (or whose
+// spec.suspend cannot be read) runs when Flux applies it, outside any
+// release: that is drift, held and flagged until the resume quorum
+// accepts it. ramp never writes it back (a Job that ran cannot be
+// un-run), so it is marked Unrestored: spec.onDrift: restore holds on it
+// too. A commit that suspends the Job again ends that drift.
+func idleJobs(s State, rec *Record, facts []JobFact) State {
+	ended := false
+	for _, f := range facts {
+		if !f.Changed {
+			continue
+		}
+		i := slices.IndexFunc(s.Drift, func(d FieldDrift) bool { return d.Field == FieldMigrationJob && d.File == f.File })
+		if f.Suspend == "true" {
+			if i >= 0 {
+				s.Drift = slices.Delete(s.Drift, i, i+1)
+				ended = true
+			}
+			continue
+		}
+		d := FieldDrift{FieldChange: FieldChange{Field: FieldMigrationJob, File: f.File, Path: "spec.suspend", Old: "true", New: f.Suspend},
+			Commit: rec.Commit, Unrestored: true}
+		if i >= 0 {
+			s.Drift[i] = d
+		} else {
+			s.Drift = append(s.Drift, d)
+		}
+		s = hold(s, rec, fmt.Sprintf("%s edited migration Job %s while no release is in flight (%s): only ramp releases a migration, and Flux runs this one outside any release",
+			committedBy(rec), f.File, f.suspendText()))
+	}
+	if ended && !s.Drifted() {
+		s.Holds, s.Resumes = nil, nil
+	}
+	return s
 }

@@ -175,3 +175,36 @@ func TestAuditFindsAMigrationJobReleasedOutsideTheRules(t *testing.T) {
 		t.Fatalf("findings %q, want the release outside step 1 found", row.Findings)
 	}
 }
+
+// TestAMigrationJobUnsuspendedByHandWhileIdleIsDriftUntilTheQuorumAcceptsIt:
+// with no release in flight, a Job someone else unsuspends runs when Flux
+// applies it, outside any release: it holds the rollout and the next
+// release (ramp never restores it, onDrift: restore included), the resume
+// quorum accepts it, and suspending it again ends the drift.
+func TestAMigrationJobUnsuspendedByHandWhileIdleIsDriftUntilTheQuorumAcceptsIt(t *testing.T) {
+	g, r := migrationGuardrails(), jobRollout()
+	edit := &Record{Commit: "edit", Author: "dev@example.com", Signer: dev, Jobs: map[string][]JobFact{"demo": {{File: jobFile, Changed: true, Suspend: "false"}}}}
+	s := Fold(Base("demo", "1.0", "1.0", 0), r, edit, g)
+	want := "commit edit (signed by dev@example.com, author dev@example.com) edited migration Job " + jobFile + " while no release is in flight (spec.suspend: false)"
+	if len(s.Holds) != 1 || !strings.Contains(s.Holds[0].Reason, want) || !s.Drifted() {
+		t.Fatalf("holds %+v drift %+v, want the idle unsuspend held as drift: %q", s.Holds, s.Drift, want)
+	}
+	if d := Plan(r, s, live, t0.Add(1), g); !d.Holds() || !strings.Contains(d.Reason, "migration Job") {
+		t.Fatalf("plan %+v, want a hold naming the Job", d)
+	}
+	restoring := jobRollout()
+	restoring.Spec.OnDrift = OnDriftRestore
+	if d := Plan(restoring, s, live, t0.Add(1), g); !d.Holds() || d.Action == ActionRestore {
+		t.Fatalf("onDrift: restore: %+v, want a hold (a Job that ran cannot be un-run)", d)
+	}
+	// The next release waits too.
+	next := Fold(s, r, startWithJob("2.0", MigrationExpand, JobFact{Changed: false, Suspend: "false"}), g)
+	if d := Plan(r, next, live, t0.Add(1), g); !d.Holds() || d.Action == ActionSetWeight {
+		t.Fatalf("next release: %+v, want it held on the drift", d)
+	}
+	// Suspending it again ends the drift and its hold.
+	back := &Record{Commit: "back", Author: "dev@example.com", Signer: dev, Jobs: map[string][]JobFact{"demo": {{File: jobFile, Changed: true, Suspend: "true"}}}}
+	if b := Fold(s, r, back, g); b.Drifted() || len(b.Holds) != 0 {
+		t.Fatalf("after suspending it again: drift %+v holds %+v, want none", b.Drift, b.Holds)
+	}
+}
