@@ -14,22 +14,9 @@ import (
 // (two spaces of indent), e.g. "  onFailure: {rollbackCompletedWaves: true}".
 func WavesYAML(name string, extra ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: ramp.dev/v1alpha1
-kind: Rollout
-metadata:
-  name: %[1]s
-spec:
-  owner: team-%[1]s
-  release: {file: releases/%[1]s/release.yaml, path: version}
-  targets:
-`, name)
+	writeHead(&b, name)
 	for _, t := range []string{"eu", "us", "ap"} {
-		fmt.Fprintf(&b, `    - name: %[2]s
-      release: {file: clusters/%[2]s/%[1]s/canary/kustomization.yaml, path: "images[name=%[1]s].newTag"}
-      stable: {file: clusters/%[2]s/%[1]s/stable/kustomization.yaml, path: "images[name=%[1]s].newTag"}
-      target: {httpRoute: {file: clusters/%[2]s/%[1]s/route.yaml, stableBackend: %[1]s-stable, canaryBackend: %[1]s-canary}}
-      kustomizations: [{name: %[1]s, namespace: flux-system, cluster: %[2]s}]
-`, name, t)
+		writeTarget(&b, name, t)
 	}
 	b.WriteString(`  waves:
     - {name: first, targets: [eu], soak: 30m}
@@ -55,22 +42,9 @@ spec:
 // target and soaks 30m. It is the spec of the benchmarks of a large fleet.
 func FleetYAML(name string, n int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: ramp.dev/v1alpha1
-kind: Rollout
-metadata:
-  name: %[1]s
-spec:
-  owner: team-%[1]s
-  release: {file: releases/%[1]s/release.yaml, path: version}
-  targets:
-`, name)
+	writeHead(&b, name)
 	for _, t := range FleetTargets(n) {
-		fmt.Fprintf(&b, `    - name: %[2]s
-      release: {file: clusters/%[2]s/%[1]s/canary/kustomization.yaml, path: "images[name=%[1]s].newTag"}
-      stable: {file: clusters/%[2]s/%[1]s/stable/kustomization.yaml, path: "images[name=%[1]s].newTag"}
-      target: {httpRoute: {file: clusters/%[2]s/%[1]s/route.yaml, stableBackend: %[1]s-stable, canaryBackend: %[1]s-canary}}
-      kustomizations: [{name: %[1]s, namespace: flux-system, cluster: %[2]s}]
-`, name, t)
+		writeTarget(&b, name, t)
 	}
 	b.WriteString("  waves:\n")
 	targets := FleetTargets(n)
@@ -99,4 +73,29 @@ func FleetTargets(n int) []string {
 		out[i] = fmt.Sprintf("t%04d", i+1)
 	}
 	return out
+}
+
+// writeHead writes the start of a spec of rollout name with targets, up
+// to its targets: list.
+func writeHead(b *strings.Builder, name string) {
+	fmt.Fprintf(b, `apiVersion: ramp.dev/v1alpha1
+kind: Rollout
+metadata:
+  name: %[1]s
+spec:
+  owner: team-%[1]s
+  release: {file: releases/%[1]s/release.yaml, path: version}
+  targets:
+`, name)
+}
+
+// writeTarget writes target t of rollout name: its files under
+// clusters/<t>/<name>/ and its Kustomization in the cluster of its name.
+func writeTarget(b *strings.Builder, name, t string) {
+	fmt.Fprintf(b, `    - name: %[2]s
+      release: {file: clusters/%[2]s/%[1]s/canary/kustomization.yaml, path: "images[name=%[1]s].newTag"}
+      stable: {file: clusters/%[2]s/%[1]s/stable/kustomization.yaml, path: "images[name=%[1]s].newTag"}
+      target: {httpRoute: {file: clusters/%[2]s/%[1]s/route.yaml, stableBackend: %[1]s-stable, canaryBackend: %[1]s-canary}}
+      kustomizations: [{name: %[1]s, namespace: flux-system, cluster: %[2]s}]
+`, name, t)
 }
