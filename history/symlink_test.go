@@ -67,12 +67,7 @@ func TestARolloutDirectoryThatIsASymbolicLinkIsInvalid(t *testing.T) {
 	if err := os.Symlink("demo", filepath.Join(dir, "releases", "web")); err != nil {
 		t.Fatal(err)
 	}
-	tip := plumbing.NewHash(gittest.CommitAll(t, dir, nil, "link"))
-	repo, err := git.PlainOpen(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &history.Deriver{Repo: repo, Guardrails: policy.DefaultGuardrails()}
+	tip, d := commitLinks(t, dir)
 	snap, err := d.Specs(tip)
 	if err != nil {
 		t.Fatal(err)
@@ -102,12 +97,7 @@ func TestAReleasesDirectoryThatIsASymbolicLinkIsAnError(t *testing.T) {
 	if err := os.Symlink("specs", filepath.Join(dir, "releases")); err != nil {
 		t.Fatal(err)
 	}
-	tip := plumbing.NewHash(gittest.CommitAll(t, dir, nil, "link"))
-	repo, err := git.PlainOpen(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &history.Deriver{Repo: repo, Guardrails: policy.DefaultGuardrails()}
+	tip, d := commitLinks(t, dir)
 	snap, err := d.Specs(tip)
 	if want := "releases is a symbolic link (to specs)"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Specs = %v, %v; want an error naming %q", snap, err, want)
@@ -115,4 +105,16 @@ func TestAReleasesDirectoryThatIsASymbolicLinkIsAnError(t *testing.T) {
 	if _, _, err := d.Spec(tip, "demo"); err == nil || !strings.Contains(err.Error(), "releases is a symbolic link (to specs)") {
 		t.Errorf("Spec(demo) = %v; want the link named", err)
 	}
+}
+
+// commitLinks commits everything in the repository dir (its links
+// included) and returns the new tip and a Deriver of the repository.
+func commitLinks(t *testing.T, dir string) (plumbing.Hash, *history.Deriver) {
+	t.Helper()
+	tip := plumbing.NewHash(gittest.CommitAll(t, dir, nil, "link"))
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tip, &history.Deriver{Repo: repo, Guardrails: policy.DefaultGuardrails()}
 }
